@@ -1,0 +1,44 @@
+# Every target sets itself up: a fresh clone needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint fmt bench migrate token venv
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start all five services in one process on the embedded database and bus.
+run: $(STAMP)
+	$(BIN)/python -m allinone
+
+## The whole suite against real PostgreSQL (TEST_DATABASE_URL, or a throw-away embedded server).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Apply every service's pending migrations (embedded database unless DATABASE_URL is set).
+migrate: $(STAMP)
+	$(BIN)/python -m allinone migrate
+
+## Print a development token: make token ROLE=supervisor SUB=alice
+token: $(STAMP)
+	$(BIN)/python -m shared.kit.auth token --role $(or $(ROLE),specialist) --sub $(or $(SUB),dev-user)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench

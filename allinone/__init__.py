@@ -1,0 +1,1 @@
+"""All five services in one process: the embedded default behind ``make run``."""

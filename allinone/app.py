@@ -1,0 +1,96 @@
+"""One ASGI app that serves every service under its own prefix and runs all their lifespans."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.alerts.app import DEFINITION as ALERTS
+from services.approvals.app import DEFINITION as APPROVALS
+from services.metrics.app import DEFINITION as METRICS
+from services.planning.app import DEFINITION as PLANNING
+from services.tasks.app import DEFINITION as TASKS
+from shared.kit.app import create_service_app, resolve_database_url
+from shared.kit.bus.embedded import EmbeddedTransport
+from shared.kit.bus.transport import Transport
+from shared.kit.db import create_engine
+from shared.kit.errors import problem
+from shared.kit.runtime import ServiceDefinition
+from shared.kit.settings import BusKind, Settings, get_settings
+
+DEFINITIONS: tuple[ServiceDefinition, ...] = (PLANNING, TASKS, METRICS, ALERTS, APPROVALS)
+
+
+class PrefixDispatcher:
+    """Routes ``/<service>/…`` to that service's app and everything else to the root app."""
+
+    def __init__(self, root: FastAPI, services: Mapping[str, FastAPI]) -> None:
+        self.root = root
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target: ASGIApp = self.root
+        if scope["type"] in ("http", "websocket"):
+            head = scope["path"].split("/", 2)[1]
+            target = self.services.get(head, self.root)
+        await target(scope, receive, send)
+
+
+def create_allinone_app(
+    settings: Settings | None = None, database_url: str | None = None
+) -> tuple[PrefixDispatcher, FastAPI]:
+    """The dispatcher to serve, and the root app (whose lifespan starts every service)."""
+    settings = settings or get_settings()
+    transport: Transport | None = None
+    bus_engine = None
+    if settings.bus_kind is BusKind.EMBEDDED:
+        # One shared transport: a publish wakes this process's consumers without polling.
+        bus_engine = create_engine(database_url or resolve_database_url("bus", settings),
+                                   application_name="bus")
+        transport = EmbeddedTransport(bus_engine)
+    services = {
+        d.name: create_service_app(
+            d, settings=settings, database_url=database_url, transport=transport
+        )
+        for d in DEFINITIONS
+    }
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for app in services.values():
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            if bus_engine is not None:
+                stack.push_async_callback(bus_engine.dispose)
+            yield
+
+    root = FastAPI(title="campaign placement (all services)", lifespan=lifespan, docs_url=None,
+                   redoc_url=None, openapi_url=None)
+
+    @root.get("/")
+    async def index() -> dict[str, object]:
+        return {"services": {name: {"docs": f"/{name}/docs"} for name in services}}
+
+    @root.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @root.get("/readyz")
+    async def readyz(request: Request) -> Response:
+        down = [n for n, a in services.items()
+                if not (await a.state.runtime.database_ready() and a.state.runtime.bus_ready)]
+        if down:
+            return problem(503, "not-ready", "Not ready", f"not ready: {', '.join(down)}",
+                           request.url.path)
+        return Response('{"status":"ready"}', media_type="application/json")
+
+    @root.get("/metrics")
+    async def prometheus() -> Response:
+        # One registry per process, so the root exposes every service's series.
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return PrefixDispatcher(root, services), root

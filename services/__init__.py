@@ -1,0 +1,1 @@
+"""The five services. Each imports only ``shared`` and libraries, never another service."""

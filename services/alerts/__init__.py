@@ -1,0 +1,3 @@
+"""Alerts: rules on targets, progress and data; alert lifecycle, silences, notifications, escalation."""
+
+SERVICE = "alerts"

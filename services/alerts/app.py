@@ -1,0 +1,27 @@
+"""The alerts app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.alerts import SERVICE
+from services.alerts.models import Base, bus
+from shared.kit.app import create_service_app
+from shared.kit.runtime import ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    metadata=Base.metadata,
+    bus=bus,
+    migrations_dir=Path(__file__).parent / "migrations",
+    routers=[],
+    description="rules on targets, progress and data; alert lifecycle, silences, notifications, escalation.",
+)
+
+
+def create_app(**overrides: Any) -> FastAPI:
+    """The alerts service as an ASGI app."""
+    return create_service_app(DEFINITION, **overrides)

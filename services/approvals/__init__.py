@@ -1,0 +1,3 @@
+"""Approvals: workflows, policies, requests, decisions and an audit trail."""
+
+SERVICE = "approvals"

@@ -1,0 +1,3 @@
+"""Metrics: signed webhook ingestion, metric dictionary, rollups, KPI achievement, fraud signals, evaluation."""
+
+SERVICE = "metrics"

@@ -1,0 +1,27 @@
+"""The metrics app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from services.metrics import SERVICE
+from services.metrics.models import Base, bus
+from shared.kit.app import create_service_app
+from shared.kit.runtime import ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    metadata=Base.metadata,
+    bus=bus,
+    migrations_dir=Path(__file__).parent / "migrations",
+    routers=[],
+    description="signed webhook ingestion, metric dictionary, rollups, KPI achievement, fraud signals, evaluation.",
+)
+
+
+def create_app(**overrides: Any) -> FastAPI:
+    """The metrics service as an ASGI app."""
+    return create_service_app(DEFINITION, **overrides)

@@ -1,0 +1,3 @@
+"""Planning: campaign plans, objectives, budget, phases, risks, adjustments, retrospectives."""
+
+SERVICE = "planning"

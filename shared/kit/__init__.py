@@ -1,0 +1,1 @@
+"""The runtime kit: settings, database, bus, errors, auth, observability. No business logic."""

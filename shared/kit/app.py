@@ -1,0 +1,108 @@
+"""The app factory every service uses: routes, ops endpoints, errors, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.kit.bus.dead_letters import dead_letter_router
+from shared.kit.bus.outbox import DIRTY_FLAG
+from shared.kit.bus.transport import Transport
+from shared.kit.embedded_pg import embedded_database_url
+from shared.kit.errors import install_problem_handlers, problem
+from shared.kit.observability import RequestObservability
+from shared.kit.runtime import ServiceDefinition, ServiceRuntime
+from shared.kit.settings import Settings, get_settings, service_database_url
+
+
+def runtime_of(request: Request) -> ServiceRuntime:
+    """The runtime of the app serving this request."""
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed here only, before the response is sent."""
+    runtime = runtime_of(request)
+    async with runtime.sessions() as session:
+        async with session.begin():
+            yield session
+        if session.info.get(DIRTY_FLAG):
+            runtime.relay.wake()
+
+
+Session = Annotated[AsyncSession, Depends(request_session)]
+
+
+def resolve_database_url(name: str, settings: Settings) -> str:
+    """The service's DSN, or the embedded server's when none is configured."""
+    return service_database_url(name, settings) or embedded_database_url(settings.embedded_data_dir)
+
+
+def create_service_app(
+    definition: ServiceDefinition,
+    *,
+    settings: Settings | None = None,
+    database_url: str | None = None,
+    transport: Transport | None = None,
+) -> FastAPI:
+    """A FastAPI app for one service; routes live under ``/<name>``, ops endpoints at the root."""
+    settings = settings or get_settings()
+    name = definition.name
+    runtime = ServiceRuntime(
+        definition, settings, database_url or resolve_database_url(name, settings), transport
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"{name} service",
+        description=definition.description,
+        docs_url=f"/{name}/docs",
+        redoc_url=None,
+        openapi_url=f"/{name}/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.add_middleware(RequestObservability, service=name)
+    for router in definition.routers:
+        app.include_router(router, prefix=f"/{name}")
+    app.include_router(dead_letter_router(), prefix=f"/{name}")
+    install_ops_routes(app, runtime)
+    return app
+
+
+def install_ops_routes(app: FastAPI, runtime: ServiceRuntime) -> None:
+    """/healthz (the process lives), /readyz (database and bus reachable), /metrics (Prometheus)."""
+    name = runtime.definition.name
+
+    @app.get("/healthz", include_in_schema=False)
+    @app.get(f"/{name}/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": name}
+
+    @app.get("/readyz", include_in_schema=False)
+    @app.get(f"/{name}/readyz", tags=["ops"])
+    async def readyz(request: Request) -> Response:
+        database = await runtime.database_ready()
+        bus = runtime.bus_ready
+        if database and bus:
+            return Response('{"status":"ready"}', media_type="application/json")
+        detail = f"database {'ok' if database else 'down'}, bus {'ok' if bus else 'down'}"
+        return problem(503, "not-ready", "Not ready", detail, request.url.path)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

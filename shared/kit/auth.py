@@ -1,0 +1,108 @@
+"""Bearer JWT authentication with roles; ``python -m shared.kit.auth token`` mints dev tokens."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.contract.types import Role
+from shared.kit.errors import Forbidden, Unauthenticated
+from shared.kit.settings import Settings, get_settings
+
+_bearer = HTTPBearer(auto_error=False, description="JWT issued for this deployment")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    subject: str
+    roles: frozenset[Role]
+
+    def has_any(self, roles: frozenset[Role]) -> bool:
+        """True when the caller holds at least one of these roles (admin holds all)."""
+        return Role.ADMIN in self.roles or bool(self.roles & roles)
+
+
+def decode_token(token: str, settings: Settings) -> Principal:
+    """Verify signature, algorithm, exp, iss and aud; anything off is Unauthenticated."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=settings.jwt_algorithms,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iss", "aud", "sub"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from exc
+    try:
+        roles = frozenset(Role(r) for r in claims.get("roles", []))
+    except ValueError as exc:
+        raise Unauthenticated(f"invalid token: unknown role ({exc})") from exc
+    return Principal(subject=str(claims["sub"]), roles=roles)
+
+
+def mint_token(
+    subject: str, roles: list[Role], settings: Settings, *, ttl: timedelta = timedelta(hours=12)
+) -> str:
+    """A signed token for development and tests (production tokens come from the company IdP)."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": subject,
+        "roles": [r.value for r in roles],
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithms[0])
+
+
+async def current_principal(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller from the Authorization header, or 401."""
+    if credentials is None:
+        raise Unauthenticated("missing bearer token")
+    return decode_token(credentials.credentials, get_settings())
+
+
+def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting callers with any of ``roles`` (or admin); others get 403."""
+    allowed = frozenset(roles)
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.has_any(allowed):
+            names = ", ".join(sorted(r.value for r in allowed | {Role.ADMIN}))
+            raise Forbidden(f"this action needs one of the roles: {names}")
+        return principal
+
+    return dependency
+
+
+Authenticated = Annotated[Principal, Depends(current_principal)]
+Operator = Annotated[Principal, Depends(require(Role.TECH))]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: print a development token for a role."""
+    parser = argparse.ArgumentParser(prog="python -m shared.kit.auth")
+    sub = parser.add_subparsers(dest="command", required=True)
+    token = sub.add_parser("token", help="mint a development token")
+    token.add_argument("--role", action="append", choices=[r.value for r in Role], required=True)
+    token.add_argument("--sub", default="dev-user")
+    args = parser.parse_args(argv)
+    print(mint_token(args.sub, [Role(r) for r in args.role], get_settings()))
+
+
+if __name__ == "__main__":
+    main()

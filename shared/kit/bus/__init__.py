@@ -1,0 +1,1 @@
+"""The bus: outbox, relay, transports, inbox and dead letters."""

@@ -1,0 +1,91 @@
+"""Operators' view of parked events: list them, replay them after a fix."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from shared.kit.auth import Operator
+from shared.kit.errors import NotFound
+from shared.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+
+DeadLetterStatus = Literal["parked", "replayed"]
+
+
+class DeadLetterRead(BaseModel):
+    """An event a consumer could not apply."""
+
+    id: int
+    consumer: str
+    event_id: str | None
+    event_type: str | None
+    subject: str | None
+    error: str
+    attempts: int
+    status: DeadLetterStatus
+    created_at: datetime
+    updated_at: datetime
+    raw: str
+
+
+class ReplayResult(BaseModel):
+    """What each replayed event ended as (applied, duplicate or failed)."""
+
+    outcomes: dict[int, str]
+
+
+def dead_letter_router() -> APIRouter:
+    """Routes mounted under every service's prefix."""
+    router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
+
+    @router.get("", response_model=Page[DeadLetterRead])
+    async def list_dead_letters(
+        request: Request,
+        _operator: Operator,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+        status: DeadLetterStatus | None = Query(default="parked"),
+        consumer: str | None = None,
+    ) -> Page[DeadLetterRead]:
+        runtime = request.app.state.runtime
+        table = runtime.definition.bus.dead_letters
+        query = select(table).order_by(table.c.id).limit(limit + 1)
+        if after := decode_cursor(cursor):
+            query = query.where(table.c.id > int(after))
+        if status:
+            query = query.where(table.c.status == status)
+        if consumer:
+            query = query.where(table.c.consumer == consumer)
+        async with runtime.sessions() as session:
+            rows = (await session.execute(query)).mappings().all()
+        items = [
+            DeadLetterRead.model_validate(
+                {**row, "event_id": str(row["event_id"]) if row["event_id"] else None}
+            )
+            for row in rows[:limit]
+        ]
+        next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
+        return Page[DeadLetterRead](items=items, next_cursor=next_cursor)
+
+    @router.post("/{dead_letter_id}/replay", response_model=ReplayResult)
+    async def replay(request: Request, dead_letter_id: int, _operator: Operator) -> ReplayResult:
+        """Re-apply this parked event and the later parked events of its subject, in order."""
+        runtime = request.app.state.runtime
+        table = runtime.definition.bus.dead_letters
+        async with runtime.sessions() as session:
+            row = (
+                await session.execute(select(table).where(table.c.id == dead_letter_id))
+            ).first()
+        if row is None or row.status != "parked":
+            raise NotFound(f"no parked dead letter {dead_letter_id}")
+        inbox = runtime.inboxes.get(row.consumer)
+        if inbox is None:
+            raise NotFound(f"consumer {row.consumer} no longer exists in this service")
+        outcomes = await inbox.replay_subject(row.subject, dead_letter_id)
+        return ReplayResult(outcomes=dict(outcomes))
+
+    return router

@@ -1,0 +1,236 @@
+"""The embedded transport: a durable, Kafka-like log kept in PostgreSQL.
+
+Why not an in-memory queue: once the relay marks an event sent, the only copy is on the
+transport, so a process crash before a consumer ran would lose it. This log keeps records
+per topic with gap-free offsets and committed positions per consumer group, so the embedded
+mode has the same at-least-once semantics, crash behaviour and code path as Kafka.
+One topic is one partition: order per topic, hence per subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared.kit.bus.transport import Message, TransportUnavailable
+from shared.kit.locks import advisory_key
+
+SCHEMA_DDL = (
+    "CREATE SCHEMA IF NOT EXISTS bus",
+    "CREATE TABLE IF NOT EXISTS bus.topics (topic text PRIMARY KEY, next_offset bigint NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS bus.records (
+        topic text NOT NULL, "offset" bigint NOT NULL, key text NOT NULL, value bytea NOT NULL,
+        headers jsonb NOT NULL DEFAULT '[]', appended_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (topic, "offset"))""",
+    """CREATE TABLE IF NOT EXISTS bus.group_offsets (
+        group_id text NOT NULL, topic text NOT NULL, next_offset bigint NOT NULL,
+        PRIMARY KEY (group_id, topic))""",
+)
+
+# Taking the topic row lock for the whole append makes offsets follow commit order,
+# so a reader never sees offset n+1 committed while n is still in flight.
+RESERVE = text(
+    "INSERT INTO bus.topics AS t (topic, next_offset) VALUES (:topic, :n) "
+    "ON CONFLICT (topic) DO UPDATE SET next_offset = t.next_offset + :n RETURNING t.next_offset"
+)
+APPEND = text(
+    'INSERT INTO bus.records (topic, "offset", key, value, headers) '
+    "SELECT :topic, o, k, v, h::jsonb FROM unnest("
+    "CAST(:offsets AS bigint[]), CAST(:keys AS text[]), CAST(:values AS bytea[]), "
+    "CAST(:headers AS text[])) AS r(o, k, v, h)"
+)
+FETCH = text(
+    'SELECT r.topic, r."offset", r.key, r.value, r.headers FROM unnest('
+    "CAST(:topics AS text[]), CAST(:positions AS bigint[])) AS p(topic, pos) "
+    'JOIN bus.records r ON r.topic = p.topic AND r."offset" >= p.pos '
+    'ORDER BY r.topic, r."offset" LIMIT :limit'
+)
+COMMITTED = text("SELECT topic, next_offset FROM bus.group_offsets WHERE group_id = :group")
+COMMIT = text(
+    "INSERT INTO bus.group_offsets (group_id, topic, next_offset) "
+    "SELECT :group, t, o FROM unnest(CAST(:topics AS text[]), CAST(:offsets AS bigint[])) AS x(t, o) "
+    "ON CONFLICT (group_id, topic) DO UPDATE SET next_offset = EXCLUDED.next_offset"
+)
+
+
+class EmbeddedTransport:
+    """Publishers and subscriptions over the PostgreSQL log; share one instance per process
+    so that a publish wakes local consumers at once."""
+
+    def __init__(self, engine: AsyncEngine, *, poll_seconds: float = 0.5) -> None:
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._schema_ready = False
+
+    async def ensure_schema(self) -> None:
+        """Create the log tables once (like a broker auto-creating topics)."""
+        if self._schema_ready:
+            return
+        async with _guard(), self.engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key("bus:ddl")})
+            for statement in SCHEMA_DDL:
+                await conn.execute(text(statement))
+        self._schema_ready = True
+
+    def publisher(self) -> EmbeddedPublisher:
+        """A new publisher."""
+        return EmbeddedPublisher(self)
+
+    def subscription(self, group: str, topics: Sequence[str]) -> EmbeddedSubscription:
+        """A new subscription for one consumer group."""
+        return EmbeddedSubscription(self, group, topics)
+
+    def _notify(self, topics: set[str]) -> None:
+        for topic in topics:
+            for event in self._waiters.get(topic, ()):
+                event.set()
+
+
+class EmbeddedPublisher:
+    """Appends to the log; returns once the append committed."""
+
+    def __init__(self, transport: EmbeddedTransport) -> None:
+        self.transport = transport
+
+    async def start(self) -> None:
+        """Make sure the log exists."""
+        await self.transport.ensure_schema()
+
+    async def stop(self) -> None:
+        """Nothing is buffered, so nothing to flush."""
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Append every message in one transaction, topic by topic, in the given order."""
+        by_topic: dict[str, list[Message]] = defaultdict(list)
+        for message in messages:
+            by_topic[message.topic].append(message)
+        async with _guard(), self.transport.engine.begin() as conn:
+            for topic, batch in sorted(by_topic.items()):
+                end = await conn.scalar(RESERVE, {"topic": topic, "n": len(batch)})
+                first = int(end or 0) - len(batch)
+                await conn.execute(
+                    APPEND,
+                    {
+                        "topic": topic,
+                        "offsets": list(range(first, first + len(batch))),
+                        "keys": [m.key for m in batch],
+                        "values": [m.value for m in batch],
+                        "headers": [json.dumps([[k, v.decode()] for k, v in m.headers]) for m in batch],
+                    },
+                )
+        self.transport._notify(set(by_topic))
+
+
+class EmbeddedSubscription:
+    """One consumer group's cursor over some topics; one active member per group (advisory lock)."""
+
+    def __init__(self, transport: EmbeddedTransport, group: str, topics: Sequence[str]) -> None:
+        self.transport = transport
+        self.group = group
+        self.topics = list(topics)
+        self._positions: dict[str, int] = {}
+        self._lock_conn: AsyncConnection | None = None
+        self._wake = asyncio.Event()
+
+    async def start(self) -> None:
+        """Load the committed positions; membership is taken lazily in fetch()."""
+        await self.transport.ensure_schema()
+        for topic in self.topics:
+            self.transport._waiters[topic].add(self._wake)
+        await self.rewind()
+
+    async def stop(self) -> None:
+        """Leave the group; uncommitted positions are forgotten."""
+        for topic in self.topics:
+            self.transport._waiters[topic].discard(self._wake)
+        if self._lock_conn is not None:
+            conn, self._lock_conn = self._lock_conn, None
+            async with _guard():
+                await conn.close()
+
+    async def fetch(self, max_records: int, timeout_seconds: float) -> Sequence[Message]:
+        """Records after the current positions; waits up to the timeout for new ones."""
+        if not await self._is_member():
+            await asyncio.sleep(min(timeout_seconds, self.transport.poll_seconds))
+            return []
+        self._wake.clear()
+        records = await self._read(max_records)
+        if not records:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout_seconds)
+            except TimeoutError:
+                pass
+            records = await self._read(max_records)
+        return records
+
+    async def commit(self) -> None:
+        """Store the current positions as committed for the group."""
+        if not self._positions:
+            return
+        topics = sorted(self._positions)
+        async with _guard(), self.transport.engine.begin() as conn:
+            await conn.execute(
+                COMMIT,
+                {"group": self.group, "topics": topics,
+                 "offsets": [self._positions[t] for t in topics]},
+            )
+
+    async def rewind(self) -> None:
+        """Back to the committed positions (earliest for a topic never committed)."""
+        async with _guard(), self.transport.engine.connect() as conn:
+            rows = (await conn.execute(COMMITTED, {"group": self.group})).all()
+        committed = {row.topic: int(row.next_offset) for row in rows}
+        self._positions = {topic: committed.get(topic, 0) for topic in self.topics}
+
+    async def _read(self, limit: int) -> list[Message]:
+        topics = sorted(self._positions)
+        async with _guard(), self.transport.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    FETCH,
+                    {"topics": topics, "positions": [self._positions[t] for t in topics],
+                     "limit": limit},
+                )
+            ).all()
+        messages = []
+        for row in rows:
+            self._positions[row.topic] = int(row.offset) + 1
+            headers = tuple((k, v.encode()) for k, v in row.headers)
+            messages.append(Message(row.topic, row.key, bytes(row.value), headers))
+        return messages
+
+    async def _is_member(self) -> bool:
+        """Hold the group's advisory lock on a dedicated connection; one reader per group."""
+        if self._lock_conn is not None:
+            return True
+        async with _guard():
+            conn = await self.transport.engine.connect()
+            got = await conn.scalar(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(f"group:{self.group}")}
+            )
+            await conn.commit()
+        if got:
+            self._lock_conn = conn
+            await self.rewind()
+            return True
+        await conn.close()
+        return False
+
+
+class _guard:
+    """Translate database connection failures into TransportUnavailable."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, DBAPIError | OSError):
+            raise TransportUnavailable(f"embedded bus unavailable: {exc}") from exc
+        return False

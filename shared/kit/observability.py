@@ -1,0 +1,84 @@
+"""Prometheus metrics, JSON logs with the correlation id, and the request middleware."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+
+from prometheus_client import Counter, Gauge, Histogram
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.kit.context import correlation_id
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"]
+)
+OUTBOX_PUBLISHED = Counter("outbox_published_total", "Outbox events published", ["service"])
+RELAY_FAILURES = Counter("relay_failures_total", "Relay publish attempts that failed", ["service"])
+EVENTS_CONSUMED = Counter(
+    "events_consumed_total", "Events handled by consumers", ["consumer", "outcome"]
+)
+DEAD_LETTERS = Gauge("dead_letters_parked", "Events parked in the dead-letter table", ["consumer"])
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+class _CorrelationFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = correlation_id.get()
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr, each carrying the correlation id of its request or event."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s")
+    )
+    handler.addFilter(_CorrelationFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class RequestObservability:
+    """ASGI middleware: correlation id in and out, request count and latency per route."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
+        token = correlation_id.set(incoming[:128] or uuid.uuid4().hex)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                cid = (correlation_id.get() or "").encode()
+                message["headers"] = [*message.get("headers", []), (CORRELATION_HEADER.encode(), cid)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], template, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, scope["method"], template).observe(
+                time.perf_counter() - started
+            )
+            correlation_id.reset(token)

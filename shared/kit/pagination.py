@@ -1,0 +1,40 @@
+"""Cursor pagination: opaque cursors over a stable, unique ordering key."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from shared.kit.errors import RuleViolated
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 200
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list and the cursor of the next page (null at the end)."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(value: str) -> str:
+    """Opaque cursor text for a sort key."""
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The sort key inside a cursor; a malformed cursor is the client's error."""
+    if cursor is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RuleViolated("cursor is not one this API issued", field="cursor") from exc
+
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]

@@ -1,0 +1,149 @@
+"""One service's moving parts: engine, sessions, relay and consumer loops, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import APIRouter
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shared.contract.events import CATALOGUE
+from shared.kit import migrations
+from shared.kit.bus.consumer import ConsumerLoop
+from shared.kit.bus.embedded import EmbeddedTransport
+from shared.kit.bus.inbox import Inbox, Subscriber
+from shared.kit.bus.outbox import Outbox
+from shared.kit.bus.relay import Relay
+from shared.kit.bus.tables import BusTables
+from shared.kit.bus.transport import Transport
+from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.settings import BusKind, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """Everything the kit needs to run a service; each service declares one in app.py."""
+
+    name: str
+    metadata: MetaData
+    bus: BusTables
+    migrations_dir: Path
+    routers: Sequence[APIRouter]
+    subscribers: Sequence[Subscriber] = field(default=())
+    description: str = ""
+
+    @property
+    def outbox(self) -> Outbox:
+        """The writer of this service's events."""
+        return Outbox(self.bus.outbox, source=self.name)
+
+
+def build_transport(settings: Settings, bus_engine: AsyncEngine) -> Transport:
+    """The transport the settings ask for."""
+    if settings.bus_kind is BusKind.KAFKA:
+        from shared.kit.bus.kafka import KafkaTransport
+
+        if not settings.kafka_bootstrap_servers:
+            raise ValueError("BUS=kafka needs KAFKA_BOOTSTRAP_SERVERS")
+        return KafkaTransport(settings.kafka_bootstrap_servers, settings.kafka_client_id)
+    return EmbeddedTransport(bus_engine)
+
+
+class ServiceRuntime:
+    """Starts migrations, the relay and the consumers of one service; stops them cleanly."""
+
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        settings: Settings,
+        database_url: str,
+        transport: Transport | None = None,
+    ) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.engine = create_engine(database_url, application_name=definition.name)
+        self.sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
+        self.transport = transport or build_transport(settings, self.engine)
+        self.publisher = self.transport.publisher()
+        self.relay = Relay(
+            self.engine,
+            definition.bus.outbox,
+            self.publisher,
+            topic_prefix=settings.topic_prefix,
+            batch_size=settings.relay_batch_size,
+            idle_poll_seconds=settings.relay_idle_poll_seconds,
+        )
+        self.inboxes = {
+            s.group: Inbox(
+                s,
+                definition.bus,
+                self.sessions,
+                CATALOGUE,
+                max_attempts=settings.consumer_max_attempts,
+                after_commit=self.relay.wake,
+            )
+            for s in definition.subscribers
+        }
+        self.consumers = [
+            ConsumerLoop(
+                self.transport.subscription(
+                    inbox.consumer, [settings.topic(t) for t in inbox.subscriber.topics]
+                ),
+                inbox,
+            )
+            for inbox in self.inboxes.values()
+        ]
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def migrate(self) -> None:
+        """Apply this service's pending migrations."""
+        await migrations.upgrade(self.engine, self.definition.name, self.definition.migrations_dir)
+
+    async def start(self, *, background: bool = True) -> None:
+        """Migrate (if configured), connect the publisher and start the loops."""
+        if self.settings.migrate_on_start:
+            await self.migrate()
+        await self.publisher.start()
+        if background:
+            self._stop.clear()
+            name = self.definition.name
+            self._tasks = [asyncio.create_task(self.relay.run(self._stop), name=f"{name}-relay")]
+            self._tasks += [
+                asyncio.create_task(c.run(self._stop), name=c.inbox.consumer) for c in self.consumers
+            ]
+
+    async def stop(self) -> None:
+        """Stop the loops (consumers leave after their current batch), flush, disconnect."""
+        self._stop.set()
+        if self._tasks:
+            done, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if not task.cancelled() and task.exception():
+                    log.error("%s stopped with an error", task.get_name(), exc_info=task.exception())
+        await self.publisher.stop()
+        await self.engine.dispose()
+
+    async def database_ready(self) -> bool:
+        """True when the database answers."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means not ready; the reason is logged
+            log.warning("%s: database not reachable", self.definition.name, exc_info=True)
+            return False
+        return True
+
+    @property
+    def bus_ready(self) -> bool:
+        """True when the relay's last publish worked and every consumer is connected."""
+        return self.relay.healthy and all(c.healthy for c in self.consumers)

@@ -1,0 +1,77 @@
+"""Settings read from the environment; a service may override the database per service."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class BusKind(StrEnum):
+    """Which transport the relays publish to and the consumers read from."""
+
+    EMBEDDED = "embedded"
+    KAFKA = "kafka"
+
+
+class Settings(BaseSettings):
+    """Process-wide settings (no prefix: DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS …)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL DSN; unset means the embedded server."
+    )
+    embedded_data_dir: Path = PROJECT_ROOT / ".data" / "pg"
+    bus: BusKind | None = Field(
+        default=None, description="embedded or kafka; defaults to kafka when a broker is set."
+    )
+    kafka_bootstrap_servers: str | None = None
+    kafka_client_id: str = "campaign-placement"
+    topic_prefix: str = ""
+    jwt_secret: str = Field(default="dev-only-secret-change-me-0123456789abcdef", min_length=32)
+    jwt_issuer: str = "campaign-placement"
+    jwt_audience: str = "campaign-placement-api"
+    jwt_algorithms: list[str] = ["HS256"]
+    company_timezone: str = "Asia/Shanghai"
+    relay_batch_size: int = Field(default=500, ge=1)
+    relay_idle_poll_seconds: float = Field(default=1.0, gt=0)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    migrate_on_start: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def bus_kind(self) -> BusKind:
+        """The transport in force: explicit setting, else Kafka when a broker is configured."""
+        if self.bus is not None:
+            return self.bus
+        return BusKind.KAFKA if self.kafka_bootstrap_servers else BusKind.EMBEDDED
+
+    def topic(self, name: str) -> str:
+        """A logical topic name with the deployment's prefix."""
+        return f"{self.topic_prefix}{name}"
+
+
+class ServiceSettings(BaseSettings):
+    """Per-service overrides, read with the service's prefix (e.g. PLANNING_DATABASE_URL)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str | None = None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process settings, read once."""
+    return Settings()
+
+
+def service_database_url(service: str, settings: Settings) -> str | None:
+    """The DSN for one service: its own override, else the process-wide one."""
+    override = ServiceSettings(_env_prefix=f"{service.upper()}_").database_url  # type: ignore[call-arg]
+    return override or settings.database_url
