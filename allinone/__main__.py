@@ -1,4 +1,4 @@
-"""``python -m allinone`` serves everything; ``migrate`` applies migrations; ``revision`` writes one."""
+"""``python -m allinone`` serves everything; ``migrate`` and ``revision`` manage migrations."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ from shared.kit.settings import get_settings
 def _banner(host: str, port: int) -> str:
     settings = get_settings()
     base = f"http://{host}:{port}"
-    lines = [f"campaign placement: all five services on {base} (bus: {settings.bus_kind.value})", ""]
+    lines = [
+        f"campaign placement: all five services on {base} (bus: {settings.bus_kind.value})",
+        "",
+    ]
     lines += [f"  {d.name:<10} {base}/{d.name}/docs" for d in DEFINITIONS]
     lines += ["", "development tokens (12 h; `make token ROLE=<role> SUB=<user>` for another):"]
     lines += [f"  {r.value:<10} {mint_token(f'dev-{r.value}', [r], settings)}" for r in Role]

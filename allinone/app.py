@@ -49,8 +49,9 @@ def create_allinone_app(
     bus_engine = None
     if settings.bus_kind is BusKind.EMBEDDED:
         # One shared transport: a publish wakes this process's consumers without polling.
-        bus_engine = create_engine(database_url or resolve_database_url("bus", settings),
-                                   application_name="bus")
+        bus_engine = create_engine(
+            database_url or resolve_database_url("bus", settings), application_name="bus"
+        )
         transport = EmbeddedTransport(bus_engine)
     services = {
         d.name: create_service_app(
@@ -68,8 +69,13 @@ def create_allinone_app(
                 stack.push_async_callback(bus_engine.dispose)
             yield
 
-    root = FastAPI(title="campaign placement (all services)", lifespan=lifespan, docs_url=None,
-                   redoc_url=None, openapi_url=None)
+    root = FastAPI(
+        title="campaign placement (all services)",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
 
     @root.get("/")
     async def index() -> dict[str, object]:
@@ -81,11 +87,15 @@ def create_allinone_app(
 
     @root.get("/readyz")
     async def readyz(request: Request) -> Response:
-        down = [n for n, a in services.items()
-                if not (await a.state.runtime.database_ready() and a.state.runtime.bus_ready)]
+        down = [
+            n
+            for n, a in services.items()
+            if not (await a.state.runtime.database_ready() and a.state.runtime.bus_ready)
+        ]
         if down:
-            return problem(503, "not-ready", "Not ready", f"not ready: {', '.join(down)}",
-                           request.url.path)
+            return problem(
+                503, "not-ready", "Not ready", f"not ready: {', '.join(down)}", request.url.path
+            )
         return Response('{"status":"ready"}', media_type="application/json")
 
     @root.get("/metrics")

@@ -1,3 +1,3 @@
-"""Alerts: rules on targets, progress and data; alert lifecycle, silences, notifications, escalation."""
+"""Alerts: rules on targets, progress and data; lifecycle, silences, notifications, escalation."""
 
 SERVICE = "alerts"

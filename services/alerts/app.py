@@ -18,7 +18,7 @@ DEFINITION = ServiceDefinition(
     bus=bus,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[],
-    description="rules on targets, progress and data; alert lifecycle, silences, notifications, escalation.",
+    description="Rules on targets, progress and data; lifecycle, silences, notifications.",
 )
 
 

@@ -1,7 +1,6 @@
 """Run the approvals service alone: ``python -m services.approvals``."""
 
-from shared.kit.serve import serve
-
 from services.approvals.app import create_app
+from shared.kit.serve import serve
 
 serve(create_app)

@@ -18,7 +18,7 @@ DEFINITION = ServiceDefinition(
     bus=bus,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[],
-    description="workflows, policies, requests, decisions and an audit trail.",
+    description="Workflows, policies, requests, decisions and an audit trail.",
 )
 
 

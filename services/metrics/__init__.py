@@ -1,3 +1,3 @@
-"""Metrics: signed webhook ingestion, metric dictionary, rollups, KPI achievement, fraud signals, evaluation."""
+"""Metrics: signed webhooks, metric dictionary, rollups, KPIs, fraud signals, evaluation."""
 
 SERVICE = "metrics"

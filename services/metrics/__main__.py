@@ -1,7 +1,6 @@
 """Run the metrics service alone: ``python -m services.metrics``."""
 
-from shared.kit.serve import serve
-
 from services.metrics.app import create_app
+from shared.kit.serve import serve
 
 serve(create_app)

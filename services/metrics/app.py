@@ -18,7 +18,7 @@ DEFINITION = ServiceDefinition(
     bus=bus,
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[],
-    description="signed webhook ingestion, metric dictionary, rollups, KPI achievement, fraud signals, evaluation.",
+    description="Signed webhook ingestion, metric dictionary, rollups, KPIs, fraud, evaluation.",
 )
 
 

@@ -15,6 +15,8 @@ router = APIRouter(tags=["plans"])
 
 
 @router.get("/plans/{plan_id}", response_model=KnownPlanRead)
-async def get_known_plan(plan_id: uuid.UUID, session: Session, _caller: Authenticated) -> KnownPlanRead:
+async def get_known_plan(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> KnownPlanRead:
     """A plan as known to the tasks service (from planning's events)."""
     return KnownPlanRead.model_validate(await service.get_known_plan(session, plan_id))

@@ -31,4 +31,6 @@ class KnownPlan(Base):
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     last_event_id: Mapped[uuid.UUID]
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

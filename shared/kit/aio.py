@@ -21,7 +21,9 @@ class Backoff:
         self.current = self.first
 
 
-async def wait_or_stop(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
+async def wait_or_stop(
+    stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None
+) -> None:
     """Wait until ``seconds`` pass, ``stop`` is set, or ``wake`` (if given) is set."""
     events = [stop] if wake is None else [stop, wake]
     waiters = [asyncio.ensure_future(event.wait()) for event in events]

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -29,7 +34,9 @@ def async_url(url: str) -> str:
 
 def create_engine(url: str, *, pool_size: int = 10, application_name: str = "") -> AsyncEngine:
     """An asyncpg engine; application_name shows which service holds a connection."""
-    connect_args = {"server_settings": {"application_name": application_name}} if application_name else {}
+    connect_args = (
+        {"server_settings": {"application_name": application_name}} if application_name else {}
+    )
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,

@@ -21,6 +21,13 @@ def start_server(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
     return str(_servers[data_dir].get_uri())
 
 
+def stop_server(data_dir: Path) -> None:
+    """Stop a server this process started (and delete its data if it was started to be deleted)."""
+    server = _servers.pop(data_dir.resolve(), None)
+    if server is not None:
+        server.cleanup()
+
+
 def embedded_database_url(data_dir: Path) -> str:
     """The embedded server's database as an asyncpg URL (the server is the project's alone)."""
     return async_url(start_server(data_dir))

@@ -94,18 +94,30 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extensions)
+        return problem(
+            exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extensions
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field_path(tuple(e["loc"])), "location": e["loc"][0], "message": e["msg"],
-             "code": e["type"]}
+            {
+                "field": _field_path(tuple(e["loc"])),
+                "location": e["loc"][0],
+                "message": e["msg"],
+                "code": e["type"],
+            }
             for e in exc.errors()
         ]
         fields = ", ".join(sorted({e["field"] for e in errors}))
-        return problem(422, "validation", "Invalid request", f"Invalid input: {fields}",
-                       request.url.path, errors=errors)
+        return problem(
+            422,
+            "validation",
+            "Invalid request",
+            f"Invalid input: {fields}",
+            request.url.path,
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -115,7 +127,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
 
     @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return problem(500, "internal", "Internal error", "The server failed; it has been logged.",
-                       request.url.path)
+        return problem(
+            500,
+            "internal",
+            "Internal error",
+            "The server failed; it has been logged.",
+            request.url.path,
+        )

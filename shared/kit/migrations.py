@@ -27,7 +27,9 @@ async def upgrade(engine: AsyncEngine, schema: str, migrations_dir: Path) -> Non
     """Apply pending migrations; replicas starting together wait on one advisory lock."""
     config = alembic_config(schema, migrations_dir)
     async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(f"migrate:{schema}")})
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(f"migrate:{schema}")}
+        )
         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         await conn.run_sync(_run, config, command.upgrade, "head")
 
@@ -51,7 +53,7 @@ def run_env(metadata: MetaData) -> None:
     schema: str = config.attributes["schema"]
     connection: Connection = config.attributes["connection"]
 
-    def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    def include_name(name: str | None, type_: str, __parent_names: Any) -> bool:
         # Only this service's schema is compared; other schemas belong to other services.
         return name == schema if type_ == "schema" else True
 

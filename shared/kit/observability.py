@@ -69,7 +69,10 @@ class RequestObservability:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 cid = (correlation_id.get() or "").encode()
-                message["headers"] = [*message.get("headers", []), (CORRELATION_HEADER.encode(), cid)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (CORRELATION_HEADER.encode(), cid),
+                ]
             await send(message)
 
         try:

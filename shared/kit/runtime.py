@@ -1,4 +1,4 @@
-"""One service's moving parts: engine, sessions, relay and consumer loops, started and stopped together."""
+"""One service's moving parts: engine, sessions, relay and consumers, started and stopped as one."""
 
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ class ServiceRuntime:
             name = self.definition.name
             self._tasks = [asyncio.create_task(self.relay.run(self._stop), name=f"{name}-relay")]
             self._tasks += [
-                asyncio.create_task(c.run(self._stop), name=c.inbox.consumer) for c in self.consumers
+                asyncio.create_task(c.run(self._stop), name=c.inbox.consumer)
+                for c in self.consumers
             ]
 
     async def stop(self) -> None:
@@ -129,7 +130,9 @@ class ServiceRuntime:
                 task.cancel()
             for task in done:
                 if not task.cancelled() and task.exception():
-                    log.error("%s stopped with an error", task.get_name(), exc_info=task.exception())
+                    log.error(
+                        "%s stopped with an error", task.get_name(), exc_info=task.exception()
+                    )
         await self.publisher.stop()
         await self.engine.dispose()
 

@@ -73,5 +73,5 @@ def get_settings() -> Settings:
 
 def service_database_url(service: str, settings: Settings) -> str | None:
     """The DSN for one service: its own override, else the process-wide one."""
-    override = ServiceSettings(_env_prefix=f"{service.upper()}_").database_url  # type: ignore[call-arg]
+    override = ServiceSettings(_env_prefix=f"{service.upper()}_").database_url
     return override or settings.database_url

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from shared.kit.bus.inbox import Inbox, InfrastructureError
 from shared.kit.aio import Backoff, wait_or_stop
+from shared.kit.bus.inbox import Inbox, InfrastructureError
 from shared.kit.bus.transport import Subscription, TransportUnavailable
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
@@ -48,7 +48,7 @@ def dead_letter_router() -> APIRouter:
         _operator: Operator,
         limit: Limit = 50,
         cursor: Cursor = None,
-        status: DeadLetterStatus | None = Query(default="parked"),
+        status: Annotated[DeadLetterStatus | None, Query()] = "parked",
         consumer: str | None = None,
     ) -> Page[DeadLetterRead]:
         runtime = request.app.state.runtime
@@ -77,9 +77,7 @@ def dead_letter_router() -> APIRouter:
         runtime = request.app.state.runtime
         table = runtime.definition.bus.dead_letters
         async with runtime.sessions() as session:
-            row = (
-                await session.execute(select(table).where(table.c.id == dead_letter_id))
-            ).first()
+            row = (await session.execute(select(table).where(table.c.id == dead_letter_id))).first()
         if row is None or row.status != "parked":
             raise NotFound(f"no parked dead letter {dead_letter_id}")
         inbox = runtime.inboxes.get(row.consumer)

@@ -10,6 +10,7 @@ One topic is one partition: order per topic, hence per subject.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -54,7 +55,8 @@ FETCH = text(
 COMMITTED = text("SELECT topic, next_offset FROM bus.group_offsets WHERE group_id = :group")
 COMMIT = text(
     "INSERT INTO bus.group_offsets (group_id, topic, next_offset) "
-    "SELECT :group, t, o FROM unnest(CAST(:topics AS text[]), CAST(:offsets AS bigint[])) AS x(t, o) "
+    "SELECT :group, t, o "
+    "FROM unnest(CAST(:topics AS text[]), CAST(:offsets AS bigint[])) AS x(t, o) "
     "ON CONFLICT (group_id, topic) DO UPDATE SET next_offset = EXCLUDED.next_offset"
 )
 
@@ -74,7 +76,9 @@ class EmbeddedTransport:
         if self._schema_ready:
             return
         async with _guard(), self.engine.begin() as conn:
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key("bus:ddl")})
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key("bus:ddl")}
+            )
             for statement in SCHEMA_DDL:
                 await conn.execute(text(statement))
         self._schema_ready = True
@@ -122,7 +126,9 @@ class EmbeddedPublisher:
                         "offsets": list(range(first, first + len(batch))),
                         "keys": [m.key for m in batch],
                         "values": [m.value for m in batch],
-                        "headers": [json.dumps([[k, v.decode()] for k, v in m.headers]) for m in batch],
+                        "headers": [
+                            json.dumps([[k, v.decode()] for k, v in m.headers]) for m in batch
+                        ],
                     },
                 )
         self.transport._notify(set(by_topic))
@@ -163,10 +169,8 @@ class EmbeddedSubscription:
         self._wake.clear()
         records = await self._read(max_records)
         if not records:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=timeout_seconds)
-            except TimeoutError:
-                pass
             records = await self._read(max_records)
         return records
 
@@ -178,8 +182,11 @@ class EmbeddedSubscription:
         async with _guard(), self.transport.engine.begin() as conn:
             await conn.execute(
                 COMMIT,
-                {"group": self.group, "topics": topics,
-                 "offsets": [self._positions[t] for t in topics]},
+                {
+                    "group": self.group,
+                    "topics": topics,
+                    "offsets": [self._positions[t] for t in topics],
+                },
             )
 
     async def rewind(self) -> None:
@@ -195,8 +202,11 @@ class EmbeddedSubscription:
             rows = (
                 await conn.execute(
                     FETCH,
-                    {"topics": topics, "positions": [self._positions[t] for t in topics],
-                     "limit": limit},
+                    {
+                        "topics": topics,
+                        "positions": [self._positions[t] for t in topics],
+                        "limit": limit,
+                    },
                 )
             ).all()
         messages = []

@@ -13,7 +13,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.contract.envelope import Envelope, EventPayload, EventRegistry, InvalidEvent, UnknownEvent
+from shared.contract.envelope import (
+    Envelope,
+    EventPayload,
+    EventRegistry,
+    InvalidEvent,
+    UnknownEvent,
+)
 from shared.kit.bus.tables import BusTables
 from shared.kit.context import correlation_id
 from shared.kit.observability import EVENTS_CONSUMED
@@ -102,7 +108,9 @@ class Inbox:
             return await self._park(raw, envelope, "held back behind an earlier parked event", 0)
         return await self._apply_with_retries(raw, envelope, payload)
 
-    async def _apply_with_retries(self, raw: bytes, envelope: Envelope, payload: EventPayload) -> str:
+    async def _apply_with_retries(
+        self, raw: bytes, envelope: Envelope, payload: EventPayload
+    ) -> str:
         attempt = 0
         while True:
             attempt += 1
@@ -112,7 +120,9 @@ class Inbox:
                 if _is_infrastructure(exc):
                     raise InfrastructureError(str(exc)) from exc
                 if attempt >= self.max_attempts:
-                    log.exception("%s: parking %s after %d attempts", self.consumer, envelope.id, attempt)
+                    log.exception(
+                        "%s: parking %s after %d attempts", self.consumer, envelope.id, attempt
+                    )
                     return await self._park(raw, envelope, repr(exc), attempts=attempt)
                 await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))
                 continue
@@ -203,12 +213,15 @@ class Inbox:
                 await session.execute(
                     update(dead)
                     .where(dead.c.id == dead_id)
-                    .values(error=repr(exc)[:4000], attempts=dead.c.attempts + 1, updated_at=func.now())
+                    .values(
+                        error=repr(exc)[:4000], attempts=dead.c.attempts + 1, updated_at=func.now()
+                    )
                 )
             return "failed"
         async with self.sessions() as session, session.begin():
             await session.execute(
-                update(dead).where(dead.c.id == dead_id).values(status="replayed", updated_at=func.now())
+                update(dead)
+                .where(dead.c.id == dead_id)
+                .values(status="replayed", updated_at=func.now())
             )
         return outcome
-

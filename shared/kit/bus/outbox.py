@@ -25,7 +25,9 @@ class Outbox:
         self.source = source
         self._channel = notify_channel(table)
 
-    async def record(self, session: AsyncSession, payload: EventPayload, *, subject: str) -> Envelope:
+    async def record(
+        self, session: AsyncSession, payload: EventPayload, *, subject: str
+    ) -> Envelope:
         """Add one event; it is published only if the caller's transaction commits."""
         envelope = Envelope.wrap(
             payload, source=self.source, subject=subject, correlation_id=correlation_id.get()
@@ -44,4 +46,3 @@ class Outbox:
             await session.execute(select(func.pg_notify(self._channel, "")))
             session.info[DIRTY_FLAG] = True
         return envelope
-

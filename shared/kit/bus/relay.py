@@ -46,6 +46,7 @@ class Relay:
         self.service = outbox.schema or "public"
         self.lock_key = advisory_key(f"relay:{self.service}")
         self.healthy = True
+        self.listening = asyncio.Event()  # set while this relay holds the lock and listens
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -117,12 +118,18 @@ class Relay:
                 log.exception("relay %s lost its lock connection", self.service)
             await wait_or_stop(stop, self.idle_poll_seconds)
 
-    async def _serve(self, lock_conn: AsyncConnection, stop: asyncio.Event, backoff: Backoff) -> None:
+    async def _serve(
+        self, lock_conn: AsyncConnection, stop: asyncio.Event, backoff: Backoff
+    ) -> None:
         raw = (await lock_conn.get_raw_connection()).driver_connection
+        assert raw is not None, "an open connection has a driver connection"  # noqa: S101
         channel = notify_channel(self.outbox)
         await raw.add_listener(channel, self._on_notify)
+        self.listening.set()
         try:
             while not stop.is_set():
+                # Cleared before draining, so a commit that lands mid-drain still wakes us.
+                self._wake.clear()
                 try:
                     published = await self.drain()
                     self.healthy = True
@@ -134,11 +141,13 @@ class Relay:
                     await wait_or_stop(stop, backoff.next())
                     continue
                 if not published:
-                    self._wake.clear()
                     await wait_or_stop(stop, self.idle_poll_seconds, self._wake)
-                # The lock is only ours while its connection lives; check before the next batch.
+                # The lock is only ours while its connection lives; check before the next batch,
+                # and end the check's transaction: NOTIFY waits for a listener's transaction.
                 await lock_conn.execute(text("SELECT 1"))
+                await lock_conn.commit()
         finally:
+            self.listening.clear()
             await raw.remove_listener(channel, self._on_notify)
 
     def _on_notify(self, *_args: object) -> None:
@@ -152,4 +161,3 @@ class Relay:
     async def _unlock(self, conn: AsyncConnection) -> None:
         await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.lock_key})
         await conn.commit()
-

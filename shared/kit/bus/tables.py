@@ -42,7 +42,9 @@ class BusTables:
             Column("subject", Text, nullable=False),
             Column("event_type", Text, nullable=False),
             Column("envelope", JSONB, nullable=False),
-            Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Column(
+                "created_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
             Column("sent_at", DateTime(timezone=True)),
             # The relay claims pending rows by status, so this index holds only what is unsent.
             Index("ix_outbox_pending", "id", postgresql_where=text("sent_at IS NULL")),
@@ -71,8 +73,12 @@ class BusTables:
             Column("error", Text, nullable=False),
             Column("attempts", Integer, nullable=False),
             Column("status", Text, nullable=False, server_default="parked"),
-            Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-            Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Column(
+                "created_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
+            Column(
+                "updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
             Index("ix_dead_letters_consumer_subject", "consumer", "subject", "status"),
         )
         return cls(outbox=outbox, inbox=inbox, dead_letters=dead_letters)

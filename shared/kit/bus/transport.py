@@ -51,7 +51,7 @@ class Subscription(Protocol):
         """Next records after the current position, in order per key; empty on timeout."""
 
     async def commit(self) -> None:
-        """Commit the position after everything fetched so far (call after the effects committed)."""
+        """Commit the position after all fetched so far (call once the effects committed)."""
 
     async def rewind(self) -> None:
         """Go back to the last committed position, so uncommitted records are fetched again."""
