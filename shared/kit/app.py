@@ -36,7 +36,9 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             runtime.relay.wake()
 
 
-Session = Annotated[AsyncSession, Depends(request_session)]
+# scope="function": the commit runs before the response is sent, so a failed commit is a 500,
+# never a 2xx for data that was not stored.
+Session = Annotated[AsyncSession, Depends(request_session, scope="function")]
 
 
 def resolve_database_url(name: str, settings: Settings) -> str:
