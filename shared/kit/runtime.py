@@ -17,7 +17,6 @@ from shared.kit import migrations
 from shared.kit.bus.consumer import ConsumerLoop
 from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.bus.inbox import Inbox, Subscriber
-from shared.kit.bus.outbox import Outbox
 from shared.kit.bus.relay import Relay
 from shared.kit.bus.tables import BusTables
 from shared.kit.bus.transport import Transport
@@ -38,11 +37,6 @@ class ServiceDefinition:
     routers: Sequence[APIRouter]
     subscribers: Sequence[Subscriber] = field(default=())
     description: str = ""
-
-    @property
-    def outbox(self) -> Outbox:
-        """The writer of this service's events."""
-        return Outbox(self.bus.outbox, source=self.name)
 
 
 def build_transport(settings: Settings, bus_engine: AsyncEngine) -> Transport:
