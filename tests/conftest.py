@@ -92,6 +92,7 @@ def settings(database_url: str) -> Settings:
         bus=BusKind.EMBEDDED,
         relay_idle_poll_seconds=0.05,
         consumer_max_attempts=3,
+        jobs_enabled=False,  # tests run jobs themselves with a fixed clock
     )
 
 

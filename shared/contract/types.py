@@ -32,3 +32,56 @@ class Money(BaseModel):
 
     amount: Annotated[Decimal, Field(max_digits=18, decimal_places=2)]
     currency: CurrencyCode = "CNY"
+
+
+class ObjectiveType(StrEnum):
+    """Kinds of campaign objective (DOMAIN.md §1)."""
+
+    USER_GROWTH = "user_growth"
+    BRAND_AWARENESS = "brand_awareness"
+    SALES_CONVERSION = "sales_conversion"
+    COST_EFFICIENCY = "cost_efficiency"
+    CUSTOM = "custom"
+
+
+class TargetKind(StrEnum):
+    """An absolute target (200,000) or a change relative to a stated baseline (+30%)."""
+
+    ABSOLUTE = "absolute"
+    RELATIVE = "relative"
+
+
+class ChannelType(StrEnum):
+    """The fixed channel vocabulary (DOMAIN.md §2)."""
+
+    SEARCH = "search"
+    SOCIAL = "social"
+    VIDEO = "video"
+    IN_FEED = "in_feed"
+    KOL_KOC = "kol_koc"
+    E_COMMERCE = "e_commerce"
+    OFFLINE_EVENT = "offline_event"
+    POP_UP = "pop_up"
+    PRINT = "print"
+    CAMPUS = "campus"
+    PARTNER = "partner"
+
+
+class CostType(StrEnum):
+    """Budget line and expense cost types (DOMAIN.md §2 and §8)."""
+
+    CHANNEL_FEE = "channel_fee"
+    CREATIVE_PRODUCTION = "creative_production"
+    PERSONNEL = "personnel"
+    VENUE = "venue"
+    SPONSORSHIP = "sponsorship"
+    MATERIALS = "materials"
+    OTHER = "other"
+
+
+class Severity(StrEnum):
+    """Alert severity."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"

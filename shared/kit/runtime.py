@@ -21,6 +21,7 @@ from shared.kit.bus.relay import Relay
 from shared.kit.bus.tables import BusTables
 from shared.kit.bus.transport import Transport
 from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.jobs import PeriodicJob
 from shared.kit.settings import BusKind, Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class ServiceDefinition:
     migrations_dir: Path
     routers: Sequence[APIRouter]
     subscribers: Sequence[Subscriber] = field(default=())
+    jobs: Sequence[PeriodicJob] = field(default=())
     description: str = ""
 
 
@@ -114,6 +116,16 @@ class ServiceRuntime:
                 asyncio.create_task(c.run(self._stop), name=c.inbox.consumer)
                 for c in self.consumers
             ]
+            if self.settings.jobs_enabled:
+                self._tasks += [
+                    asyncio.create_task(
+                        job.run(
+                            self.sessions, self.settings, self._stop, after_commit=self.relay.wake
+                        ),
+                        name=f"{name}-{job.name}",
+                    )
+                    for job in self.definition.jobs
+                ]
 
     async def stop(self) -> None:
         """Stop the loops (consumers leave after their current batch), flush, disconnect."""

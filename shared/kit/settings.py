@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     relay_idle_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     migrate_on_start: bool = True
+    jobs_enabled: bool = Field(
+        default=True, description="run periodic jobs (reminders, cut-offs); tests drive them"
+    )
     log_level: str = "INFO"
 
     @property

@@ -1,0 +1,91 @@
+"""The shared metric dictionary: one definition per metric key, used by every service.
+
+Planning validates objective metrics against these keys, metrics computes them, alerts writes
+rules on them. ``kind`` tells how a metric aggregates over time: counters and money accumulate
+(a target is pro-rated to elapsed time), ratios are compared as they are.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class MetricKind(StrEnum):
+    """How a metric aggregates."""
+
+    COUNTER = "counter"
+    MONEY = "money"
+    RATIO = "ratio"
+    INDEX = "index"
+
+
+class MetricDefinition(BaseModel):
+    """One metric: its key, meaning, aggregation kind and, for ratios, how it is derived."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    name: str
+    definition: str
+    kind: MetricKind
+    numerator: str | None = None
+    denominator: str | None = None
+
+
+def _counter(key: str, name: str, definition: str) -> MetricDefinition:
+    return MetricDefinition(key=key, name=name, definition=definition, kind=MetricKind.COUNTER)
+
+
+def _ratio(key: str, name: str, numerator: str, denominator: str) -> MetricDefinition:
+    return MetricDefinition(
+        key=key,
+        name=name,
+        definition=f"{numerator} / {denominator}",
+        kind=MetricKind.RATIO,
+        numerator=numerator,
+        denominator=denominator,
+    )
+
+
+METRICS: tuple[MetricDefinition, ...] = (
+    _counter("impressions", "Impressions", "times the content was shown"),
+    _counter("clicks", "Clicks", "times it was clicked"),
+    _counter("conversions", "Conversions", "conversion actions attributed to the placement"),
+    _counter("registrations", "New registered users", "sign-ups through a promotion channel"),
+    _counter(
+        "new_users",
+        "New users",
+        "registered through a promotion channel and completed a first order",
+    ),
+    _counter("first_orders", "First orders", "first orders placed by new registrations"),
+    _counter("footfall", "Offline footfall", "visitors counted at an offline venue"),
+    _counter("reach", "Reach", "unique people who saw the content"),
+    MetricDefinition(key="cost", name="Cost", definition="actual spend", kind=MetricKind.MONEY),
+    MetricDefinition(
+        key="gmv", name="Campaign GMV", definition="gross merchandise value", kind=MetricKind.MONEY
+    ),
+    MetricDefinition(
+        key="revenue", name="Revenue", definition="revenue attributed", kind=MetricKind.MONEY
+    ),
+    MetricDefinition(
+        key="brand_search_index",
+        name="Brand keyword search volume",
+        definition="brand keyword search index",
+        kind=MetricKind.INDEX,
+    ),
+    _ratio("ctr", "CTR", "clicks", "impressions"),
+    _ratio("conversion_rate", "Conversion rate", "conversions", "clicks"),
+    _ratio("cpc", "CPC", "cost", "clicks"),
+    _ratio("cpa", "CPA", "cost", "conversions"),
+    _ratio("roi", "ROI", "gmv", "cost"),
+    MetricDefinition(
+        key="next_day_retention",
+        name="Next-day retention",
+        definition="share of day-0 registrations active on day 1",
+        kind=MetricKind.RATIO,
+    ),
+)
+
+METRIC_DICTIONARY: dict[str, MetricDefinition] = {m.key: m for m in METRICS}

@@ -1,0 +1,123 @@
+"""Idempotency-Key for creates, the way Stripe does it: same key and body → same answer.
+
+The key is claimed in the request's own transaction, so a failed request leaves no key behind
+and a concurrent retry waits on the row until the first one commits, then replays its answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Header
+from pydantic import BaseModel
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.kit.errors import Conflict
+
+R = TypeVar("R", bound=BaseModel)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="a retry with the same key and body returns the first answer, once",
+    ),
+]
+
+
+class IdempotencyKeyReused(Conflict):
+    """The key was already used for a different request."""
+
+    slug, title = "idempotency-key-reused", "Idempotency-Key reused"
+
+
+def fingerprint(scope: str, body: Any) -> str:
+    """A stable hash of what was asked, to tell a true retry from a reused key."""
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    canonical = json.dumps([scope, data], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class IdempotencyKeys:
+    """A service's table of used keys and the answers they produced."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    @classmethod
+    def define(cls, metadata: MetaData) -> IdempotencyKeys:
+        """Add the ``idempotency_keys`` table to a service's metadata (and migrations)."""
+        table = Table(
+            "idempotency_keys",
+            metadata,
+            Column("principal", Text, nullable=False),
+            Column("key", Text, nullable=False),
+            Column("request_hash", Text, nullable=False),
+            Column("response", JSONB),
+            Column(
+                "created_at", DateTime(timezone=True), nullable=False, server_default=func.now()
+            ),
+            PrimaryKeyConstraint("principal", "key"),
+        )
+        return cls(table)
+
+    async def run(
+        self,
+        session: AsyncSession,
+        *,
+        key: str | None,
+        principal: str,
+        scope: str,
+        request: Any,
+        produce: Callable[[], Awaitable[R]],
+        model: type[R],
+    ) -> R:
+        """Run ``produce`` once per (principal, key); a retry gets the stored answer."""
+        if key is None:
+            return await produce()
+        request_hash = fingerprint(scope, request)
+        claimed = await session.execute(
+            insert(self.table)
+            .values(principal=principal, key=key, request_hash=request_hash)
+            .on_conflict_do_nothing()
+            .returning(self.table.c.key)
+        )
+        if claimed.first() is None:
+            row = (
+                await session.execute(
+                    select(self.table.c.request_hash, self.table.c.response).where(
+                        self.table.c.principal == principal, self.table.c.key == key
+                    )
+                )
+            ).one()
+            if row.request_hash != request_hash or row.response is None:
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {key!r} was already used for a different request",
+                    field="Idempotency-Key",
+                    rule="idempotency-key",
+                )
+            return model.model_validate(row.response)
+        result = await produce()
+        await session.execute(
+            update(self.table)
+            .where(self.table.c.principal == principal, self.table.c.key == key)
+            .values(response=result.model_dump(mode="json"))
+        )
+        return result
