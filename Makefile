@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt bench migrate token venv
+.PHONY: run test lint fmt bench migrate token venv docs
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,3 +42,7 @@ token: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## Regenerate the event catalogue (docs/events): JSON Schema per event version + AsyncAPI 3.
+docs: $(STAMP)
+	$(BIN)/python -m shared.contract.catalogue write
