@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt bench migrate token venv docs
+.PHONY: run test lint fmt bench migrate token venv docs topics
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,3 +46,7 @@ bench: $(STAMP)
 ## Regenerate the event catalogue (docs/events): JSON Schema per event version + AsyncAPI 3.
 docs: $(STAMP)
 	$(BIN)/python -m shared.contract.catalogue write
+
+## Print the Kafka topics every service needs (TOPIC_PREFIX, KAFKA_* settings apply).
+topics: $(STAMP)
+	@$(BIN)/python -m allinone topics

@@ -9,10 +9,12 @@ import os
 import uvicorn
 
 from allinone.app import DEFINITIONS, create_allinone_app
+from shared.contract.events import CATALOGUE
 from shared.contract.types import Role
 from shared.kit import migrations
 from shared.kit.app import resolve_database_url
 from shared.kit.auth import mint_token
+from shared.kit.bus.topics import service_topics
 from shared.kit.db import create_engine
 from shared.kit.observability import configure_logging
 from shared.kit.settings import get_settings
@@ -30,6 +32,16 @@ def _banner(host: str, port: int) -> str:
     lines += [f"  {r.value:<10} {mint_token(f'dev-{r.value}', [r], settings)}" for r in Role]
     lines += ["", "use: curl -H 'Authorization: Bearer <token>' " + f"{base}/planning/plans", ""]
     return "\n".join(lines)
+
+
+def _topics() -> str:
+    settings = get_settings()
+    specs = {
+        spec.name: spec
+        for d in DEFINITIONS
+        for spec in service_topics(d.name, d.subscribers, CATALOGUE, settings)
+    }
+    return "\n".join(specs[name].describe() for name in sorted(specs))
 
 
 async def _migrate_all() -> None:
@@ -59,6 +71,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="serve all services (the default)")
     sub.add_parser("migrate", help="apply every service's pending migrations")
+    sub.add_parser("topics", help="print the Kafka topics every service needs")
     rev = sub.add_parser("revision", help="autogenerate a migration for one service")
     rev.add_argument("service", choices=[d.name for d in DEFINITIONS])
     rev.add_argument("-m", "--message", required=True)
@@ -66,6 +79,8 @@ def main() -> None:
 
     if args.command == "migrate":
         asyncio.run(_migrate_all())
+    elif args.command == "topics":
+        print(_topics())
     elif args.command == "revision":
         asyncio.run(_revision(args.service, args.message))
     else:

@@ -19,6 +19,7 @@ from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.bus.inbox import Inbox, Subscriber
 from shared.kit.bus.relay import Relay
 from shared.kit.bus.tables import BusTables
+from shared.kit.bus.topics import TopicSpec, ensure_kafka_topics, service_topics
 from shared.kit.bus.transport import Transport
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.jobs import PeriodicJob
@@ -108,6 +109,8 @@ class ServiceRuntime:
         if self.settings.migrate_on_start:
             await self.migrate()
         await self.publisher.start()
+        if self.settings.bus_kind is BusKind.KAFKA and self.settings.kafka_create_topics:
+            await ensure_kafka_topics(self.settings, self.topics())
         if background:
             self._stop.clear()
             name = self.definition.name
@@ -126,6 +129,11 @@ class ServiceRuntime:
                     )
                     for job in self.definition.jobs
                 ]
+
+    def topics(self) -> list[TopicSpec]:
+        """The Kafka topics this service publishes to or consumes from."""
+        d = self.definition
+        return service_topics(d.name, d.subscribers, CATALOGUE, self.settings)
 
     async def stop(self) -> None:
         """Stop the loops (consumers leave after their current batch), flush, disconnect."""

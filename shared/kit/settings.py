@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str | None = None
     kafka_client_id: str = "campaign-placement"
     topic_prefix: str = ""
+    kafka_create_topics: bool = Field(
+        default=True, description="create missing topics at start-up (brokers auto-create off)"
+    )
+    kafka_topic_partitions: int = Field(default=6, ge=1)
+    kafka_replication_factor: int = Field(default=3, ge=1)
+    kafka_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)
     jwt_secret: str = Field(default="dev-only-secret-change-me-0123456789abcdef", min_length=32)
     jwt_issuer: str = "campaign-placement"
     jwt_audience: str = "campaign-placement-api"
