@@ -35,8 +35,11 @@ class PrefixDispatcher:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         target: ASGIApp = self.root
         if scope["type"] in ("http", "websocket"):
-            head = scope["path"].split("/", 2)[1]
-            target = self.services.get(head, self.root)
+            # Only "/<service>/…" goes to a service: the root's own "/metrics" must not be
+            # taken by the metrics service.
+            parts = scope["path"].split("/", 2)
+            if len(parts) == 3:
+                target = self.services.get(parts[1], self.root)
         await target(scope, receive, send)
 
 
@@ -101,6 +104,8 @@ def create_allinone_app(
     @root.get("/metrics")
     async def prometheus() -> Response:
         # One registry per process, so the root exposes every service's series.
+        for app in services.values():
+            await app.state.runtime.observe()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return PrefixDispatcher(root, services), root

@@ -107,4 +107,5 @@ def install_ops_routes(app: FastAPI, runtime: ServiceRuntime) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
+        await runtime.observe()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

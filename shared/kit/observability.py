@@ -25,6 +25,15 @@ EVENTS_CONSUMED = Counter(
     "events_consumed_total", "Events handled by consumers", ["consumer", "outcome"]
 )
 DEAD_LETTERS = Gauge("dead_letters_parked", "Events parked in the dead-letter table", ["consumer"])
+OUTBOX_PENDING = Gauge("outbox_pending", "Outbox events not yet published", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox event", ["service"]
+)
+CONSUMER_LAG = Gauge(
+    "consumer_lag_records",
+    "Records behind the partition's high watermark after the last fetch (Kafka)",
+    ["consumer", "topic", "partition"],
+)
 
 CORRELATION_HEADER = "x-correlation-id"
 

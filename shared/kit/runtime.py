@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import APIRouter
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, extract, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contract.events import CATALOGUE
@@ -23,6 +23,7 @@ from shared.kit.bus.topics import TopicSpec, ensure_kafka_topics, service_topics
 from shared.kit.bus.transport import Transport
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.jobs import PeriodicJob
+from shared.kit.observability import DEAD_LETTERS, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from shared.kit.settings import BusKind, Settings
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,40 @@ class ServiceRuntime:
                     )
         await self.publisher.stop()
         await self.engine.dispose()
+
+    async def observe(self) -> None:
+        """Refresh the gauges a scrape reads from the database: outbox backlog, dead letters."""
+        outbox, dead = self.definition.bus.outbox, self.definition.bus.dead_letters
+        name = self.definition.name
+        try:
+            async with self.engine.connect() as conn:
+                pending, oldest = (
+                    await conn.execute(
+                        select(
+                            func.count(),
+                            func.coalesce(
+                                extract("epoch", func.now() - func.min(outbox.c.created_at)),
+                                0,
+                            ),
+                        ).where(outbox.c.sent_at.is_(None))
+                    )
+                ).one()
+                parked: dict[str, int] = dict(
+                    (
+                        await conn.execute(
+                            select(dead.c.consumer, func.count())
+                            .where(dead.c.status == "parked")
+                            .group_by(dead.c.consumer)
+                        )
+                    ).all()
+                )
+        except Exception:  # a scrape must still answer when the database does not
+            log.warning("%s: could not read bus gauges", name, exc_info=True)
+            return
+        OUTBOX_PENDING.labels(name).set(pending)
+        OUTBOX_OLDEST_AGE.labels(name).set(float(oldest))
+        for consumer in {*self.inboxes, *parked}:
+            DEAD_LETTERS.labels(consumer).set(parked.get(consumer, 0))
 
     async def database_ready(self) -> bool:
         """True when the database answers."""

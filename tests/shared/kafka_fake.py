@@ -240,6 +240,10 @@ class FakeConsumer:
             self._store(dict(self._positions))
         self.stopped = True
 
+    def highwater(self, partition: TopicPartition) -> int | None:
+        """The offset after the partition's last record, as of now."""
+        return len(self.broker.partitions(partition.topic)[partition.partition])
+
     def assignment(self) -> set[TopicPartition]:
         """All partitions of the subscribed topics."""
         return set(self._positions)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.contract.envelope import Envelope
 from shared.contract.events.planning import PlanCreatedV1
@@ -341,3 +342,17 @@ async def test_failed_commit_raises_and_the_records_stay_uncommitted(
     await first.stop()
     second = await subscribe(transport)
     assert await fetch_until_quiet(second) == events
+
+
+async def test_consumer_lag_is_what_remains_behind_the_high_watermark(
+    broker: FakeBroker, transport: Transport
+) -> None:
+    events = events_for_one_plan(5)
+    await publish(transport, events)
+    consumer = await subscribe(transport)
+    assert await consumer.fetch(max_records=2, timeout_seconds=1) == events[:2]
+    partition = str(broker.partition_for(TOPIC, events[0].key.encode()))
+    labels = {"consumer": GROUP, "topic": TOPIC, "partition": partition}
+    assert REGISTRY.get_sample_value("consumer_lag_records", labels) == 3
+    await fetch_until_quiet(consumer)
+    assert REGISTRY.get_sample_value("consumer_lag_records", labels) == 0

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import ConsumerStoppedError, KafkaError
 
 from shared.kit.bus.transport import Message, TransportUnavailable
+from shared.kit.observability import CONSUMER_LAG
 
 ClientFactory = Callable[..., Any]
 
@@ -149,6 +150,12 @@ class KafkaSubscription(_Client):
             for record in records
         ]
         self._fetched_since_commit = self._fetched_since_commit or bool(messages)
+        for partition, records in batches.items():
+            highwater = consumer.highwater(partition)
+            if records and highwater is not None:
+                CONSUMER_LAG.labels(self._group, partition.topic, str(partition.partition)).set(
+                    highwater - records[-1].offset - 1
+                )
         return messages
 
     async def commit(self) -> None:
