@@ -17,7 +17,7 @@ from shared.kit.auth import mint_token
 from shared.kit.bus.topics import service_topics
 from shared.kit.db import create_engine
 from shared.kit.observability import configure_logging
-from shared.kit.settings import get_settings
+from shared.kit.settings import get_settings, refuse_unsafe_production
 
 
 def _banner(host: str, port: int) -> str:
@@ -86,6 +86,7 @@ def main() -> None:
     else:
         settings = get_settings()
         configure_logging(settings.log_level)
+        refuse_unsafe_production(settings)
         host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
         app, _root = create_allinone_app(settings)
         print(_banner(host, port), flush=True)

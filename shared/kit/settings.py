@@ -12,6 +12,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+# Development only: production (Kafka) mode refuses to start with it.
+DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105
+
+
 class BusKind(StrEnum):
     """Which transport the relays publish to and the consumers read from."""
 
@@ -40,7 +44,7 @@ class Settings(BaseSettings):
     kafka_topic_partitions: int = Field(default=6, ge=1)
     kafka_replication_factor: int = Field(default=3, ge=1)
     kafka_retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)
-    jwt_secret: str = Field(default="dev-only-secret-change-me-0123456789abcdef", min_length=32)
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
     jwt_issuer: str = "campaign-placement"
     jwt_audience: str = "campaign-placement-api"
     jwt_algorithms: list[str] = ["HS256"]
@@ -72,6 +76,19 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     database_url: str | None = None
+
+
+class UnsafeProductionSettings(RuntimeError):
+    """Production (Kafka) mode was asked for with a development-only value."""
+
+
+def refuse_unsafe_production(settings: Settings) -> None:
+    """In production mode, refuse the development JWT secret: anyone could mint tokens."""
+    if settings.bus_kind is BusKind.KAFKA and settings.jwt_secret == DEV_JWT_SECRET:
+        raise UnsafeProductionSettings(
+            "JWT_SECRET is the development default; set a secret of 32+ random characters "
+            "before running with Kafka (production mode)"
+        )
 
 
 @lru_cache

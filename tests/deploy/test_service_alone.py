@@ -27,6 +27,7 @@ async def test_a_service_alone_refuses_to_start_without_its_broker(
         "KAFKA_BOOTSTRAP_SERVERS": broker,
         "PORT": str(_closed_port()),
         "MIGRATE_ON_START": "false",
+        "JWT_SECRET": "a-production-secret-of-at-least-32-characters",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -41,3 +42,22 @@ async def test_a_service_alone_refuses_to_start_without_its_broker(
     assert process.returncode != 0, text
     assert f"Kafka at {broker}" in text
     assert "Application startup failed" in text
+
+
+async def test_production_mode_refuses_the_development_jwt_secret(database_url: str) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "JWT_SECRET"},
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{_closed_port()}",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.tasks",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode != 0
+    assert "JWT_SECRET is the development default" in output.decode()
