@@ -1,7 +1,8 @@
 """Idempotency-Key for creates, the way Stripe does it: same key and body → same answer.
 
-The key is claimed in the request's own transaction, so a failed request leaves no key behind
-and a concurrent retry waits on the row until the first one commits, then replays its answer.
+The key is claimed in the request's own transaction, so a failed request leaves no key behind.
+A retry while the first request is still running gets 409 (retry later); after it committed, the
+stored answer. Reusing a key for another body is 422. Keys expire after 24 hours.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Header
@@ -27,7 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.kit.errors import Conflict
+from shared.kit.errors import Conflict, RuleViolated
+from shared.kit.locks import advisory_key
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -42,10 +45,19 @@ IdempotencyKey = Annotated[
 ]
 
 
-class IdempotencyKeyReused(Conflict):
+KEY_LIFETIME = timedelta(hours=24)
+
+
+class IdempotencyKeyReused(RuleViolated):
     """The key was already used for a different request."""
 
     slug, title = "idempotency-key-reused", "Idempotency-Key reused"
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """A request with this key is still being processed."""
+
+    slug, title = "idempotency-key-in-flight", "Request with this Idempotency-Key in progress"
 
 
 def fingerprint(scope: str, body: Any) -> str:
@@ -93,31 +105,48 @@ class IdempotencyKeys:
         if key is None:
             return await produce()
         request_hash = fingerprint(scope, request)
-        claimed = await session.execute(
-            insert(self.table)
-            .values(principal=principal, key=key, request_hash=request_hash)
-            .on_conflict_do_nothing()
-            .returning(self.table.c.key)
-        )
-        if claimed.first() is None:
-            row = (
-                await session.execute(
-                    select(self.table.c.request_hash, self.table.c.response).where(
-                        self.table.c.principal == principal, self.table.c.key == key
-                    )
+        # Held until this transaction ends: a concurrent retry sees the key busy, not a stale row.
+        locked = await session.scalar(
+            select(
+                func.pg_try_advisory_xact_lock(
+                    advisory_key(f"idem:{self.table.schema}:{principal}:{key}")
                 )
-            ).one()
+            )
+        )
+        if not locked:
+            raise IdempotencyKeyInFlight(
+                f"a request with Idempotency-Key {key!r} is still in progress; retry later",
+                field="Idempotency-Key",
+                rule="idempotency-key-in-flight",
+            )
+        where = (self.table.c.principal == principal, self.table.c.key == key)
+        row = (
+            await session.execute(
+                select(
+                    self.table.c.request_hash,
+                    self.table.c.response,
+                    (self.table.c.created_at > func.now() - KEY_LIFETIME).label("live"),
+                ).where(*where)
+            )
+        ).one_or_none()
+        if row is not None and row.live:
             if row.request_hash != request_hash or row.response is None:
                 raise IdempotencyKeyReused(
                     f"Idempotency-Key {key!r} was already used for a different request",
                     field="Idempotency-Key",
-                    rule="idempotency-key",
+                    rule="idempotency-key-reuse",
                 )
             return model.model_validate(row.response)
+        await session.execute(
+            insert(self.table)
+            .values(principal=principal, key=key, request_hash=request_hash)
+            .on_conflict_do_update(
+                index_elements=[self.table.c.principal, self.table.c.key],
+                set_={"request_hash": request_hash, "response": None, "created_at": func.now()},
+            )
+        )
         result = await produce()
         await session.execute(
-            update(self.table)
-            .where(self.table.c.principal == principal, self.table.c.key == key)
-            .values(response=result.model_dump(mode="json"))
+            update(self.table).where(*where).values(response=result.model_dump(mode="json"))
         )
         return result

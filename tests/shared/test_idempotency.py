@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, func, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.kit.db import create_engine, create_sessionmaker
-from shared.kit.idempotency import IdempotencyKeyReused, IdempotencyKeys
+from shared.kit.idempotency import IdempotencyKeyInFlight, IdempotencyKeyReused, IdempotencyKeys
 
 
 class Created(BaseModel):
@@ -131,7 +132,7 @@ async def test_a_failed_request_leaves_its_key_free(
     assert created.serial == 1
 
 
-async def test_a_concurrent_retry_waits_for_the_first_and_replays_it(
+async def test_a_retry_while_the_first_is_in_flight_is_409_then_replays_after_it(
     keys: IdempotencyKeys, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     effects = Effects()
@@ -158,11 +159,22 @@ async def test_a_concurrent_retry_waits_for_the_first_and_replays_it(
 
     first_task = asyncio.create_task(first())
     await first_claimed.wait()
-    retry_task = asyncio.create_task(
-        _create(keys, sessions, effects, key="k1", body=Body(name="a"))
-    )
-    done, _ = await asyncio.wait({retry_task}, timeout=0.2)
-    assert not done, "the retry must wait for the first request's transaction"
+    with pytest.raises(IdempotencyKeyInFlight):
+        await _create(keys, sessions, effects, key="k1", body=Body(name="a"))
     release_first.set()
-    assert await retry_task == await first_task
+    answer = await first_task
+    assert await _create(keys, sessions, effects, key="k1", body=Body(name="a")) == answer
     assert effects.count == 1
+
+
+async def test_a_key_older_than_a_day_is_free_again(
+    keys: IdempotencyKeys, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    effects = Effects()
+    await _create(keys, sessions, effects, key="k1", body=Body(name="a"))
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(keys.table).values(created_at=func.now() - timedelta(hours=25))
+        )
+    again = await _create(keys, sessions, effects, key="k1", body=Body(name="b"))
+    assert again.serial == 2
