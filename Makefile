@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt bench migrate token venv docs topics
+.PHONY: run test lint fmt bench migrate token venv docs topics chaos
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,7 @@ docs: $(STAMP)
 ## Print the Kafka topics every service needs (TOPIC_PREFIX, KAFKA_* settings apply).
 topics: $(STAMP)
 	@$(BIN)/python -m allinone topics
+
+## Kill -9 harness: relay and consumer processes SIGKILLed at fault points (10,000 events, 100+ kills).
+chaos: $(STAMP)
+	$(BIN)/python -m chaos

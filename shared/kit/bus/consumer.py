@@ -8,6 +8,7 @@ import logging
 from shared.kit.aio import Backoff, wait_or_stop
 from shared.kit.bus.inbox import Inbox, InfrastructureError
 from shared.kit.bus.transport import Subscription, TransportUnavailable
+from shared.kit.faults import CONSUMER_AFTER_EFFECT, CONSUMER_MID_BATCH, fault_point
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,9 @@ class ConsumerLoop:
         records = await self.subscription.fetch(self.max_records, self.fetch_timeout_seconds)
         for record in records:
             await self.inbox.receive(record.value)
+            fault_point(CONSUMER_MID_BATCH)
         if records:
+            fault_point(CONSUMER_AFTER_EFFECT)
             await self.subscription.commit()
         return len(records)
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared.kit.aio import Backoff, wait_or_stop
 from shared.kit.bus.outbox import notify_channel
 from shared.kit.bus.transport import Message, Publisher, TransportUnavailable
+from shared.kit.faults import RELAY_AFTER_MARK, RELAY_AFTER_PUBLISH, fault_point
 from shared.kit.locks import advisory_key
 from shared.kit.observability import OUTBOX_PUBLISHED, RELAY_FAILURES
 
@@ -77,11 +78,13 @@ class Relay:
             if not rows:
                 return 0
             await self.publisher.publish(self._messages(rows))
+            fault_point(RELAY_AFTER_PUBLISH)
             await conn.execute(
                 update(self.outbox)
                 .where(self.outbox.c.id.in_([row.id for row in rows]))
                 .values(sent_at=text("now()"))
             )
+            fault_point(RELAY_AFTER_MARK)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
