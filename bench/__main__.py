@@ -21,13 +21,16 @@ from pathlib import Path
 from sqlalchemy import text
 
 from services.planning.models import bus as planning_bus
-from services.planning.service import outbox
 from shared.contract.events import PlanCreatedV1
 from shared.kit import migrations
 from shared.kit.bus.embedded import EmbeddedTransport
+from shared.kit.bus.outbox import Outbox
 from shared.kit.bus.relay import Relay
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.embedded_pg import embedded_database_url, stop_server
+
+# planning's outbox, as the planning service writes it
+outbox = Outbox(planning_bus.outbox, source="planning")
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))

@@ -11,12 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.planning.models import bus as planning_bus
-from services.planning.service import outbox
 from services.tasks.models import bus as tasks_bus
 from shared.contract.envelope import Envelope
 from shared.contract.events import CATALOGUE, PlanCreatedV1
 from shared.kit.bus.inbox import Inbox, Subscriber
+from shared.kit.bus.outbox import Outbox
 from shared.kit.bus.transport import Message, Publisher, TransportUnavailable
+
+# planning's outbox, as the planning service writes it
+outbox = Outbox(planning_bus.outbox, source="planning")
 
 TOPIC = "planning.plan"
 

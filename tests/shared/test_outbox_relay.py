@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.planning.models import bus as planning_bus
-from services.planning.service import outbox
 from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.bus.relay import Relay
 from shared.kit.bus.transport import TransportUnavailable
@@ -20,6 +19,7 @@ from tests.shared.bus_fixtures import (
     FaultyPublisher,
     Recorder,
     SimulatedCrash,
+    outbox,
     plan_event,
     record_committed,
     recording_inbox,
