@@ -175,3 +175,20 @@ async def _resolved(value: bool) -> bool:
 
 async def _zero(engine: AsyncEngine) -> bool:
     return await unsent(engine) == 0
+
+
+async def test_a_lower_id_committed_after_a_higher_one_is_still_published(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession], transport: EmbeddedTransport
+) -> None:
+    relay = Relay(engine, planning_bus.outbox, transport.publisher())
+    async with sessions() as slow, slow.begin():
+        await outbox.record(slow, plan_event("slow", 1), subject="slow")  # takes the lower id
+        await record_committed(sessions, "fast", 1)  # higher id, committed first
+        assert await relay.drain() == 1  # only what is committed is visible
+    # The slow transaction committed after the relay moved past its id: a cursor would skip it.
+    assert await relay.drain() == 1
+    assert await unsent(engine) == 0
+
+    recorder = Recorder()
+    await consume_all(transport, recorder, sessions)
+    assert sorted(recorder.applied) == ["fast#1", "slow#1"]
