@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt bench migrate token venv docs topics chaos
+.PHONY: run test lint fmt bench migrate token venv docs topics chaos fuzz
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,3 +54,7 @@ topics: $(STAMP)
 ## Kill -9 harness: relay and consumer processes SIGKILLed at fault points (10,000 events, 100+ kills).
 chaos: $(STAMP)
 	$(BIN)/python -m chaos
+
+## Longer schemathesis run against every service's OpenAPI (make test runs 10 examples per route).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(BIN)/python -m pytest tests/fuzz

@@ -14,7 +14,7 @@ from shared.kit.bus.dead_letters import dead_letter_router
 from shared.kit.bus.outbox import DIRTY_FLAG
 from shared.kit.bus.transport import Transport
 from shared.kit.embedded_pg import embedded_database_url
-from shared.kit.errors import install_problem_handlers, problem
+from shared.kit.errors import PROBLEM_RESPONSES, install_problem_handlers, problem
 from shared.kit.observability import RequestObservability
 from shared.kit.runtime import ServiceDefinition, ServiceRuntime
 from shared.kit.settings import Settings, get_settings, service_database_url
@@ -79,9 +79,8 @@ def create_service_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.add_middleware(RequestObservability, service=name)
-    for router in definition.routers:
-        app.include_router(router, prefix=f"/{name}")
-    app.include_router(dead_letter_router(), prefix=f"/{name}")
+    for router in [*definition.routers, dead_letter_router()]:
+        app.include_router(router, prefix=f"/{name}", responses=PROBLEM_RESPONSES)
     install_ops_routes(app, runtime)
     return app
 
@@ -96,7 +95,7 @@ def install_ops_routes(app: FastAPI, runtime: ServiceRuntime) -> None:
         return {"status": "ok", "service": name}
 
     @app.get("/readyz", include_in_schema=False)
-    @app.get(f"/{name}/readyz", tags=["ops"])
+    @app.get(f"/{name}/readyz", tags=["ops"], responses={503: PROBLEM_RESPONSES[503]})
     async def readyz(request: Request) -> Response:
         database = await runtime.database_ready()
         bus = runtime.bus_ready

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.kit.context import correlation_id
@@ -16,6 +17,48 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
+
+
+class FieldProblem(BaseModel):
+    """One input that failed validation."""
+
+    field: str
+    location: str | int
+    message: str
+    code: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every 4xx and 5xx of this system is answered."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    correlation_id: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "model": Problem, "content": _PROBLEM_CONTENT}
+    for status, description in {
+        400: "Bad request",
+        401: "Authentication required",
+        403: "Forbidden for this role",
+        404: "Not found",
+        409: "Conflict with the current state",
+        412: "If-Match named a stale version",
+        413: "Body too large",
+        422: "Invalid input or a business rule refused it",
+        429: "Too many requests",
+        500: "Internal error",
+        503: "Not ready or overloaded",
+    }.items()
+}
 
 
 class DomainError(Exception):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Header, Response
+from fastapi import Header, Path, Response
 
 from shared.kit.errors import PreconditionFailed, RuleViolated
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,18})"?$')
+
+# A BIGINT identity in a path: out-of-range numbers are the client's 422, not a database error.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="row id")]
 
 IfMatch = Annotated[
     str | None,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.kit.auth import Operator
 from shared.kit.errors import NotFound
+from shared.kit.http import RowId
 from shared.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
 
 DeadLetterStatus = Literal["parked", "replayed"]
@@ -100,7 +101,7 @@ def dead_letter_router() -> APIRouter:
         )
 
     @router.post("/{dead_letter_id}/replay", response_model=ReplayResult)
-    async def replay(request: Request, dead_letter_id: int, _operator: Operator) -> ReplayResult:
+    async def replay(request: Request, dead_letter_id: RowId, _operator: Operator) -> ReplayResult:
         """Re-apply this parked event and the later parked events of its subject, in order."""
         runtime = request.app.state.runtime
         row = await get_dead_letter(
