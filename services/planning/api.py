@@ -3,32 +3,64 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
-from services.planning import service
-from services.planning.schemas import PlanCreate, PlanPage, PlanRead
-from shared.contract.types import Role
+from services.planning import adjustments, lifecycle, service
+from services.planning.schemas import (
+    AdjustmentCreate,
+    AdjustmentRead,
+    BudgetLineIn,
+    BudgetLineRead,
+    ChannelIn,
+    Decision,
+    ForecastUpdate,
+    ObjectiveIn,
+    PersonaIn,
+    PhaseIn,
+    PlanCreate,
+    PlanDetail,
+    PlanPage,
+    PlanStatus,
+    PlanUpdate,
+    RetrospectivePage,
+    RetrospectiveRowIn,
+    RiskIn,
+    VersionComparison,
+    VersionRead,
+)
+from shared.contract.types import ChannelType, Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
+from shared.kit.http import IfMatch, set_etag
+from shared.kit.idempotency import IdempotencyKey
 from shared.kit.pagination import Cursor, Limit
 
 Planner = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER))]
+BudgetKeeper = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.MANAGER, Role.FINANCE))]
+Items = 200  # rows per section in one request
 
 router = APIRouter(prefix="/plans", tags=["plans"])
+knowledge = APIRouter(prefix="/retrospectives", tags=["retrospectives"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
-async def create_plan(data: PlanCreate, session: Session, actor: Planner) -> PlanRead:
-    """Create a draft campaign plan."""
-    return PlanRead.model_validate(await service.create_plan(session, data, actor))
+def _shown(response: Response, detail: PlanDetail) -> PlanDetail:
+    set_etag(response, detail.plan.revision)
+    return detail
 
 
-@router.get("/{plan_id}", response_model=PlanRead)
-async def get_plan(plan_id: uuid.UUID, session: Session, _caller: Authenticated) -> PlanRead:
-    """One plan."""
-    return PlanRead.model_validate(await service.get_plan(session, plan_id))
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanDetail)
+async def create_plan(
+    data: PlanCreate,
+    session: Session,
+    actor: Planner,
+    response: Response,
+    key: IdempotencyKey = None,
+) -> PlanDetail:
+    """Create a draft campaign plan (a retry with the same Idempotency-Key creates nothing)."""
+    return _shown(response, await service.create_plan(session, data, actor, key=key))
 
 
 @router.get("", response_model=PlanPage)
@@ -37,10 +69,273 @@ async def list_plans(
     _caller: Authenticated,
     limit: Limit = 50,
     cursor: Cursor = None,
-    status: str | None = None,
-    owner_id: str | None = None,
+    status: PlanStatus | None = None,
+    owner_id: Annotated[str | None, Query(max_length=100)] = None,
+    active_on: Annotated[date | None, Query(description="plans running on this day")] = None,
+    period_from: Annotated[date | None, Query(description="plans ending on or after")] = None,
+    period_to: Annotated[date | None, Query(description="plans starting on or before")] = None,
+    channel_type: Annotated[ChannelType | None, Query(description="plans using it")] = None,
 ) -> PlanPage:
-    """Plans, filtered by status and owner, in a stable order."""
+    """Plans, filtered by status, owner, period and channel, in a stable order."""
     return await service.list_plans(
-        session, cursor=cursor, limit=limit, status=status, owner_id=owner_id
+        session,
+        cursor=cursor,
+        limit=limit,
+        status=status,
+        owner_id=owner_id,
+        active_on=active_on,
+        overlaps_from=period_from,
+        overlaps_to=period_to,
+        channel_type=channel_type,
     )
+
+
+@router.get("/{plan_id}", response_model=PlanDetail)
+async def get_plan(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, response: Response
+) -> PlanDetail:
+    """One plan with every section; the ETag is its row version for If-Match."""
+    return _shown(response, await service.get_detail(session, plan_id))
+
+
+@router.patch("/{plan_id}", response_model=PlanDetail)
+async def update_plan(
+    plan_id: uuid.UUID,
+    data: PlanUpdate,
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Edit a draft or rejected plan's header."""
+    return _shown(response, await service.update_plan(session, plan_id, data, if_match))
+
+
+@router.put("/{plan_id}/objectives", response_model=PlanDetail)
+async def put_objectives(
+    plan_id: uuid.UUID,
+    items: Annotated[list[ObjectiveIn], Body(max_length=Items)],
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Replace the goal consensus table (SMART objectives)."""
+    detail = await service.replace_section(session, plan_id, "objectives", items, if_match)
+    return _shown(response, detail)
+
+
+@router.put("/{plan_id}/audience", response_model=PlanDetail)
+async def put_audience(
+    plan_id: uuid.UUID,
+    items: Annotated[list[PersonaIn], Body(max_length=Items)],
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Replace the audience personas."""
+    detail = await service.replace_section(session, plan_id, "audience", items, if_match)
+    return _shown(response, detail)
+
+
+@router.put("/{plan_id}/channels", response_model=PlanDetail)
+async def put_channels(
+    plan_id: uuid.UUID,
+    items: Annotated[list[ChannelIn], Body(max_length=Items)],
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Replace the channel mix (send an existing channel's id to keep it)."""
+    detail = await service.replace_section(session, plan_id, "channels", items, if_match)
+    return _shown(response, detail)
+
+
+@router.put("/{plan_id}/budget", response_model=PlanDetail)
+async def put_budget(
+    plan_id: uuid.UUID,
+    items: Annotated[list[BudgetLineIn], Body(max_length=Items)],
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Replace the budget lines."""
+    detail = await service.replace_section(session, plan_id, "budget", items, if_match)
+    return _shown(response, detail)
+
+
+@router.put("/{plan_id}/phases", response_model=PlanDetail)
+async def put_phases(
+    plan_id: uuid.UUID,
+    items: Annotated[list[PhaseIn], Body(max_length=Items)],
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Replace the execution plan's phases."""
+    detail = await service.replace_section(session, plan_id, "phases", items, if_match)
+    return _shown(response, detail)
+
+
+@router.put("/{plan_id}/risks", response_model=PlanDetail)
+async def put_risks(
+    plan_id: uuid.UUID,
+    items: Annotated[list[RiskIn], Body(max_length=Items)],
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Replace the risk register (high risks are announced as risk_raised)."""
+    detail = await service.replace_section(session, plan_id, "risks", items, if_match)
+    return _shown(response, detail)
+
+
+@router.patch("/{plan_id}/budget/{line_id}", response_model=BudgetLineRead)
+async def reforecast(
+    plan_id: uuid.UUID,
+    line_id: uuid.UUID,
+    data: ForecastUpdate,
+    session: Session,
+    _actor: BudgetKeeper,
+) -> BudgetLineRead:
+    """Update the forecast of a line of an approved or active plan."""
+    return await service.update_forecast(session, plan_id, line_id, data.forecast)
+
+
+@router.post("/{plan_id}/submit", response_model=PlanDetail)
+async def submit(
+    plan_id: uuid.UUID,
+    session: Session,
+    actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Submit for approval; refused with every rule that does not hold."""
+    return _shown(response, await lifecycle.submit(session, plan_id, actor, if_match))
+
+
+async def _step(
+    session: Session,
+    plan_id: uuid.UUID,
+    target: PlanStatus,
+    actor: Principal,
+    decision: Decision | None,
+    if_match: str | None,
+) -> PlanDetail:
+    reason = decision.reason if decision else None
+    return await lifecycle.step(
+        session, plan_id, target, actor.subject, if_match=if_match, reason=reason
+    )
+
+
+@router.post("/{plan_id}/activate", response_model=PlanDetail)
+async def activate(
+    plan_id: uuid.UUID,
+    session: Session,
+    actor: Planner,
+    response: Response,
+    decision: Decision | None = None,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Put an approved plan live."""
+    detail = await _step(session, plan_id, PlanStatus.ACTIVE, actor, decision, if_match)
+    return _shown(response, detail)
+
+
+@router.post("/{plan_id}/complete", response_model=PlanDetail)
+async def complete(
+    plan_id: uuid.UUID,
+    session: Session,
+    actor: Planner,
+    response: Response,
+    decision: Decision | None = None,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Close an active plan; evaluation and retrospective follow."""
+    detail = await _step(session, plan_id, PlanStatus.COMPLETED, actor, decision, if_match)
+    return _shown(response, detail)
+
+
+@router.post("/{plan_id}/archive", response_model=PlanDetail)
+async def archive(
+    plan_id: uuid.UUID,
+    session: Session,
+    actor: Planner,
+    response: Response,
+    decision: Decision | None = None,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Archive a completed plan."""
+    detail = await _step(session, plan_id, PlanStatus.ARCHIVED, actor, decision, if_match)
+    return _shown(response, detail)
+
+
+@router.put("/{plan_id}/retrospective", response_model=PlanDetail)
+async def file_retrospective(
+    plan_id: uuid.UUID,
+    rows: Annotated[list[RetrospectiveRowIn], Body(max_length=Items)],
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Record the retrospective of a completed plan."""
+    return _shown(response, await lifecycle.file_retrospective(session, plan_id, rows, if_match))
+
+
+@router.get("/{plan_id}/versions", response_model=list[VersionRead])
+async def list_versions(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> list[VersionRead]:
+    """Every kept version (approval, then one per applied adjustment)."""
+    return await lifecycle.versions(session, plan_id)
+
+
+@router.get("/{plan_id}/versions/{version}/changes", response_model=VersionComparison)
+async def compare_version(
+    plan_id: uuid.UUID,
+    version: Annotated[int, Path(ge=2, le=100_000)],
+    session: Session,
+    _caller: Authenticated,
+) -> VersionComparison:
+    """What a version changed against the one before it."""
+    return await lifecycle.compare_version(session, plan_id, version)
+
+
+@router.post(
+    "/{plan_id}/adjustments", status_code=status.HTTP_201_CREATED, response_model=AdjustmentRead
+)
+async def request_adjustment(
+    plan_id: uuid.UUID,
+    data: AdjustmentCreate,
+    session: Session,
+    actor: Planner,
+    key: IdempotencyKey = None,
+) -> AdjustmentRead:
+    """Propose an adjustment to an approved or active plan (the committee decides it)."""
+    return await adjustments.request(session, plan_id, data, actor, key=key)
+
+
+@router.get("/{plan_id}/adjustments", response_model=list[AdjustmentRead])
+async def list_adjustments(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> list[AdjustmentRead]:
+    """A plan's adjustments and their outcomes."""
+    return await adjustments.list_for_plan(session, plan_id)
+
+
+@knowledge.get("", response_model=RetrospectivePage)
+async def search_retrospectives(
+    session: Session,
+    _caller: Authenticated,
+    q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> RetrospectivePage:
+    """The knowledge base: retrospective rows of every plan."""
+    return await lifecycle.search_retrospectives(session, text=q, cursor=cursor, limit=limit)

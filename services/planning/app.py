@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.planning import SERVICE
-from services.planning.api import router
+from services.planning.api import knowledge, router
+from services.planning.handlers import SUBSCRIBERS
 from services.planning.models import Base, bus
 from shared.kit.app import create_service_app
 from shared.kit.runtime import ServiceDefinition
@@ -18,7 +19,8 @@ DEFINITION = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router],
+    routers=[router, knowledge],
+    subscribers=SUBSCRIBERS,
     description="Campaign plans from objective to retrospective.",
 )
 

@@ -4,32 +4,70 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.planning.models import Plan
+from services.planning.models import (
+    Adjustment,
+    Base,
+    BudgetLine,
+    Channel,
+    Objective,
+    Plan,
+    PlanVersion,
+    RetrospectiveRow,
+)
+
+Row = TypeVar("Row", bound=Base)
 
 
 class PlanRepository:
-    """Plans in one session."""
+    """Plans and their sections in one session."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, plan: Plan) -> Plan:
-        """Insert a plan and load its server defaults."""
-        self.session.add(plan)
+    async def add(self, row: Row) -> Row:
+        """Insert a row and load its server defaults."""
+        self.session.add(row)
         await self.session.flush()
-        await self.session.refresh(plan)
-        return plan
+        await self.session.refresh(row)
+        return row
 
-    async def get_or_none(self, plan_id: uuid.UUID) -> Plan | None:
-        """One plan by id."""
-        return await self.session.get(Plan, plan_id)
+    async def get_or_none(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan | None:
+        """One plan by id; ``for_update`` locks it so concurrent writers queue behind us."""
+        query = select(Plan).where(Plan.id == plan_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def section(self, model: type[Row], plan_id: uuid.UUID) -> Sequence[Row]:
+        """A plan's rows of one section, in the order they were entered."""
+        query = select(model).where(model.plan_id == plan_id).order_by(model.position)  # type: ignore[attr-defined]
+        return (await self.session.scalars(query)).all()
+
+    async def replace_section(
+        self, model: type[Base], plan_id: uuid.UUID, rows: Sequence[Base]
+    ) -> None:
+        """Swap a plan's rows of one section for new ones."""
+        await self.session.execute(delete(model).where(model.plan_id == plan_id))  # type: ignore[attr-defined]
+        self.session.add_all(rows)
+        await self.session.flush()
 
     async def list_page(
-        self, *, after: uuid.UUID | None, limit: int, status: str | None, owner_id: str | None
+        self,
+        *,
+        after: uuid.UUID | None,
+        limit: int,
+        status: str | None,
+        owner_id: str | None,
+        active_on: date | None,
+        overlaps_from: date | None,
+        overlaps_to: date | None,
+        channel_type: str | None,
     ) -> Sequence[Plan]:
         """Up to ``limit + 1`` plans ordered by id, after a cursor, filtered."""
         query = select(Plan).order_by(Plan.id).limit(limit + 1)
@@ -39,4 +77,80 @@ class PlanRepository:
             query = query.where(Plan.status == status)
         if owner_id is not None:
             query = query.where(Plan.owner_id == owner_id)
+        if active_on is not None:
+            query = query.where(Plan.starts_on <= active_on, Plan.ends_on >= active_on)
+        if overlaps_from is not None:
+            query = query.where(Plan.ends_on >= overlaps_from)
+        if overlaps_to is not None:
+            query = query.where(Plan.starts_on <= overlaps_to)
+        if channel_type is not None:
+            query = query.where(
+                exists().where(Channel.plan_id == Plan.id, Channel.channel_type == channel_type)
+            )
+        return (await self.session.scalars(query)).all()
+
+    async def objective(self, objective_id: uuid.UUID) -> Objective | None:
+        """One objective by id."""
+        return await self.session.get(Objective, objective_id)
+
+    async def budget_line(
+        self, line_id: uuid.UUID, *, for_update: bool = False
+    ) -> BudgetLine | None:
+        """One budget line by id."""
+        query = select(BudgetLine).where(BudgetLine.id == line_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def channel_lines(
+        self, plan_id: uuid.UUID, channel_id: uuid.UUID | None
+    ) -> Sequence[BudgetLine]:
+        """A plan's budget lines of one channel (or with no channel), channel fees first."""
+        query = (
+            select(BudgetLine)
+            .where(BudgetLine.plan_id == plan_id, BudgetLine.channel_id == channel_id)
+            .order_by(BudgetLine.cost_type != "channel_fee", BudgetLine.position)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def versions(self, plan_id: uuid.UUID) -> Sequence[PlanVersion]:
+        """Every kept version of a plan, oldest first."""
+        query = (
+            select(PlanVersion).where(PlanVersion.plan_id == plan_id).order_by(PlanVersion.version)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def adjustments(self, plan_id: uuid.UUID) -> Sequence[Adjustment]:
+        """A plan's adjustments, oldest first."""
+        query = (
+            select(Adjustment).where(Adjustment.plan_id == plan_id).order_by(Adjustment.created_at)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def adjustment(
+        self, adjustment_id: uuid.UUID, *, for_update: bool = False
+    ) -> Adjustment | None:
+        """One adjustment by id."""
+        query = select(Adjustment).where(Adjustment.id == adjustment_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def search_retrospectives(
+        self, *, text: str | None, after: uuid.UUID | None, limit: int
+    ) -> Sequence[RetrospectiveRow]:
+        """Retrospective rows across plans whose text contains ``text`` (case-insensitive)."""
+        query = select(RetrospectiveRow).order_by(RetrospectiveRow.id).limit(limit + 1)
+        if after is not None:
+            query = query.where(RetrospectiveRow.id > after)
+        if text:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            columns = (
+                RetrospectiveRow.stage,
+                RetrospectiveRow.what_worked,
+                RetrospectiveRow.fell_short,
+                RetrospectiveRow.root_cause,
+                RetrospectiveRow.measure,
+            )
+            query = query.where(or_(*(c.ilike(pattern) for c in columns)))
         return (await self.session.scalars(query)).all()

@@ -1,19 +1,64 @@
-"""Planning's domain operations: plain functions over a session, no HTTP."""
+"""Planning's domain operations on plans and their sections: plain functions over a session."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
+from pydantic import BaseModel
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.planning import SERVICE
-from services.planning.models import Plan, bus
+from services.planning import SERVICE, rules
+from services.planning.models import (
+    Base,
+    BudgetLine,
+    Channel,
+    Objective,
+    Persona,
+    Phase,
+    Plan,
+    RetrospectiveRow,
+    Risk,
+    bus,
+    idempotency,
+)
 from services.planning.repository import PlanRepository
-from services.planning.schemas import PlanCreate, PlanPage, PlanRead
-from shared.contract.events import PlanCreatedV1
+from services.planning.schemas import (
+    BudgetLineIn,
+    BudgetLineRead,
+    ChannelIn,
+    ChannelRead,
+    ObjectiveIn,
+    ObjectiveRead,
+    PersonaRead,
+    PhaseIn,
+    PhaseRead,
+    PlanCreate,
+    PlanDetail,
+    PlanPage,
+    PlanRead,
+    PlanStatus,
+    PlanUpdate,
+    RetrospectiveRowRead,
+    RiskIn,
+    RiskRead,
+    Section,
+)
+from shared.contract.events.planning import (
+    BudgetLineOverspentV1,
+    PlanCreatedV1,
+    PlanUpdatedV1,
+    RiskRaisedV1,
+)
+from shared.contract.types import Money
 from shared.kit.auth import Principal
 from shared.kit.bus.outbox import Outbox
-from shared.kit.errors import NotFound, RuleViolated
+from shared.kit.errors import Conflict, NotFound, RuleViolated
+from shared.kit.http import check_version
 from shared.kit.pagination import decode_cursor, encode_cursor
 
 outbox = Outbox(bus.outbox, source=SERVICE)
@@ -23,8 +68,56 @@ class PlanNotFound(NotFound):
     """No plan with this id."""
 
 
-async def create_plan(session: AsyncSession, data: PlanCreate, actor: Principal) -> Plan:
-    """Create a draft plan and record ``planning.plan.created`` in the same transaction."""
+class PlanNotEditable(Conflict):
+    """The plan's status does not allow this change."""
+
+    slug = "plan-not-editable"
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """How one section of a plan is stored and shown."""
+
+    model: type[Base]
+    read: type[BaseModel]
+
+
+SECTIONS: dict[str, SectionSpec] = {
+    "objectives": SectionSpec(Objective, ObjectiveRead),
+    "audience": SectionSpec(Persona, PersonaRead),
+    "channels": SectionSpec(Channel, ChannelRead),
+    "budget": SectionSpec(BudgetLine, BudgetLineRead),
+    "phases": SectionSpec(Phase, PhaseRead),
+    "risks": SectionSpec(Risk, RiskRead),
+}
+
+
+def parse_uuid(text: str | None, field: str) -> uuid.UUID | None:
+    """A UUID from a cursor, or the client's error."""
+    if text is None:
+        return None
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise RuleViolated("cursor is not one this API issued", field=field) from exc
+
+
+async def create_plan(
+    session: AsyncSession, data: PlanCreate, actor: Principal, *, key: str | None = None
+) -> PlanDetail:
+    """Create a draft plan (once per Idempotency-Key) with ``planning.plan.created``."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=actor.subject,
+        scope="POST /planning/plans",
+        request=data,
+        produce=lambda: _create_plan(session, data, actor),
+        model=PlanDetail,
+    )
+
+
+async def _create_plan(session: AsyncSession, data: PlanCreate, actor: Principal) -> PlanDetail:
     plan = await PlanRepository(session).add(
         Plan(
             id=uuid.uuid4(),
@@ -34,6 +127,9 @@ async def create_plan(session: AsyncSession, data: PlanCreate, actor: Principal)
             starts_on=data.starts_on,
             ends_on=data.ends_on,
             currency=data.currency,
+            departments=data.departments,
+            contingency_reserve=data.contingency_reserve,
+            default_alert_rules=data.default_alert_rules,
             created_by=actor.subject,
         )
     )
@@ -50,34 +146,268 @@ async def create_plan(session: AsyncSession, data: PlanCreate, actor: Principal)
         ),
         subject=str(plan.id),
     )
-    return plan
+    return await detail(session, plan)
 
 
-async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
+async def get_plan(session: AsyncSession, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
     """One plan, or PlanNotFound."""
-    plan = await PlanRepository(session).get_or_none(plan_id)
+    plan = await PlanRepository(session).get_or_none(plan_id, for_update=for_update)
     if plan is None:
         raise PlanNotFound(f"no plan {plan_id}")
     return plan
 
 
+async def get_detail(session: AsyncSession, plan_id: uuid.UUID) -> PlanDetail:
+    """A plan with all its sections."""
+    return await detail(session, await get_plan(session, plan_id))
+
+
+async def detail(session: AsyncSession, plan: Plan) -> PlanDetail:
+    """Read every section of a loaded plan."""
+    repo = PlanRepository(session)
+    sections: dict[str, list[Any]] = {}
+    for name, spec in SECTIONS.items():
+        rows = await repo.section(spec.model, plan.id)
+        sections[name] = [spec.read.model_validate(row) for row in rows]
+    retrospective = await repo.section(RetrospectiveRow, plan.id)
+    planned = [line.planned for line in sections["budget"]]
+    return PlanDetail(
+        plan=PlanRead.model_validate(plan),
+        retrospective=[RetrospectiveRowRead.model_validate(r) for r in retrospective],
+        total_budget=rules.total_budget(planned, plan.contingency_reserve),
+        reserve_share=rules.reserve_share(planned, plan.contingency_reserve),
+        **sections,
+    )
+
+
 async def list_plans(
-    session: AsyncSession,
-    *,
-    cursor: str | None,
-    limit: int,
-    status: str | None = None,
-    owner_id: str | None = None,
+    session: AsyncSession, *, cursor: str | None, limit: int, **filters: Any
 ) -> PlanPage:
     """A page of plans in a stable order."""
-    after_text = decode_cursor(cursor)
-    try:
-        after = uuid.UUID(after_text) if after_text else None
-    except ValueError as exc:
-        raise RuleViolated("cursor is not one this API issued", field="cursor") from exc
-    rows = await PlanRepository(session).list_page(
-        after=after, limit=limit, status=status, owner_id=owner_id
-    )
+    after = parse_uuid(decode_cursor(cursor), "cursor")
+    rows = await PlanRepository(session).list_page(after=after, limit=limit, **filters)
     items = [PlanRead.model_validate(plan) for plan in rows[:limit]]
     next_cursor = encode_cursor(str(items[-1].id)) if len(rows) > limit else None
     return PlanPage(items=items, next_cursor=next_cursor)
+
+
+def touch(plan: Plan) -> None:
+    """Count a change: a new row version for If-Match, a new update time."""
+    plan.revision += 1
+    plan.updated_at = func.now()
+
+
+async def editable_plan(session: AsyncSession, plan_id: uuid.UUID, if_match: str | None) -> Plan:
+    """The locked plan, if its version matches and its status allows editing."""
+    plan = await get_plan(session, plan_id, for_update=True)
+    check_version(plan.revision, if_match)
+    if PlanStatus(plan.status) not in rules.EDITABLE:
+        raise PlanNotEditable(
+            f"a {plan.status} plan changes only through an adjustment",
+            rule="editable-status",
+            plan_status=plan.status,
+        )
+    return plan
+
+
+async def update_plan(
+    session: AsyncSession, plan_id: uuid.UUID, data: PlanUpdate, if_match: str | None
+) -> PlanDetail:
+    """Edit the header of a draft or rejected plan."""
+    plan = await editable_plan(session, plan_id, if_match)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None:
+            raise RuleViolated(f"{field} cannot be cleared", field=field, rule="required")
+        setattr(plan, field, value)
+    if plan.ends_on < plan.starts_on:
+        raise RuleViolated(
+            "the plan must end on or after its start date", field="ends_on", rule="period-order"
+        )
+    touch(plan)
+    await session.flush()
+    await session.refresh(plan)
+    await outbox.record(
+        session,
+        PlanUpdatedV1(
+            plan_id=plan.id,
+            version=plan.version,
+            name=plan.name,
+            product=plan.product,
+            owner_id=plan.owner_id,
+            starts_on=plan.starts_on,
+            ends_on=plan.ends_on,
+            currency=plan.currency,
+        ),
+        subject=str(plan.id),
+    )
+    return await detail(session, plan)
+
+
+async def replace_section(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    section: Section,
+    items: Sequence[BaseModel],
+    if_match: str | None,
+) -> PlanDetail:
+    """Replace one section of a draft or rejected plan with the rows given."""
+    plan = await editable_plan(session, plan_id, if_match)
+    repo = PlanRepository(session)
+    spec = SECTIONS[section]
+    previous = {row.id: row for row in await repo.section(spec.model, plan.id)}  # type: ignore[attr-defined]
+    await _check_section(session, plan, section, items)
+    rows = [
+        _row(spec.model, plan.id, n, item, previous.get(getattr(item, "id", None)))
+        for n, item in enumerate(items)
+    ]
+    _check_unique_ids(section, rows)
+    await repo.replace_section(spec.model, plan.id, rows)
+    if section == "risks":
+        await _raise_high_risks(session, plan, rows, previous)
+    touch(plan)
+    await session.flush()
+    await session.refresh(plan)
+    return await detail(session, plan)
+
+
+def _row(model: type[Base], plan_id: uuid.UUID, position: int, item: BaseModel, old: Any) -> Base:
+    values = item.model_dump(exclude={"id"})
+    if isinstance(item, RiskIn):
+        values["level"] = rules.risk_level(item.likelihood, item.impact)
+    if isinstance(item, BudgetLineIn):
+        values["forecast"] = item.forecast if item.forecast is not None else item.planned
+        values["committed"] = old.committed if old is not None else Decimal(0)
+        values["actual"] = old.actual if old is not None else Decimal(0)
+    return model(
+        id=getattr(item, "id", None) or uuid.uuid4(), plan_id=plan_id, position=position, **values
+    )
+
+
+def _check_unique_ids(section: str, rows: Sequence[Any]) -> None:
+    seen: set[uuid.UUID] = set()
+    for n, row in enumerate(rows):
+        if row.id in seen:
+            raise RuleViolated(
+                f"{section} item {n} repeats id {row.id}",
+                field=f"{section}.{n}.id",
+                rule="unique-id",
+            )
+        seen.add(row.id)
+
+
+async def _check_section(
+    session: AsyncSession, plan: Plan, section: str, items: Sequence[BaseModel]
+) -> None:
+    """Rules that need the plan: dates inside its period, references to its own rows."""
+    repo = PlanRepository(session)
+    for n, item in enumerate(items):
+        where = f"{section}.{n}"
+        if isinstance(item, ObjectiveIn):
+            findings = rules.submission_findings(
+                starts_on=plan.starts_on,
+                ends_on=plan.ends_on,
+                objectives=[item],  # type: ignore[list-item]
+                planned=[Decimal(1)],
+                reserve=Decimal(0),
+                risks=[],
+                reserve_min=Decimal(0),
+                reserve_max=Decimal(1),
+            )
+            if findings:
+                first = findings[0]
+                raise RuleViolated(
+                    first.message, field=first.field.replace("objectives.0", where), rule=first.rule
+                )
+        if isinstance(item, PhaseIn):
+            if item.ends_on < item.starts_on:
+                raise RuleViolated(
+                    "a phase must end on or after its start",
+                    field=f"{where}.ends_on",
+                    rule="period-order",
+                )
+            if item.starts_on < plan.starts_on or item.ends_on > plan.ends_on:
+                raise RuleViolated(
+                    f"phase {item.name!r} lies outside the plan period",
+                    field=f"{where}.starts_on",
+                    rule="phase-within-plan",
+                )
+        if isinstance(item, BudgetLineIn):
+            channels = {c.id for c in await repo.section(Channel, plan.id)}
+            phases = {p.id for p in await repo.section(Phase, plan.id)}
+            if item.channel_id is not None and item.channel_id not in channels:
+                raise RuleViolated(
+                    f"channel {item.channel_id} is not in this plan's channel mix",
+                    field=f"{where}.channel_id",
+                    rule="known-channel",
+                )
+            if item.phase_id is not None and item.phase_id not in phases:
+                raise RuleViolated(
+                    f"phase {item.phase_id} is not a phase of this plan",
+                    field=f"{where}.phase_id",
+                    rule="known-phase",
+                )
+    if section == "channels":
+        kept = {item.id for item in items if isinstance(item, ChannelIn) and item.id}
+        for line in await repo.section(BudgetLine, plan.id):
+            if line.channel_id is not None and line.channel_id not in kept:
+                raise RuleViolated(
+                    f"budget line {line.name!r} still uses channel {line.channel_id}",
+                    field="channels",
+                    rule="channel-in-use",
+                )
+
+
+async def _raise_high_risks(
+    session: AsyncSession, plan: Plan, rows: Sequence[Any], previous: dict[Any, Any]
+) -> None:
+    for risk in rows:
+        before = previous.get(risk.id)
+        if risk.level == "high" and (before is None or before.level != "high"):
+            await outbox.record(
+                session,
+                RiskRaisedV1(
+                    plan_id=plan.id,
+                    risk_id=risk.id,
+                    title=risk.title,
+                    category=risk.category,
+                    likelihood=risk.likelihood,
+                    impact=risk.impact,
+                    level=risk.level,
+                    owner_id=risk.owner_id,
+                    due_on=risk.due_on,
+                ),
+                subject=str(plan.id),
+            )
+
+
+async def update_forecast(
+    session: AsyncSession, plan_id: uuid.UUID, line_id: uuid.UUID, forecast: Decimal
+) -> BudgetLineRead:
+    """Re-forecast a line of a live plan; crossing above plan raises an overspend event."""
+    plan = await get_plan(session, plan_id, for_update=True)
+    if PlanStatus(plan.status) not in rules.ADJUSTABLE:
+        raise PlanNotEditable(
+            f"forecasts are kept for approved and active plans, not {plan.status} ones",
+            rule="forecast-status",
+        )
+    line = await PlanRepository(session).budget_line(line_id, for_update=True)
+    if line is None or line.plan_id != plan.id:
+        raise NotFound(f"no budget line {line_id} in plan {plan_id}")
+    was_over = line.forecast > line.planned
+    line.forecast = forecast
+    if forecast > line.planned and not was_over:
+        await outbox.record(
+            session,
+            BudgetLineOverspentV1(
+                plan_id=plan.id,
+                budget_line_id=line.id,
+                channel_id=line.channel_id,
+                cost_type=line.cost_type,
+                planned=Money(amount=line.planned, currency=plan.currency),
+                forecast=Money(amount=forecast, currency=plan.currency),
+            ),
+            subject=str(plan.id),
+        )
+    touch(plan)
+    await session.flush()
+    return BudgetLineRead.model_validate(line)

@@ -111,16 +111,17 @@ class Forbidden(DomainError):
 
 
 def problem(
-    status: int, slug: str, title: str, detail: str, instance: str, **extensions: Any
+    status: int, slug: str, title: str, detail: str, instance: str, /, **extensions: Any
 ) -> JSONResponse:
     """A problem+json response carrying the correlation id for support."""
+    # The standard members come last so an extension can never overwrite them.
     body: dict[str, Any] = {
+        **extensions,
         "type": PROBLEM_BASE + slug,
         "title": title,
         "status": status,
         "detail": detail,
         "instance": instance,
-        **extensions,
     }
     if cid := correlation_id.get():
         body["correlation_id"] = cid

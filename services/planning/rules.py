@@ -1,0 +1,176 @@
+"""Planning's business rules as plain functions: no database, no HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
+
+from services.planning.schemas import PlanStatus
+from shared.contract.metric_dictionary import METRIC_DICTIONARY
+from shared.contract.types import TargetKind
+
+# Which lifecycle step may follow which; anything else is refused with the allowed steps.
+TRANSITIONS: Mapping[PlanStatus, frozenset[PlanStatus]] = {
+    PlanStatus.DRAFT: frozenset({PlanStatus.SUBMITTED}),
+    PlanStatus.SUBMITTED: frozenset({PlanStatus.APPROVED, PlanStatus.REJECTED}),
+    PlanStatus.REJECTED: frozenset({PlanStatus.SUBMITTED}),
+    PlanStatus.APPROVED: frozenset({PlanStatus.ACTIVE}),
+    PlanStatus.ACTIVE: frozenset({PlanStatus.COMPLETED}),
+    PlanStatus.COMPLETED: frozenset({PlanStatus.ARCHIVED}),
+    PlanStatus.ARCHIVED: frozenset(),
+}
+EDITABLE = frozenset({PlanStatus.DRAFT, PlanStatus.REJECTED})
+ADJUSTABLE = frozenset({PlanStatus.APPROVED, PlanStatus.ACTIVE})
+
+
+def can_move(current: PlanStatus, target: PlanStatus) -> bool:
+    """True when the lifecycle allows going from ``current`` to ``target``."""
+    return target in TRANSITIONS[current]
+
+
+def risk_level(likelihood: int, impact: int) -> str:
+    """Likelihood × impact on 1–5 scales: ≥ 15 high, ≥ 8 medium, else low."""
+    score = likelihood * impact
+    return "high" if score >= 15 else "medium" if score >= 8 else "low"
+
+
+def needs_contingency_plan(likelihood: int, impact: int) -> bool:
+    """High likelihood and high impact (both ≥ 4) need a contingency plan up front."""
+    return likelihood >= 4 and impact >= 4
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a plan cannot be submitted."""
+
+    field: str
+    rule: str
+    message: str
+
+
+class ObjectiveLike(Protocol):
+    metric: str
+    target_kind: str
+    target_value: Decimal
+    baseline_value: Decimal | None
+    owner_id: str
+    due_on: date
+
+
+class RiskLike(Protocol):
+    title: str
+    likelihood: int
+    impact: int
+    contingency_plan: str | None
+
+
+def total_budget(planned: Iterable[Decimal], reserve: Decimal) -> Decimal:
+    """Every line's planned amount plus the contingency reserve."""
+    return sum(planned, Decimal(0)) + reserve
+
+
+def reserve_share(planned: Iterable[Decimal], reserve: Decimal) -> Decimal | None:
+    """The reserve as a share of the total budget (None when there is no budget)."""
+    total = total_budget(planned, reserve)
+    return (reserve / total).quantize(Decimal("0.0001")) if total else None
+
+
+def submission_findings(
+    *,
+    starts_on: date,
+    ends_on: date,
+    objectives: Sequence[ObjectiveLike],
+    planned: Sequence[Decimal],
+    reserve: Decimal,
+    risks: Sequence[RiskLike],
+    reserve_min: Decimal,
+    reserve_max: Decimal,
+) -> list[Finding]:
+    """Everything that keeps a plan from being submitted: SMART objectives, reserve, risks."""
+    findings: list[Finding] = []
+    if not objectives:
+        findings.append(Finding("objectives", "smart-objectives", "a plan needs an objective"))
+    for n, objective in enumerate(objectives):
+        findings += _objective_findings(n, objective, starts_on, ends_on)
+    share = reserve_share(planned, reserve)
+    if share is None:
+        findings.append(Finding("budget", "budget-required", "a plan needs a budget"))
+    elif not reserve_min <= share <= reserve_max:
+        findings.append(
+            Finding(
+                "contingency_reserve",
+                "contingency-reserve",
+                f"the reserve is {share:.2%} of the total budget; it must be between "
+                f"{reserve_min:.0%} and {reserve_max:.0%}",
+            )
+        )
+    for n, risk in enumerate(risks):
+        if needs_contingency_plan(risk.likelihood, risk.impact) and not risk.contingency_plan:
+            findings.append(
+                Finding(
+                    f"risks.{n}.contingency_plan",
+                    "contingency-plan",
+                    f"risk {risk.title!r} is high likelihood and high impact: "
+                    "it needs a contingency plan before submission",
+                )
+            )
+    return findings
+
+
+def _objective_findings(
+    n: int, objective: ObjectiveLike, starts_on: date, ends_on: date
+) -> list[Finding]:
+    found = []
+    where = f"objectives.{n}"
+    if objective.metric not in METRIC_DICTIONARY:
+        found.append(
+            Finding(
+                f"{where}.metric",
+                "measurable-metric",
+                f"{objective.metric!r} is not in the metric dictionary",
+            )
+        )
+    if objective.target_kind == TargetKind.RELATIVE and objective.baseline_value is None:
+        found.append(
+            Finding(
+                f"{where}.baseline_value",
+                "relative-target-baseline",
+                "a relative target (+30 %) needs the baseline it is relative to",
+            )
+        )
+    if not starts_on <= objective.due_on <= ends_on:
+        found.append(
+            Finding(
+                f"{where}.due_on",
+                "time-bound",
+                f"due {objective.due_on} is outside the plan period {starts_on} – {ends_on}",
+            )
+        )
+    return found
+
+
+def compare(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Paths whose values differ between two snapshots; list items are matched by ``id``."""
+    changes: list[tuple[str, Any, Any]] = []
+    _compare("", before, after, changes)
+    return changes
+
+
+def _compare(path: str, before: Any, after: Any, out: list[tuple[str, Any, Any]]) -> None:
+    if isinstance(before, Mapping) and isinstance(after, Mapping):
+        for key in sorted({*before, *after}):
+            _compare(f"{path}.{key}" if path else str(key), before.get(key), after.get(key), out)
+    elif _keyed(before) and _keyed(after):
+        old = {item["id"]: item for item in before}
+        new = {item["id"]: item for item in after}
+        for key in [*old, *(k for k in new if k not in old)]:
+            _compare(f"{path}[{key}]", old.get(key), new.get(key), out)
+    elif before != after:
+        out.append((path, before, after))
+
+
+def _keyed(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(i, Mapping) and "id" in i for i in value)
