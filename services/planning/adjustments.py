@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.planning import rules
@@ -184,7 +183,7 @@ async def on_decision(
         return
     plan = await get_plan(session, adjustment.plan_id, for_update=True)
     adjustment.decided_by, adjustment.decision_reason = by, reason
-    adjustment.decided_at = func.now()
+    adjustment.decided_at = datetime.now(UTC)
     if not approved:
         adjustment.status = "rejected"
         await session.flush()

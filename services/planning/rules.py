@@ -95,7 +95,8 @@ def submission_findings(
         findings.append(Finding("objectives", "smart-objectives", "a plan needs an objective"))
     for n, objective in enumerate(objectives):
         findings += _objective_findings(n, objective, starts_on, ends_on)
-    share = reserve_share(planned, reserve)
+    total = total_budget(planned, reserve)
+    share = reserve / total if total else None  # exact: a rounded share could slip through
     if share is None:
         findings.append(Finding("budget", "budget-required", "a plan needs a budget"))
     elif not reserve_min <= share <= reserve_max:

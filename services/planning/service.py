@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.planning import SERVICE, rules
@@ -194,7 +194,8 @@ async def list_plans(
 def touch(plan: Plan) -> None:
     """Count a change: a new row version for If-Match, a new update time."""
     plan.revision += 1
-    plan.updated_at = func.now()
+    # A Python value, not now(): an SQL expression would expire the attribute until reloaded.
+    plan.updated_at = datetime.now(UTC)
 
 
 async def editable_plan(session: AsyncSession, plan_id: uuid.UUID, if_match: str | None) -> Plan:

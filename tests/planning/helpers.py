@@ -90,3 +90,41 @@ def approval(
 def money(value: str | Decimal) -> Decimal:
     """Compare amounts by value, whatever their scale."""
     return Decimal(value)
+
+
+async def recorded(database_url: str, event_type: str) -> list[dict[str, Any]]:
+    """The envelopes planning recorded of one type, oldest first."""
+    from sqlalchemy import select
+
+    from services.planning.models import bus
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(bus.outbox.c.envelope)
+                .where(bus.outbox.c.event_type == event_type)
+                .order_by(bus.outbox.c.id)
+            )
+            return [row.envelope for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def approved_plan(client: httpx.AsyncClient, database_url: str) -> dict[str, Any]:
+    """A seeded plan taken through submission and an approval outcome event."""
+    from tests.polling import eventually
+
+    plan = await seeded_plan(client)
+    plan_id = plan["plan"]["id"]
+    submitted = await client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
+    assert submitted.status_code == 200, submitted.text
+    await publish(database_url, approval(RequestKind.PLAN, plan_id), plan_id)
+
+    async def approved() -> dict[str, Any] | None:
+        detail: dict[str, Any] = (
+            await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)
+        ).json()
+        return detail if detail["plan"]["status"] == "approved" else None
+
+    return await eventually(approved)
