@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
-from services.planning import adjustments, lifecycle, service
+from services.planning import adjustments, lifecycle, service, targets
 from services.planning.schemas import (
     AdjustmentCreate,
     AdjustmentRead,
@@ -16,8 +16,13 @@ from services.planning.schemas import (
     BudgetLineRead,
     ChannelIn,
     Decision,
+    DecompositionNodeIn,
+    DecompositionNodeRead,
     ForecastUpdate,
     ObjectiveIn,
+    PartnerIn,
+    PartnerRead,
+    PartnerReviewIn,
     PersonaIn,
     PhaseIn,
     PlanCreate,
@@ -193,6 +198,60 @@ async def put_risks(
     """Replace the risk register (high risks are announced as risk_raised)."""
     detail = await service.replace_section(session, plan_id, "risks", items, if_match)
     return _shown(response, detail)
+
+
+@router.put("/{plan_id}/partners", response_model=PlanDetail)
+async def put_partners(
+    plan_id: uuid.UUID,
+    items: Annotated[list[PartnerIn], Body(max_length=Items)],
+    session: Session,
+    _actor: Planner,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Replace the partners (editable while the plan runs; reviews are kept)."""
+    detail = await service.replace_section(session, plan_id, "partners", items, if_match)
+    return _shown(response, detail)
+
+
+@router.post(
+    "/{plan_id}/partners/{partner_id}/reviews",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PartnerRead,
+)
+async def review_partner(
+    plan_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    review: PartnerReviewIn,
+    session: Session,
+    actor: Planner,
+) -> PartnerRead:
+    """Record a periodic performance review of a partner."""
+    return await targets.review_partner(session, plan_id, partner_id, review, actor.subject)
+
+
+@router.put(
+    "/{plan_id}/objectives/{objective_id}/decomposition", response_model=DecompositionNodeRead
+)
+async def decompose(
+    plan_id: uuid.UUID,
+    objective_id: uuid.UUID,
+    root: DecompositionNodeIn,
+    session: Session,
+    _actor: Planner,
+) -> DecompositionNodeRead:
+    """Split an objective's target over regions, cities and schools (the root holds it all)."""
+    return await targets.set_decomposition(session, plan_id, objective_id, root)
+
+
+@router.get(
+    "/{plan_id}/objectives/{objective_id}/decomposition", response_model=DecompositionNodeRead
+)
+async def decomposition(
+    plan_id: uuid.UUID, objective_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> DecompositionNodeRead:
+    """The tree with sums, gaps, achievement and KPI payout (capped at 200 %) per node."""
+    return await targets.get_decomposition(session, plan_id, objective_id)
 
 
 @router.patch("/{plan_id}/budget/{line_id}", response_model=BudgetLineRead)

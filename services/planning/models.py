@@ -87,6 +87,8 @@ class Objective(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     actual_value: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
     achievement: Mapped[Decimal | None] = mapped_column(Ratio)
+    # The target decomposition tree (company → region → city → school/ambassador).
+    decomposition: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     progress_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -179,6 +181,25 @@ class Risk(Base):
     due_on: Mapped[date | None]
     status: Mapped[str] = mapped_column(Text)
     contingency_plan: Mapped[str | None] = mapped_column(Text)
+
+
+class Partner(Base):
+    """A vendor, KOL or media partner of the plan, with its evaluation and reviews."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    plan_id: Mapped[uuid.UUID] = mapped_column(_plan_fk(), index=True)
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)
+    qualification: Mapped[int]
+    reputation: Mapped[int]
+    capacity: Mapped[int]
+    service_quality: Mapped[int]
+    agreement_ref: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    reviews: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
 
 
 class RetrospectiveRow(Base):

@@ -16,6 +16,7 @@ from services.planning.models import (
     BudgetLine,
     Channel,
     Objective,
+    Partner,
     Plan,
     PlanVersion,
     RetrospectiveRow,
@@ -88,6 +89,11 @@ class PlanRepository:
                 exists().where(Channel.plan_id == Plan.id, Channel.channel_type == channel_type)
             )
         return (await self.session.scalars(query)).all()
+
+    async def partner(self, partner_id: uuid.UUID) -> Partner | None:
+        """One partner by id, locked for a change."""
+        query = select(Partner).where(Partner.id == partner_id).with_for_update()
+        return (await self.session.scalars(query)).first()
 
     async def objective(self, objective_id: uuid.UUID) -> Objective | None:
         """One objective by id."""

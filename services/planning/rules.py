@@ -175,3 +175,54 @@ def _compare(path: str, before: Any, after: Any, out: list[tuple[str, Any, Any]]
 
 def _keyed(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(i, Mapping) and "id" in i for i in value)
+
+
+KPI_PAYOUT_CAP = Decimal(2)  # DOMAIN.md §9: individual payout follows achievement, capped at 200 %
+
+
+@dataclass
+class Node:
+    """A node of a target decomposition tree (region → city → school/ambassador)."""
+
+    id: str
+    name: str
+    level: str
+    target: Decimal
+    owner_id: str | None = None
+    actual: Decimal | None = None
+    children: list[Node] | None = None
+
+
+@dataclass(frozen=True)
+class RolledUp:
+    """A node with what its children add up to and how it is doing."""
+
+    node: Node
+    children: list[RolledUp]
+    children_target: Decimal | None
+    difference: Decimal | None  # target minus the children's targets; 0 when they add up
+    actual: Decimal | None
+    achievement: Decimal | None
+    payout_rate: Decimal | None
+
+
+def roll_up(node: Node) -> RolledUp:
+    """Sums, differences, achievement and the capped KPI payout rate, bottom-up."""
+    children = [roll_up(child) for child in node.children or []]
+    children_target = sum((c.node.target for c in children), Decimal(0)) if children else None
+    actuals = [c.actual for c in children if c.actual is not None]
+    actual = sum(actuals, Decimal(0)) if actuals else node.actual
+    achievement = (
+        (actual / node.target).quantize(Decimal("0.0001"))
+        if (actual is not None and node.target)
+        else None
+    )
+    return RolledUp(
+        node=node,
+        children=children,
+        children_target=children_target,
+        difference=node.target - children_target if children_target is not None else None,
+        actual=actual,
+        achievement=achievement,
+        payout_rate=min(achievement, KPI_PAYOUT_CAP) if achievement is not None else None,
+    )

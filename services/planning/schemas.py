@@ -329,7 +329,7 @@ class RetrospectiveRowRead(Read):
 
 RetrospectivePage = Page[RetrospectiveRowRead]
 
-Section = Literal["objectives", "audience", "channels", "budget", "phases", "risks"]
+Section = Literal["objectives", "audience", "channels", "budget", "phases", "risks", "partners"]
 
 
 class PlanDetail(BaseModel):
@@ -342,6 +342,7 @@ class PlanDetail(BaseModel):
     budget: list[BudgetLineRead]
     phases: list[PhaseRead]
     risks: list[RiskRead]
+    partners: list[PartnerRead]
     retrospective: list[RetrospectiveRowRead]
     total_budget: Decimal
     reserve_share: Decimal | None
@@ -446,3 +447,68 @@ class VersionComparison(BaseModel):
     version: int
     previous: int
     changes: list[VersionChange]
+
+
+class DecompositionNodeIn(Strict):
+    """A share of an objective's target held by a region, city, school or ambassador."""
+
+    id: uuid.UUID | None = None
+    name: Name
+    level: Literal["company", "region", "city", "school", "ambassador"]
+    target: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)]
+    owner_id: Person | None = None
+    actual: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)] | None = None
+    children: list[DecompositionNodeIn] = Field(default_factory=list, max_length=500)
+
+
+class DecompositionNodeRead(BaseModel):
+    """A node with its children's sum, the gap, achievement and the payout rate (≤ 200 %)."""
+
+    id: uuid.UUID
+    name: str
+    level: str
+    target: Quantity
+    owner_id: str | None
+    actual: Quantity | None
+    children_target: Quantity | None
+    difference: Quantity | None
+    achievement: Quantity | None
+    payout_rate: Quantity | None
+    children: list[DecompositionNodeRead]
+
+
+class PartnerIn(Strict):
+    """A vendor, KOL or media partner with its evaluation scores (1–5)."""
+
+    id: uuid.UUID | None = None
+    name: Name
+    kind: Literal["vendor", "kol", "media", "venue", "other"]
+    qualification: Score
+    reputation: Score
+    capacity: Score
+    service_quality: Score
+    agreement_ref: Annotated[str, Field(max_length=200)] | None = None
+    notes: Text | None = None
+
+
+class PartnerRead(Read):
+    """A stored partner with its reviews."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    qualification: int
+    reputation: int
+    capacity: int
+    service_quality: int
+    agreement_ref: str | None
+    notes: str | None
+    reviews: list[dict[str, Any]]
+
+
+class PartnerReviewIn(Strict):
+    """A periodic performance review of a partner."""
+
+    reviewed_on: date
+    score: Score
+    comment: Text

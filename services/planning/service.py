@@ -18,6 +18,7 @@ from services.planning.models import (
     BudgetLine,
     Channel,
     Objective,
+    Partner,
     Persona,
     Phase,
     Plan,
@@ -34,6 +35,8 @@ from services.planning.schemas import (
     ChannelRead,
     ObjectiveIn,
     ObjectiveRead,
+    PartnerIn,
+    PartnerRead,
     PersonaRead,
     PhaseIn,
     PhaseRead,
@@ -89,7 +92,10 @@ SECTIONS: dict[str, SectionSpec] = {
     "budget": SectionSpec(BudgetLine, BudgetLineRead),
     "phases": SectionSpec(Phase, PhaseRead),
     "risks": SectionSpec(Risk, RiskRead),
+    "partners": SectionSpec(Partner, PartnerRead),
 }
+# Partners are worked with while the plan runs, so they stay editable after approval.
+_OPEN_SECTIONS = {"partners": frozenset(PlanStatus) - {PlanStatus.COMPLETED, PlanStatus.ARCHIVED}}
 
 
 def parse_uuid(text: str | None, field: str) -> uuid.UUID | None:
@@ -198,11 +204,13 @@ def touch(plan: Plan) -> None:
     plan.updated_at = datetime.now(UTC)
 
 
-async def editable_plan(session: AsyncSession, plan_id: uuid.UUID, if_match: str | None) -> Plan:
+async def editable_plan(
+    session: AsyncSession, plan_id: uuid.UUID, if_match: str | None, section: str = ""
+) -> Plan:
     """The locked plan, if its version matches and its status allows editing."""
     plan = await get_plan(session, plan_id, for_update=True)
     check_version(plan.revision, if_match)
-    if PlanStatus(plan.status) not in rules.EDITABLE:
+    if PlanStatus(plan.status) not in _OPEN_SECTIONS.get(section, rules.EDITABLE):
         raise PlanNotEditable(
             f"a {plan.status} plan changes only through an adjustment",
             rule="editable-status",
@@ -252,7 +260,7 @@ async def replace_section(
     if_match: str | None,
 ) -> PlanDetail:
     """Replace one section of a draft or rejected plan with the rows given."""
-    plan = await editable_plan(session, plan_id, if_match)
+    plan = await editable_plan(session, plan_id, if_match, section)
     repo = PlanRepository(session)
     spec = SECTIONS[section]
     previous = {row.id: row for row in await repo.section(spec.model, plan.id)}  # type: ignore[attr-defined]
@@ -275,6 +283,8 @@ def _row(model: type[Base], plan_id: uuid.UUID, position: int, item: BaseModel, 
     values = item.model_dump(exclude={"id"})
     if isinstance(item, RiskIn):
         values["level"] = rules.risk_level(item.likelihood, item.impact)
+    if isinstance(item, PartnerIn):
+        values["reviews"] = old.reviews if old is not None else []
     if isinstance(item, BudgetLineIn):
         values["forecast"] = item.forecast if item.forecast is not None else item.planned
         values["committed"] = old.committed if old is not None else Decimal(0)

@@ -198,3 +198,64 @@ async def test_a_create_retried_with_the_same_idempotency_key_creates_one_plan(
     assert other.status_code == 422
     listed = (await client.get("/planning/plans", headers=SPECIALIST)).json()["items"]
     assert len(listed) == 1
+
+
+async def test_targets_decompose_to_schools_and_partners_are_reviewed(
+    client: httpx.AsyncClient,
+) -> None:
+    plan = await seeded_plan(client)
+    plan_id, registrations = plan["plan"]["id"], plan["objectives"][0]["id"]
+    url = f"/planning/plans/{plan_id}/objectives/{registrations}/decomposition"
+    tree = {
+        "name": "company",
+        "level": "company",
+        "target": "200000",
+        "children": [
+            {
+                "name": "Shanghai",
+                "level": "city",
+                "target": "120000",
+                "owner_id": "city-lead",
+                "children": [
+                    {"name": "Fudan", "level": "school", "target": "70000", "actual": "150000"},
+                    {"name": "Tongji", "level": "school", "target": "50000", "actual": "40000"},
+                ],
+            },
+            {"name": "Hangzhou", "level": "city", "target": "70000"},
+        ],
+    }
+    stored = await client.put(url, json=tree, headers=SPECIALIST)
+    assert stored.status_code == 200, stored.text
+    read = (await client.get(url, headers=SPECIALIST)).json()
+    assert read["difference"] == "10000"
+    shanghai = read["children"][0]
+    assert shanghai["actual"] == "190000"
+    assert [s["payout_rate"] for s in shanghai["children"]] == ["2", "0.8"]
+    wrong_root = await client.put(url, json={**tree, "target": "1"}, headers=SPECIALIST)
+    assert wrong_root.status_code == 422
+    assert wrong_root.json()["rule"] == "root-target"
+
+    partners = [
+        {
+            "name": "Beauty KOC agency",
+            "kind": "kol",
+            "qualification": 4,
+            "reputation": 5,
+            "capacity": 3,
+            "service_quality": 4,
+            "agreement_ref": "AGR-2024-018",
+        }
+    ]
+    plan = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+    plan = await put(client, plan, "partners", partners)
+    partner_id = plan["partners"][0]["id"]
+    reviewed = await client.post(
+        f"/planning/plans/{plan_id}/partners/{partner_id}/reviews",
+        json={"reviewed_on": "2024-06-20", "score": 4, "comment": "posted on time"},
+        headers=SPECIALIST,
+    )
+    assert reviewed.status_code == 201
+    plan = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+    kept = await put(client, plan, "partners", [{**partners[0], "id": partner_id, "capacity": 4}])
+    assert kept["partners"][0]["capacity"] == 4
+    assert kept["partners"][0]["reviews"][0]["comment"] == "posted on time"

@@ -111,3 +111,50 @@ def test_compare_matches_list_items_by_id() -> None:
         ("budget[b].planned", "2", "3"),
         ("budget[c]", None, {"id": "c", "planned": "4"}),
     ]
+
+
+def test_decomposition_sums_children_shows_the_gap_and_caps_payout_at_200_percent() -> None:
+    tree = rules.Node(
+        id="company",
+        name="company",
+        level="company",
+        target=Decimal(1000),
+        children=[
+            rules.Node(
+                id="sh",
+                name="Shanghai",
+                level="city",
+                target=Decimal(600),
+                children=[
+                    rules.Node(
+                        id="fd",
+                        name="Fudan",
+                        level="school",
+                        target=Decimal(400),
+                        actual=Decimal(900),
+                    ),
+                    rules.Node(
+                        id="tj",
+                        name="Tongji",
+                        level="school",
+                        target=Decimal(200),
+                        actual=Decimal(100),
+                    ),
+                ],
+            ),
+            rules.Node(
+                id="hz", name="Hangzhou", level="city", target=Decimal(300), actual=Decimal(150)
+            ),
+        ],
+    )
+    company = rules.roll_up(tree)
+    assert company.children_target == Decimal(900)
+    assert company.difference == Decimal(100)  # 100 of the target is not assigned to a city
+    assert company.actual == Decimal(1150)
+    shanghai, hangzhou = company.children
+    assert shanghai.actual == Decimal(1000)
+    fudan, tongji = shanghai.children
+    assert fudan.achievement == Decimal("2.25")
+    assert fudan.payout_rate == Decimal(2)  # capped at 200 %
+    assert tongji.payout_rate == Decimal("0.5")
+    assert hangzhou.difference is None

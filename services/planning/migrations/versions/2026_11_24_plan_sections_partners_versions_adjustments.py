@@ -1,8 +1,8 @@
-"""plan sections, versions and adjustments
+"""plan sections, partners, versions and adjustments
 
-Revision ID: 21eb52ae155a
+Revision ID: aa4ca947cfbd
 Revises: 20c822baa5b2
-Create Date: 2026-11-24 04:49:27.720466
+Create Date: 2026-11-24 04:54:20.583135
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "21eb52ae155a"
+revision: str = "aa4ca947cfbd"
 down_revision: str | None = "20c822baa5b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -145,6 +145,7 @@ def upgrade() -> None:
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("actual_value", sa.Numeric(precision=20, scale=4), nullable=True),
         sa.Column("achievement", sa.Numeric(precision=12, scale=6), nullable=True),
+        sa.Column("decomposition", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("progress_as_of", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"],
@@ -158,6 +159,36 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_planning_objectives_plan_id"),
         "objectives",
+        ["plan_id"],
+        unique=False,
+        schema="planning",
+    )
+    op.create_table(
+        "partners",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("qualification", sa.Integer(), nullable=False),
+        sa.Column("reputation", sa.Integer(), nullable=False),
+        sa.Column("capacity", sa.Integer(), nullable=False),
+        sa.Column("service_quality", sa.Integer(), nullable=False),
+        sa.Column("agreement_ref", sa.Text(), nullable=True),
+        sa.Column("notes", sa.Text(), nullable=True),
+        sa.Column("reviews", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["plan_id"],
+            ["planning.plans.id"],
+            name=op.f("fk_partners_plan_id_plans"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_partners")),
+        schema="planning",
+    )
+    op.create_index(
+        op.f("ix_planning_partners_plan_id"),
+        "partners",
         ["plan_id"],
         unique=False,
         schema="planning",
@@ -357,6 +388,8 @@ def downgrade() -> None:
     op.drop_table("phases", schema="planning")
     op.drop_index(op.f("ix_planning_personas_plan_id"), table_name="personas", schema="planning")
     op.drop_table("personas", schema="planning")
+    op.drop_index(op.f("ix_planning_partners_plan_id"), table_name="partners", schema="planning")
+    op.drop_table("partners", schema="planning")
     op.drop_index(
         op.f("ix_planning_objectives_plan_id"), table_name="objectives", schema="planning"
     )

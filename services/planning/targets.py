@@ -1,0 +1,122 @@
+"""Target decomposition (company → region → city → school) and partner reviews."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.planning import rules
+from services.planning.repository import PlanRepository
+from services.planning.schemas import (
+    DecompositionNodeIn,
+    DecompositionNodeRead,
+    PartnerRead,
+    PartnerReviewIn,
+    PlanStatus,
+)
+from services.planning.service import PlanNotEditable, get_plan, touch
+from shared.kit.errors import NotFound, RuleViolated
+
+_CLOSED = (PlanStatus.ARCHIVED,)
+
+
+def _stored(node: DecompositionNodeIn, seen: set[uuid.UUID]) -> dict[str, Any]:
+    node_id = node.id or uuid.uuid4()
+    if node_id in seen:
+        raise RuleViolated(f"node id {node_id} appears twice", field="id", rule="unique-id")
+    seen.add(node_id)
+    return {
+        "id": str(node_id),
+        "name": node.name,
+        "level": node.level,
+        "target": str(node.target),
+        "owner_id": node.owner_id,
+        "actual": None if node.actual is None else str(node.actual),
+        "children": [_stored(child, seen) for child in node.children],
+    }
+
+
+def _node(data: dict[str, Any]) -> rules.Node:
+    return rules.Node(
+        id=data["id"],
+        name=data["name"],
+        level=data["level"],
+        target=Decimal(data["target"]),
+        owner_id=data["owner_id"],
+        actual=None if data["actual"] is None else Decimal(data["actual"]),
+        children=[_node(child) for child in data["children"]],
+    )
+
+
+def _read(rolled: rules.RolledUp) -> DecompositionNodeRead:
+    return DecompositionNodeRead(
+        id=uuid.UUID(rolled.node.id),
+        name=rolled.node.name,
+        level=rolled.node.level,
+        target=rolled.node.target,
+        owner_id=rolled.node.owner_id,
+        actual=rolled.actual,
+        children_target=rolled.children_target,
+        difference=rolled.difference,
+        achievement=rolled.achievement,
+        payout_rate=rolled.payout_rate,
+        children=[_read(child) for child in rolled.children],
+    )
+
+
+async def _objective(session: AsyncSession, plan_id: uuid.UUID, objective_id: uuid.UUID) -> Any:
+    objective = await PlanRepository(session).objective(objective_id)
+    if objective is None or objective.plan_id != plan_id:
+        raise NotFound(f"no objective {objective_id} in plan {plan_id}")
+    return objective
+
+
+async def set_decomposition(
+    session: AsyncSession, plan_id: uuid.UUID, objective_id: uuid.UUID, root: DecompositionNodeIn
+) -> DecompositionNodeRead:
+    """Replace an objective's decomposition tree; its root holds the objective's target."""
+    plan = await get_plan(session, plan_id, for_update=True)
+    if plan.status in _CLOSED:
+        raise PlanNotEditable("an archived plan is read-only", rule="archived")
+    objective = await _objective(session, plan_id, objective_id)
+    if root.target != objective.target_value:
+        raise RuleViolated(
+            f"the root must hold the objective's target {objective.target_value}",
+            field="target",
+            rule="root-target",
+        )
+    objective.decomposition = _stored(root, set())
+    touch(plan)
+    await session.flush()
+    return _read(rules.roll_up(_node(objective.decomposition)))
+
+
+async def get_decomposition(
+    session: AsyncSession, plan_id: uuid.UUID, objective_id: uuid.UUID
+) -> DecompositionNodeRead:
+    """The rolled-up tree: sums, gaps, achievement and capped payout per node."""
+    objective = await _objective(session, plan_id, objective_id)
+    if objective.decomposition is None:
+        raise NotFound(f"objective {objective_id} has no decomposition yet")
+    return _read(rules.roll_up(_node(objective.decomposition)))
+
+
+async def review_partner(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    review: PartnerReviewIn,
+    by: str,
+) -> PartnerRead:
+    """Add a periodic performance review to a partner."""
+    plan = await get_plan(session, plan_id, for_update=True)
+    partner = await PlanRepository(session).partner(partner_id)
+    if partner is None or partner.plan_id != plan.id:
+        raise NotFound(f"no partner {partner_id} in plan {plan_id}")
+    partner.reviews = [*partner.reviews, {**review.model_dump(mode="json"), "by": by}]
+    touch(plan)
+    await session.flush()
+    return PartnerRead.model_validate(partner)
