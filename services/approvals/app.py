@@ -8,6 +8,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.approvals import SERVICE
+from services.approvals.api import router
+from services.approvals.handlers import SUBSCRIBERS
+from services.approvals.jobs import JOBS
 from services.approvals.models import Base, bus
 from shared.kit.app import create_service_app
 from shared.kit.runtime import ServiceDefinition
@@ -17,7 +20,9 @@ DEFINITION = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[],
+    routers=[router],
+    subscribers=SUBSCRIBERS,
+    jobs=JOBS,
     description="Workflows, policies, requests, decisions and an audit trail.",
 )
 

@@ -1,0 +1,168 @@
+"""Approvals' routes: parse, authorise, call the service, shape the response."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from services.approvals import admin, service
+from services.approvals.schemas import (
+    AuditEntryRead,
+    DecisionCreate,
+    DelegationCreate,
+    DelegationRead,
+    RequestCreate,
+    RequestPage,
+    RequestRead,
+    RoutePreview,
+    WorkflowRead,
+)
+from services.approvals.workflows import WorkflowDefinition
+from shared.contract.events.approvals import RequestKind
+from shared.contract.types import Role
+from shared.kit.app import Session
+from shared.kit.auth import Authenticated, Principal, require
+from shared.kit.http import IfMatch, set_etag
+from shared.kit.pagination import Cursor, Limit
+
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Auditor = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE, Role.LEGAL, Role.TECH))]
+WorkflowKey = Annotated[str, Path(pattern=r"^[a-z_]+(\.[a-z_]+)?$", max_length=60)]
+
+router = APIRouter(tags=["approvals"])
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@router.post("/requests/preview", response_model=RoutePreview)
+async def preview(data: RequestCreate, session: Session, _caller: Authenticated) -> RoutePreview:
+    """The chain and policy results a request would get, computed by the real router."""
+    return await service.preview(session, data, service.utc_now())
+
+
+@router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=RequestRead)
+async def file_request(
+    data: RequestCreate,
+    session: Session,
+    actor: Authenticated,
+    request: Request,
+    response: Response,
+) -> RequestRead:
+    """File an expense, contract or periodic-plan request; refused by a failing policy."""
+    filed = await service.file_request(session, data, actor, service.utc_now(), _client(request))
+    set_etag(response, filed.row_version)
+    return filed
+
+
+@router.get("/requests", response_model=RequestPage)
+async def list_requests(
+    session: Session,
+    _caller: Authenticated,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    status: Annotated[str | None, Query(pattern="^(pending|approved|rejected|returned)$")] = None,
+    kind: RequestKind | None = None,
+    plan_id: uuid.UUID | None = None,
+    requester: Annotated[str | None, Query(max_length=100)] = None,
+) -> RequestPage:
+    """Requests, filtered, in a stable order."""
+    return await service.list_requests(
+        session,
+        cursor=cursor,
+        limit=limit,
+        status=status,
+        kind=kind,
+        plan_id=plan_id,
+        requester=requester,
+    )
+
+
+@router.get("/requests/{request_id}", response_model=RequestRead)
+async def get_request(
+    request_id: uuid.UUID, session: Session, _caller: Authenticated, response: Response
+) -> RequestRead:
+    """One request with its route and decisions; the ETag is its row version."""
+    found = await service.get(session, request_id)
+    set_etag(response, found.row_version)
+    return found
+
+
+@router.post("/requests/{request_id}/decisions", response_model=RequestRead)
+async def decide(
+    request_id: uuid.UUID,
+    data: DecisionCreate,
+    session: Session,
+    actor: Authenticated,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RequestRead:
+    """Approve, reject, return or delegate the open stage named in the body."""
+    decided = await service.decide(
+        session,
+        request_id,
+        data,
+        actor,
+        service.utc_now(),
+        if_match=if_match,
+        client_address=_client(request),
+    )
+    set_etag(response, decided.row_version)
+    return decided
+
+
+@router.get("/requests/{request_id}/history", response_model=list[AuditEntryRead])
+async def history(
+    request_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> list[AuditEntryRead]:
+    """Every audit entry of one request, in order."""
+    return await admin.history(session, request_id)
+
+
+@router.get("/inbox", response_model=list[RequestRead])
+async def inbox(session: Session, actor: Authenticated) -> list[RequestRead]:
+    """Requests waiting for me (my roles, or roles I stand in for), soonest due first."""
+    return await service.inbox(session, actor, service.utc_now())
+
+
+@router.post("/delegations", status_code=status.HTTP_201_CREATED, response_model=DelegationRead)
+async def delegate(
+    data: DelegationCreate, session: Session, actor: Authenticated
+) -> DelegationRead:
+    """Out of office: a delegate decides in my roles during the window."""
+    return await service.delegate(session, actor, data)
+
+
+@router.get("/workflows/{key}", response_model=WorkflowRead)
+async def get_workflow(key: WorkflowKey, session: Session, _caller: Authenticated) -> WorkflowRead:
+    """The workflow in force for a key (plan, adjustment, expense.venue …)."""
+    return await admin.workflow(session, key)
+
+
+@router.put("/workflows/{key}", response_model=WorkflowRead)
+async def put_workflow(
+    key: WorkflowKey, definition: WorkflowDefinition, session: Session, actor: Admin
+) -> WorkflowRead:
+    """Save a new version of a workflow (open requests keep their route)."""
+    return await service.set_workflow(session, key, definition, actor)
+
+
+@router.get("/audit/verify", response_model=admin.ChainVerification)
+async def verify_audit(session: Session, _caller: Auditor) -> admin.ChainVerification:
+    """Recompute the hash chain and report the first broken entry, if any."""
+    return await admin.verify(session)
+
+
+@router.get("/audit/export", response_model=list[AuditEntryRead])
+async def export_audit(
+    session: Session,
+    _caller: Auditor,
+    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> list[AuditEntryRead]:
+    """The trail in order, in pages of entries after ``after_id``, with their hashes."""
+    return await admin.export(session, after_id, limit)

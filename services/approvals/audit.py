@@ -1,0 +1,140 @@
+"""The audit trail: append-only, each entry hashing the one before it, so an edit shows."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.approvals.models import AuditEntry
+from shared.kit.locks import advisory_key
+
+GENESIS = "0" * 64
+_CHAIN_LOCK = advisory_key("approvals:audit-chain")
+
+
+def entry_hash(
+    previous_hash: str,
+    request_id: uuid.UUID | None,
+    at: datetime,
+    actor: str,
+    action: str,
+    detail: dict[str, Any],
+    client_address: str | None,
+) -> str:
+    """SHA-256 over the previous hash and this entry's canonical JSON."""
+    body = json.dumps(
+        {
+            "previous": previous_hash,
+            "request_id": str(request_id) if request_id else None,
+            "at": at.astimezone(UTC).isoformat(),
+            "actor": actor,
+            "action": action,
+            "detail": detail,
+            "client_address": client_address,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    request_id: uuid.UUID | None,
+    actor: str,
+    action: str,
+    detail: dict[str, Any],
+    client_address: str | None = None,
+) -> AuditEntry:
+    """Add an entry at the end of the chain (appends are serialised by a transaction lock)."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+    previous = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+    previous_hash = previous or GENESIS
+    # Microseconds are dropped because the canonical form must survive the database round trip.
+    at = datetime.now(UTC).replace(microsecond=0)
+    detail = json.loads(json.dumps(detail, default=str))
+    entry = AuditEntry(
+        request_id=request_id,
+        at=at,
+        actor=actor,
+        action=action,
+        detail=detail,
+        client_address=client_address,
+        previous_hash=previous_hash,
+        hash=entry_hash(previous_hash, request_id, at, actor, action, detail, client_address),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+class ChainVerification(BaseModel):
+    """The result of re-computing every hash of the trail."""
+
+    intact: bool
+    entries_checked: int
+    first_broken_entry: int | None = None
+    reason: str | None = None
+
+
+async def verify(session: AsyncSession) -> ChainVerification:
+    """Walk the chain from the start; report the first entry whose hash or link does not hold."""
+    previous_hash, checked = GENESIS, 0
+    rows = await session.stream_scalars(select(AuditEntry).order_by(AuditEntry.id))
+    async for entry in rows:
+        checked += 1
+        if entry.previous_hash != previous_hash:
+            return ChainVerification(
+                intact=False,
+                entries_checked=checked,
+                first_broken_entry=entry.id,
+                reason="the link to the previous entry is broken (an entry was removed or moved)",
+            )
+        expected = entry_hash(
+            entry.previous_hash,
+            entry.request_id,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.detail,
+            entry.client_address,
+        )
+        if expected != entry.hash:
+            return ChainVerification(
+                intact=False,
+                entries_checked=checked,
+                first_broken_entry=entry.id,
+                reason="the entry's content no longer matches its hash (it was edited)",
+            )
+        previous_hash = entry.hash
+    return ChainVerification(intact=True, entries_checked=checked)
+
+
+async def history(session: AsyncSession, request_id: uuid.UUID) -> list[AuditEntry]:
+    """Every audit entry of one request, in order."""
+    rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.request_id == request_id).order_by(AuditEntry.id)
+    )
+    return list(rows)
+
+
+async def count(session: AsyncSession) -> int:
+    """How many entries the trail holds."""
+    return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+async def page(session: AsyncSession, after_id: int, limit: int) -> list[AuditEntry]:
+    """Entries after ``after_id``, in order."""
+    rows = await session.scalars(
+        select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit)
+    )
+    return list(rows)

@@ -1,0 +1,91 @@
+"""Every query of the approvals service (the audit chain keeps its own in audit.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.approvals.models import ApprovalRequest, Decision, Delegation, Workflow
+
+
+class ApprovalRepository:
+    """Requests, decisions, delegations and workflows in one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: object) -> None:
+        """Insert a row."""
+        self.session.add(row)
+        await self.session.flush()
+
+    async def request(
+        self, request_id: uuid.UUID, *, for_update: bool = False
+    ) -> ApprovalRequest | None:
+        """One request; ``for_update`` makes concurrent deciders queue behind each other."""
+        query = select(ApprovalRequest).where(ApprovalRequest.id == request_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def decisions(self, request_id: uuid.UUID) -> Sequence[Decision]:
+        """A request's decisions in the order they were taken."""
+        query = (
+            select(Decision)
+            .where(Decision.request_id == request_id)
+            .order_by(Decision.decided_at, Decision.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def list_page(
+        self,
+        *,
+        after: uuid.UUID | None,
+        limit: int,
+        status: str | None,
+        kind: str | None,
+        plan_id: uuid.UUID | None,
+        requester: str | None,
+    ) -> Sequence[ApprovalRequest]:
+        """Up to ``limit + 1`` requests by id after a cursor, filtered."""
+        query = select(ApprovalRequest).order_by(ApprovalRequest.id).limit(limit + 1)
+        if after is not None:
+            query = query.where(ApprovalRequest.id > after)
+        for column, value in (
+            (ApprovalRequest.status, status),
+            (ApprovalRequest.kind, kind),
+            (ApprovalRequest.plan_id, plan_id),
+            (ApprovalRequest.requester, requester),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        return (await self.session.scalars(query)).all()
+
+    async def pending(self, *, lock: bool = False) -> Sequence[ApprovalRequest]:
+        """Every pending request; ``lock`` skips rows another replica is working on."""
+        query = (
+            select(ApprovalRequest)
+            .where(ApprovalRequest.status == "pending")
+            .order_by(ApprovalRequest.created_at)
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        return (await self.session.scalars(query)).all()
+
+    async def delegations_to(self, delegate: str, at: datetime) -> Sequence[Delegation]:
+        """Delegations in force for ``delegate`` at a moment."""
+        query = select(Delegation).where(
+            Delegation.delegate == delegate, Delegation.starts_at <= at, Delegation.ends_at > at
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def workflow(self, key: str) -> Workflow | None:
+        """The newest admin-edited version of a workflow, if any."""
+        query = (
+            select(Workflow).where(Workflow.key == key).order_by(Workflow.version.desc()).limit(1)
+        )
+        return (await self.session.scalars(query)).first()

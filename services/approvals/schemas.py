@@ -1,0 +1,200 @@
+"""The approvals service's HTTP models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.approvals.workflows import WorkflowDefinition
+from shared.contract.events.approvals import RequestKind
+from shared.contract.types import CostType, CurrencyCode
+from shared.kit.pagination import Page
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Person = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Strict(BaseModel):
+    """Input models refuse unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Attachment(Strict):
+    """Metadata of an attached document (the document itself lives elsewhere)."""
+
+    type: Literal["agreement", "pay_sheet", "quote", "invoice", "contract", "other"]
+    reference: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(max_length=200)] | None = None
+
+
+class RequestCreate(Strict):
+    """An expense, contract or periodic-plan request filed over REST."""
+
+    kind: Literal[RequestKind.EXPENSE, RequestKind.CONTRACT, RequestKind.PERIODIC_PLAN]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    plan_id: uuid.UUID | None = None
+    budget_line_id: uuid.UUID | None = None
+    amount: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)] | None = None
+    currency: CurrencyCode = "CNY"
+    cost_type: CostType | None = None
+    event_on: date | None = None
+    attachments: list[Attachment] = Field(default_factory=list, max_length=20)
+    override_reason: Text | None = Field(
+        default=None, description="admins only: file despite a failing policy, with the reason"
+    )
+
+    @model_validator(mode="after")
+    def _expense_needs_money(self) -> RequestCreate:
+        if self.kind is RequestKind.EXPENSE and (self.amount is None or self.cost_type is None):
+            raise ValueError("an expense needs an amount and a cost_type")
+        return self
+
+
+class StageRead(BaseModel):
+    """A stage of a request as routed, with its state."""
+
+    name: str
+    mode: str
+    roles: list[str]
+    quorum: int | None
+    sla_hours: int
+    applies: bool
+    why: str
+    status: str
+    due_at: datetime | None = None
+    escalated_to: list[str] = Field(default_factory=list)
+
+
+class PolicyRead(BaseModel):
+    """A creation policy and whether it holds."""
+
+    rule: str
+    passed: bool
+    message: str
+    field: str
+
+
+class RoutePreview(BaseModel):
+    """The chain a request would take, and the policies it would meet."""
+
+    workflow: str
+    workflow_version: int
+    stages: list[StageRead]
+    policies: list[PolicyRead]
+
+
+class DecisionRead(BaseModel):
+    """One recorded decision."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    stage: int
+    decided_by: str
+    acting_for: str | None
+    role: str
+    decision: str
+    comment: str | None
+    decided_at: datetime
+
+
+class RequestRead(BaseModel):
+    """A request with its route, state and decisions."""
+
+    id: uuid.UUID
+    kind: RequestKind
+    title: str
+    reference_id: uuid.UUID
+    plan_id: uuid.UUID | None
+    budget_line_id: uuid.UUID | None
+    amount: Decimal | None
+    currency: str | None
+    cost_type: str | None
+    event_on: date | None
+    attachments: list[dict[str, Any]]
+    requester: str
+    workflow_key: str
+    workflow_version: int
+    stages: list[StageRead]
+    current_stage: int
+    status: Literal["pending", "approved", "rejected", "returned"]
+    policy_override: str | None
+    row_version: int
+    created_at: datetime
+    closed_at: datetime | None
+    decisions: list[DecisionRead]
+
+
+RequestPage = Page[RequestRead]
+
+
+class DecisionCreate(Strict):
+    """A decision on the stage the caller was shown (``stage`` guards against racing)."""
+
+    stage: Annotated[int, Field(ge=0, le=20)]
+    decision: Literal["approve", "reject", "return", "delegate"]
+    comment: Text | None = None
+    delegate_to: Person | None = None
+
+    @model_validator(mode="after")
+    def _reasons(self) -> DecisionCreate:
+        if self.decision in ("reject", "return") and not self.comment:
+            raise ValueError(f"a {self.decision} needs a reason in comment")
+        if (self.decision == "delegate") != (self.delegate_to is not None):
+            raise ValueError("delegate_to goes with, and only with, a delegate decision")
+        return self
+
+
+class DelegationCreate(Strict):
+    """An out-of-office window during which a delegate decides for the caller."""
+
+    delegate: Person
+    starts_at: datetime
+    ends_at: datetime
+
+    @model_validator(mode="after")
+    def _window(self) -> DelegationCreate:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class DelegationRead(BaseModel):
+    """A stored delegation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    delegator: str
+    delegate: str
+    roles: list[str]
+    starts_at: datetime
+    ends_at: datetime
+
+
+class WorkflowRead(BaseModel):
+    """A workflow in force."""
+
+    key: str
+    version: int
+    definition: WorkflowDefinition
+
+
+class AuditEntryRead(BaseModel):
+    """One audit entry."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    request_id: uuid.UUID | None
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+    client_address: str | None
+    previous_hash: str
+    hash: str

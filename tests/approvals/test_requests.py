@@ -1,0 +1,330 @@
+"""Approvals as the company uses them: DOMAIN.md §8's three examples, races, audit, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import text
+
+from shared.contract.types import Role
+from shared.kit.db import create_engine
+from tests.conftest import bearer
+from tests.planning.helpers import SPECIALIST, approved_plan, seeded_plan
+from tests.polling import eventually
+
+SUPERVISOR = bearer(Role.SUPERVISOR, "supervisor-wang")
+MANAGER = bearer(Role.MANAGER, "manager-li")
+FINANCE = bearer(Role.FINANCE, "finance-zhao")
+SALES = bearer(Role.SALES, "sales-chen")
+
+
+def _in_days(days: int) -> str:
+    return (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=days)).isoformat()
+
+
+def sponsorship(days_ahead: int, *, agreement: bool = True) -> dict[str, Any]:
+    attachments = [{"type": "agreement", "reference": "AGR-2024-031"}] if agreement else []
+    return {
+        "kind": "expense",
+        "title": "campus festival sponsorship",
+        "amount": "30000.00",
+        "cost_type": "sponsorship",
+        "event_on": _in_days(days_ahead),
+        "attachments": attachments,
+    }
+
+
+async def _waiting(client: httpx.AsyncClient, headers: dict[str, str], kind: str) -> dict[str, Any]:
+    async def found() -> dict[str, Any] | None:
+        items = (await client.get("/approvals/inbox", headers=headers)).json()
+        mine = [r for r in items if r["kind"] == kind]
+        return mine[0] if mine else None
+
+    return await eventually(found)
+
+
+async def _decide(
+    client: httpx.AsyncClient,
+    request: dict[str, Any],
+    headers: dict[str, str],
+    decision: str = "approve",
+    **extra: Any,
+) -> httpx.Response:
+    body = {"stage": request["current_stage"], "decision": decision, **extra}
+    return await client.post(
+        f"/approvals/requests/{request['id']}/decisions", json=body, headers=headers
+    )
+
+
+async def test_a_submitted_plan_is_approved_by_supervisor_manager_and_finance(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan = await seeded_plan(client)
+    plan_id = plan["plan"]["id"]
+    await client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
+    request = await _waiting(client, SUPERVISOR, "plan")
+    assert [s["name"] for s in request["stages"]] == [
+        "supervisor review",
+        "manager approval",
+        "finance budget check",
+    ]
+    assert request["amount"] == "1120000.00"
+    assert (await _decide(client, request, MANAGER)).status_code == 403  # not the manager's turn
+    for headers in (SUPERVISOR, MANAGER, FINANCE):
+        current = (await client.get(f"/approvals/requests/{request['id']}", headers=headers)).json()
+        decided = await _decide(client, current, headers)
+        assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "approved"
+
+    async def plan_approved() -> bool:
+        detail = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+        return bool(detail["plan"]["status"] == "approved")
+
+    await eventually(plan_approved)
+    history = (
+        await client.get(f"/approvals/requests/{request['id']}/history", headers=FINANCE)
+    ).json()
+    assert [h["action"] for h in history] == [
+        "request.opened",
+        "decision.approve",
+        "decision.approve",
+        "decision.approve",
+        "request.approved",
+    ]
+
+
+async def test_a_strategy_adjustment_needs_marketing_sales_and_finance(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan = await approved_plan(client, database_url)
+    plan_id = plan["plan"]["id"]
+    objective = plan["objectives"][0]["id"]
+    adjusted = await client.post(
+        f"/planning/plans/{plan_id}/adjustments",
+        json={
+            "kind": "strategy",
+            "reason": "KOC posts underperform",
+            "strategies": [{"objective_id": objective, "core_strategy": "feed ads first"}],
+        },
+        headers=SPECIALIST,
+    )
+    assert adjusted.status_code == 201
+    request = await _waiting(client, SALES, "adjustment")
+    assert request["stages"][0]["mode"] == "all"
+    for headers in (MANAGER, SALES):
+        assert (await _decide(client, request, headers)).status_code == 200
+    pending = (await client.get(f"/approvals/requests/{request['id']}", headers=SALES)).json()
+    assert pending["status"] == "pending"  # two of three is not enough
+    done = await _decide(client, request, FINANCE)
+    assert done.json()["status"] == "approved"
+
+    async def version_two() -> bool:
+        detail = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+        return bool(detail["plan"]["version"] == 2)
+
+    await eventually(version_two)
+    detail = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+    assert detail["objectives"][0]["core_strategy"] == "feed ads first"
+
+
+async def test_a_committee_rejection_ends_the_stage_at_once(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan = await approved_plan(client, database_url)
+    objective = plan["objectives"][0]["id"]
+    await client.post(
+        f"/planning/plans/{plan['plan']['id']}/adjustments",
+        json={
+            "kind": "target_change",
+            "reason": "market shrank",
+            "targets": [{"objective_id": objective, "target_value": "150000"}],
+        },
+        headers=SPECIALIST,
+    )
+    request = await _waiting(client, SALES, "adjustment")
+    refused = await _decide(client, request, SALES, "reject")
+    assert refused.status_code == 422  # a rejection needs a reason
+    rejected = await _decide(client, request, SALES, "reject", comment="targets are fine")
+    assert rejected.json()["status"] == "rejected"
+    late = await _decide(client, request, FINANCE)
+    assert late.status_code == 409
+    assert late.json()["rule"] == "open-request"
+
+
+async def test_sponsorship_needs_five_days_notice_and_the_agreement(
+    client: httpx.AsyncClient,
+) -> None:
+    specialist = bearer(Role.SPECIALIST, "amy")
+    early = await client.post("/approvals/requests", json=sponsorship(4), headers=specialist)
+    assert early.status_code == 422
+    assert early.json()["rule"] == "sponsorship-lead-time"
+    assert early.json()["field"] == "event_on"
+    unsigned = await client.post(
+        "/approvals/requests", json=sponsorship(6, agreement=False), headers=specialist
+    )
+    assert unsigned.json()["rule"] == "sponsorship-agreement"
+    preview = await client.post(
+        "/approvals/requests/preview", json=sponsorship(6), headers=specialist
+    )
+    assert [p["passed"] for p in preview.json()["policies"]] == [True, True]
+    assert [s["name"] for s in preview.json()["stages"]] == ["supervisor", "manager"]
+    filed = await client.post("/approvals/requests", json=sponsorship(6), headers=specialist)
+    assert filed.status_code == 201, filed.text
+    listed = (await client.get("/approvals/requests", headers=specialist)).json()["items"]
+    assert [r["id"] for r in listed] == [filed.json()["id"]]
+    forced = await client.post(
+        "/approvals/requests",
+        json={**sponsorship(2), "override_reason": "CEO asked"},
+        headers=specialist,
+    )
+    assert forced.status_code == 403
+    admin = await client.post(
+        "/approvals/requests",
+        json={**sponsorship(2), "override_reason": "festival moved forward by the school"},
+        headers=bearer(Role.ADMIN, "root"),
+    )
+    assert admin.status_code == 201
+    assert admin.json()["policy_override"] == "festival moved forward by the school"
+
+
+async def test_twenty_concurrent_decisions_record_exactly_one(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    filed = await client.post(
+        "/approvals/requests", json=sponsorship(10), headers=bearer(Role.SPECIALIST, "amy")
+    )
+    request = filed.json()
+    supervisors = [bearer(Role.SUPERVISOR, f"supervisor-{n}") for n in range(20)]
+    answers = await asyncio.gather(*(_decide(client, request, h) for h in supervisors))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(200) == 1
+    assert set(statuses) <= {200, 409}
+    final = (await client.get(f"/approvals/requests/{request['id']}", headers=SUPERVISOR)).json()
+    assert len(final["decisions"]) == 1
+    assert final["current_stage"] == 1
+    stale = await client.post(
+        f"/approvals/requests/{request['id']}/decisions",
+        json={"stage": 1, "decision": "approve"},
+        headers={**MANAGER, "If-Match": '"1"'},
+    )
+    assert stale.status_code == 412
+
+
+async def test_separation_of_duties_and_stage_roles(client: httpx.AsyncClient) -> None:
+    supervisor_requester = bearer(Role.SUPERVISOR, "supervisor-wang")
+    own = await client.post(
+        "/approvals/requests", json=sponsorship(10), headers=supervisor_requester
+    )
+    request = own.json()
+    mine = await _decide(client, request, supervisor_requester)
+    assert mine.status_code == 403
+    assert mine.json()["rule"] == "separation-of-duties"
+    both = bearer(Role.SUPERVISOR, "ms-both")
+    both_roles = {"Authorization": bearer(Role.MANAGER, "ms-both")["Authorization"]}
+    assert (await _decide(client, request, both)).status_code == 200
+    second = (await client.get(f"/approvals/requests/{request['id']}", headers=both)).json()
+    twice = await _decide(client, second, both_roles)
+    assert twice.status_code == 403
+    assert twice.json()["rule"] == "separation-of-duties"
+    legal = await _decide(client, second, bearer(Role.LEGAL, "lawyer"))
+    assert legal.status_code == 403
+    assert legal.json()["rule"] == "stage-role"
+
+
+async def test_an_out_of_office_supervisor_is_stood_in_for_and_the_audit_shows_both(
+    client: httpx.AsyncClient,
+) -> None:
+    now = datetime.now(UTC)
+    away = await client.post(
+        "/approvals/delegations",
+        json={
+            "delegate": "deputy-zhou",
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(days=3)).isoformat(),
+        },
+        headers=SUPERVISOR,
+    )
+    assert away.status_code == 201
+    filed = (
+        await client.post(
+            "/approvals/requests", json=sponsorship(10), headers=bearer(Role.SPECIALIST)
+        )
+    ).json()
+    deputy = bearer(Role.SPECIALIST, "deputy-zhou")
+    inbox = (await client.get("/approvals/inbox", headers=deputy)).json()
+    assert [r["id"] for r in inbox] == [filed["id"]]
+    decided = await _decide(client, filed, deputy)
+    assert decided.status_code == 200, decided.text
+    (decision,) = decided.json()["decisions"]
+    assert (decision["decided_by"], decision["acting_for"]) == ("deputy-zhou", "supervisor-wang")
+
+
+async def test_an_edited_audit_row_breaks_the_chain(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    filed = (
+        await client.post(
+            "/approvals/requests", json=sponsorship(10), headers=bearer(Role.SPECIALIST)
+        )
+    ).json()
+    await _decide(client, filed, SUPERVISOR)
+    intact = (await client.get("/approvals/audit/verify", headers=FINANCE)).json()
+    assert intact["intact"] is True
+    assert intact["entries_checked"] >= 2
+    engine = create_engine(database_url)
+    async with engine.begin() as conn:
+        edited = await conn.scalar(
+            text(
+                "UPDATE approvals.audit_trail SET actor = 'someone-else' "
+                "WHERE action = 'decision.approve' RETURNING id"
+            )
+        )
+    await engine.dispose()
+    broken = (await client.get("/approvals/audit/verify", headers=FINANCE)).json()
+    assert broken["intact"] is False
+    assert broken["first_broken_entry"] == edited
+    assert (await client.get("/approvals/audit/verify", headers=SALES)).status_code == 403
+
+
+async def test_a_quorum_workflow_set_by_an_admin_routes_new_requests(
+    client: httpx.AsyncClient,
+) -> None:
+    definition: dict[str, Any] = {
+        "title": "contract review by two of three",
+        "stages": [
+            {
+                "name": "legal panel",
+                "mode": "quorum",
+                "quorum": 2,
+                "roles": ["legal", "manager", "finance"],
+            }
+        ],
+    }
+    bad = await client.put(
+        "/approvals/workflows/contract",
+        json={**definition, "stages": [{**definition["stages"][0], "quorum": 5}]},
+        headers=bearer(Role.ADMIN),
+    )
+    assert bad.status_code == 422
+    saved = await client.put(
+        "/approvals/workflows/contract", json=definition, headers=bearer(Role.ADMIN)
+    )
+    assert saved.json()["version"] == 2
+    filed = (
+        await client.post(
+            "/approvals/requests",
+            json={"kind": "contract", "title": "KOC agency framework agreement"},
+            headers=bearer(Role.SPECIALIST),
+        )
+    ).json()
+    assert filed["workflow_version"] == 2
+    assert (await _decide(client, filed, bearer(Role.LEGAL, "lawyer"))).json()[
+        "status"
+    ] == "pending"
+    assert (await _decide(client, filed, FINANCE)).json()["status"] == "approved"
+    assert uuid.UUID(filed["reference_id"])
