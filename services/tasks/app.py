@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.tasks import SERVICE
 from services.tasks.api import router
 from services.tasks.handlers import SUBSCRIBERS
+from services.tasks.jobs import JOBS
 from services.tasks.models import Base, bus
 from shared.kit.app import create_service_app
 from shared.kit.runtime import ServiceDefinition
@@ -21,6 +22,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscribers=SUBSCRIBERS,
+    jobs=JOBS,
     description="WBS tasks with single ownership, dependencies, progress and issue log.",
 )
 

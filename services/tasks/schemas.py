@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.kit.pagination import Page
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Person = Annotated[str, Field(min_length=1, max_length=100)]
+Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")]
+Priority = Literal["high", "medium", "low"]
+Status = Literal[
+    "not_started", "in_progress", "submitted", "done", "returned", "blocked", "cancelled"
+]
+
+
+class Strict(BaseModel):
+    """Input models refuse unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class KnownPlanRead(BaseModel):
@@ -19,3 +37,234 @@ class KnownPlanRead(BaseModel):
     starts_on: date
     ends_on: date
     received_at: datetime
+
+
+class PrerequisiteIn(Strict):
+    """A task this one waits for, by code within the plan."""
+
+    code: Code
+    kind: Literal["FS", "SS", "FF"] = "FS"
+    lag_days: Annotated[int, Field(ge=-60, le=365)] = 0
+
+
+class TaskCreate(Strict):
+    """A WBS node; exactly one responsible owner (R1) and one approver (R2)."""
+
+    code: Code
+    name: Name
+    parent_code: Code | None = None
+    description: Text | None = None
+    strategy: Name | None = None
+    channel: Name | None = None
+    deliverable: Text | None = None
+    starts_on: date
+    ends_on: date
+    priority: Priority = "medium"
+    support: list[Name] = Field(default_factory=list, max_length=20)
+    owner_id: Person
+    approver_id: Person
+    prerequisites: list[PrerequisiteIn] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _dates(self) -> TaskCreate:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on must be on or after starts_on")
+        return self
+
+
+class TaskUpdate(Strict):
+    """Fields that change without a workflow step; dates are kept in the history."""
+
+    name: Name | None = None
+    description: Text | None = None
+    deliverable: Text | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    priority: Priority | None = None
+    support: list[Name] | None = Field(default=None, max_length=20)
+    reason: Text | None = None
+
+
+class DependencyRead(BaseModel):
+    """A prerequisite of a task."""
+
+    code: str
+    task_id: uuid.UUID
+    kind: str
+    lag_days: int
+
+
+class TaskRead(BaseModel):
+    """A task as stored, with its prerequisites."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    code: str
+    name: str
+    description: str | None
+    strategy: str | None
+    channel: str | None
+    deliverable: str | None
+    starts_on: date
+    ends_on: date
+    priority: Priority
+    support: list[str]
+    owner_id: str
+    approver_id: str
+    status: Status
+    status_reason: str | None
+    completion: int
+    alert_id: uuid.UUID | None
+    row_version: int
+    prerequisites: list[DependencyRead] = Field(default_factory=list)
+
+
+TaskPage = Page[TaskRead]
+
+
+class Reassignment(Strict):
+    """A new R1 and/or R2, with why."""
+
+    owner_id: Person | None = None
+    approver_id: Person | None = None
+    reason: Text
+
+
+class StatusChange(Strict):
+    """A lifecycle step; blocking, cancelling and returning need a reason."""
+
+    to: Status
+    reason: Text | None = None
+    override_reason: Text | None = Field(
+        default=None, description="start although a prerequisite is not done, and say why"
+    )
+
+
+class ProgressIn(Strict):
+    """A row of the progress and issue log, as in DOMAIN.md §5."""
+
+    logged_on: date
+    progress: Text
+    completion: Annotated[int, Field(ge=0, le=100)]
+    issue: Text | None = None
+    impact: Text | None = None
+    owner_id: Person
+    measure: Text | None = None
+    eta_on: date | None = None
+    status: Literal["open", "in_progress", "handled"] = "open"
+
+
+class ProgressRead(BaseModel):
+    """A stored log row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    task_id: uuid.UUID
+    logged_on: date
+    progress: str
+    completion: int
+    issue: str | None
+    impact: str | None
+    owner_id: str
+    measure: str | None
+    eta_on: date | None
+    status: Literal["open", "in_progress", "handled"]
+
+
+class ProgressStatus(Strict):
+    """Move a logged issue along."""
+
+    status: Literal["open", "in_progress", "handled"]
+
+
+class ChangeRead(BaseModel):
+    """One change in a task's history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    field: str
+    before: str | None
+    after: str | None
+    by: str
+    reason: str | None
+    at: datetime
+
+
+class ScheduleItem(BaseModel):
+    """A Gantt row: dates, dependencies, completion, slack and the critical flag."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    parent_id: uuid.UUID | None
+    starts_on: date
+    ends_on: date
+    duration_days: int
+    completion: int
+    prerequisites: list[str]
+    slack_days: int
+    critical: bool
+    dependency_violation: str | None
+
+
+class Schedule(BaseModel):
+    """The plan's schedule on working days."""
+
+    items: list[ScheduleItem]
+    critical_path: list[str]
+    working_days: int
+
+
+class Variance(BaseModel):
+    """How a task moved against the baseline."""
+
+    code: str
+    start_variance_days: int | None
+    end_variance_days: int | None
+    completion_variance: int | None
+
+
+class OwnerView(BaseModel):
+    """What one owner should look at this week."""
+
+    due_this_week: list[TaskRead]
+    overdue: list[TaskRead]
+    at_risk: list[TaskRead]
+
+
+class TemplateCreate(Strict):
+    """Save a plan's WBS as a template."""
+
+    name: Name
+    from_plan_id: uuid.UUID
+
+
+class TemplateRead(BaseModel):
+    """A stored template."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    tasks: list[dict[str, object]]
+
+
+class TemplateUse(Strict):
+    """Instantiate a template in a plan from a start day (now, or when the plan is approved)."""
+
+    template_id: uuid.UUID
+    start_on: date
+    owner_id: Person
+    approver_id: Person
+    when: Literal["now", "on_approval"] = "on_approval"
+
+
+class HolidayIn(Strict):
+    """A company holiday."""
+
+    day: date
+    name: Name

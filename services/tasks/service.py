@@ -1,18 +1,66 @@
-"""Tasks' domain operations: plain functions over a session, no HTTP."""
+"""Tasks' domain operations: WBS nodes, ownership, dependencies, status and the issue log."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tasks.models import KnownPlan
-from services.tasks.repository import KnownPlanRepository
-from shared.kit.errors import NotFound
+from services.tasks import SERVICE, schedule
+from services.tasks.models import Dependency, KnownPlan, ProgressEntry, Task, TaskChange, bus
+from services.tasks.repository import KnownPlanRepository, TaskRepository
+from services.tasks.schemas import (
+    DependencyRead,
+    ProgressIn,
+    ProgressRead,
+    Reassignment,
+    StatusChange,
+    TaskCreate,
+    TaskRead,
+    TaskUpdate,
+)
+from shared.contract.events.tasks import (
+    IssueLoggedV1,
+    IssueResolvedV1,
+    TaskCompletedV1,
+    TaskCreatedV1,
+    TaskReassignedV1,
+    TaskStatusChangedV1,
+)
+from shared.kit.auth import Principal
+from shared.kit.bus.outbox import Outbox
+from shared.kit.errors import Conflict, Forbidden, NotFound, RuleViolated
+from shared.kit.http import check_version
+
+outbox = Outbox(bus.outbox, source=SERVICE)
+
+# Which status may follow which; done needs R2, and some steps need a reason.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "not_started": frozenset({"in_progress", "blocked", "cancelled"}),
+    "in_progress": frozenset({"submitted", "blocked", "cancelled"}),
+    "submitted": frozenset({"done", "returned"}),
+    "returned": frozenset({"in_progress", "cancelled"}),
+    "blocked": frozenset({"not_started", "in_progress", "cancelled"}),
+    "done": frozenset(),
+    "cancelled": frozenset(),
+}
+NEEDS_REASON = frozenset({"blocked", "cancelled", "returned"})
+R2_DECIDES = frozenset({"done", "returned"})
 
 
 class PlanUnknown(NotFound):
     """No event about this plan has reached the tasks service."""
+
+
+class TaskNotFound(NotFound):
+    """No task with this id."""
+
+
+class IllegalTransition(Conflict):
+    """The task's status does not allow this step."""
+
+    slug = "illegal-transition"
 
 
 async def get_known_plan(session: AsyncSession, plan_id: uuid.UUID) -> KnownPlan:
@@ -21,3 +69,370 @@ async def get_known_plan(session: AsyncSession, plan_id: uuid.UUID) -> KnownPlan
     if plan is None:
         raise PlanUnknown(f"plan {plan_id} is not known to the tasks service")
     return plan
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID, *, for_update: bool = False) -> Task:
+    """One task, or TaskNotFound."""
+    task = await TaskRepository(session).get(task_id, for_update=for_update)
+    if task is None:
+        raise TaskNotFound(f"no task {task_id}")
+    return task
+
+
+async def read(session: AsyncSession, task: Task) -> TaskRead:
+    """A task with its prerequisites by code."""
+    repo = TaskRepository(session)
+    links = await repo.dependencies([task.id])
+    prerequisites = []
+    for link in links:
+        before = await repo.get(link.prerequisite_id)
+        if before is not None:
+            prerequisites.append(
+                DependencyRead(
+                    code=before.code, task_id=before.id, kind=link.kind, lag_days=link.lag_days
+                )
+            )
+    return TaskRead.model_validate(task).model_copy(
+        update={"prerequisites": sorted(prerequisites, key=lambda p: p.code)}
+    )
+
+
+async def create_task(session: AsyncSession, plan_id: uuid.UUID, data: TaskCreate) -> TaskRead:
+    """Add a WBS node with its prerequisites, all checked before anything is stored."""
+    plan = await get_known_plan(session, plan_id)
+    repo = TaskRepository(session)
+    if data.owner_id == data.approver_id:
+        raise RuleViolated(
+            "the approver (R2) must be someone other than the owner (R1)",
+            field="approver_id",
+            rule="r1-is-not-r2",
+        )
+    if data.starts_on < plan.starts_on or data.ends_on > plan.ends_on:
+        raise RuleViolated(
+            f"the task must lie within the plan period {plan.starts_on} – {plan.ends_on}",
+            field="starts_on",
+            rule="within-plan",
+        )
+    known = await repo.by_code(plan.plan_id, [data.code, *(p.code for p in data.prerequisites)])
+    if data.code in known:
+        raise Conflict(f"plan already has a task {data.code}", field="code", rule="unique-code")
+    parent = None
+    if data.parent_code is not None:
+        parent = (await repo.by_code(plan.plan_id, [data.parent_code])).get(data.parent_code)
+        if parent is None:
+            raise RuleViolated(
+                f"no task {data.parent_code} in this plan", field="parent_code", rule="known-parent"
+            )
+    for n, prerequisite in enumerate(data.prerequisites):
+        if prerequisite.code not in known:
+            raise RuleViolated(
+                f"no task {prerequisite.code} in this plan to wait for",
+                field=f"prerequisites.{n}.code",
+                rule="known-prerequisite",
+            )
+    task = Task(
+        id=uuid.uuid4(),
+        plan_id=plan.plan_id,
+        parent_id=parent.id if parent else None,
+        **data.model_dump(exclude={"parent_code", "prerequisites"}),
+        status="not_started",
+        completion=0,
+        row_version=1,
+    )
+    await repo.add(task)
+    await repo.add(
+        *(
+            Dependency(
+                task_id=task.id,
+                prerequisite_id=known[p.code].id,
+                kind=p.kind,
+                lag_days=p.lag_days,
+            )
+            for p in data.prerequisites
+        )
+    )
+    await outbox.record(
+        session,
+        TaskCreatedV1(
+            task_id=task.id,
+            plan_id=task.plan_id,
+            code=task.code,
+            name=task.name,
+            parent_id=task.parent_id,
+            owner_id=task.owner_id,
+            approver_id=task.approver_id,
+            starts_on=task.starts_on,
+            ends_on=task.ends_on,
+            priority=task.priority,
+        ),
+        subject=str(task.id),
+    )
+    return await read(session, task)
+
+
+async def link(
+    session: AsyncSession, task_id: uuid.UUID, prerequisite_code: str, kind: str, lag_days: int
+) -> TaskRead:
+    """Add a prerequisite, refusing another plan's task and any cycle (spelled out)."""
+    task = await get_task(session, task_id, for_update=True)
+    repo = TaskRepository(session)
+    before = (await repo.by_code(task.plan_id, [prerequisite_code])).get(prerequisite_code)
+    if before is None:
+        raise RuleViolated(
+            f"no task {prerequisite_code} in this plan", field="code", rule="same-plan-prerequisite"
+        )
+    tasks = {t.id: t.code for t in await repo.of_plan(task.plan_id)}
+    links = [
+        schedule.Link(tasks[d.prerequisite_id], tasks[d.task_id])
+        for d in await repo.plan_dependencies(task.plan_id)
+    ]
+    links.append(schedule.Link(before.code, task.code))
+    if cycle := schedule.find_cycle(tasks.values(), links):
+        start = cycle.index(task.code)  # read it from the task being changed
+        cycle = [*cycle[start:-1], *cycle[:start], task.code]
+        raise RuleViolated(
+            "this link would make a cycle: " + " → ".join(cycle),
+            field="code",
+            rule="no-cycles",
+            cycle=cycle,
+        )
+    await repo.add(
+        Dependency(task_id=task.id, prerequisite_id=before.id, kind=kind, lag_days=lag_days)
+    )
+    task.row_version += 1
+    return await read(session, task)
+
+
+async def update_task(
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    data: TaskUpdate,
+    actor: Principal,
+    if_match: str | None,
+) -> TaskRead:
+    """Edit a task; date changes are kept in its history with the reason."""
+    task = await get_task(session, task_id, for_update=True)
+    check_version(task.row_version, if_match)
+    changes = data.model_dump(exclude_unset=True, exclude={"reason"})
+    for field, value in changes.items():
+        if value is None:
+            raise RuleViolated(f"{field} cannot be cleared", field=field, rule="required")
+        if field in ("starts_on", "ends_on") and getattr(task, field) != value:
+            await _remember(
+                session, task, field, getattr(task, field), value, actor.subject, data.reason
+            )
+        setattr(task, field, value)
+    if task.ends_on < task.starts_on:
+        raise RuleViolated(
+            "ends_on must be on or after starts_on", field="ends_on", rule="dates-in-order"
+        )
+    task.row_version += 1
+    await session.flush()
+    return await read(session, task)
+
+
+async def _remember(
+    session: AsyncSession,
+    task: Task,
+    field: str,
+    before: object,
+    after: object,
+    by: str,
+    reason: str | None,
+) -> None:
+    await TaskRepository(session).add(
+        TaskChange(
+            task_id=task.id,
+            field=field,
+            before=None if before is None else str(before),
+            after=None if after is None else str(after),
+            by=by,
+            reason=reason,
+        )
+    )
+
+
+async def reassign(
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    data: Reassignment,
+    actor: Principal,
+    if_match: str | None,
+) -> TaskRead:
+    """Change R1 and/or R2, recording who, when and why."""
+    task = await get_task(session, task_id, for_update=True)
+    check_version(task.row_version, if_match)
+    owner = data.owner_id or task.owner_id
+    approver = data.approver_id or task.approver_id
+    if owner == approver:
+        raise RuleViolated(
+            "R1 and R2 must be different people", field="approver_id", rule="r1-is-not-r2"
+        )
+    previous_owner, previous_approver = task.owner_id, task.approver_id
+    for field, new in (("owner_id", owner), ("approver_id", approver)):
+        if getattr(task, field) != new:
+            await _remember(
+                session, task, field, getattr(task, field), new, actor.subject, data.reason
+            )
+            setattr(task, field, new)
+    task.row_version += 1
+    await outbox.record(
+        session,
+        TaskReassignedV1(
+            task_id=task.id,
+            plan_id=task.plan_id,
+            code=task.code,
+            name=task.name,
+            owner_id=owner,
+            approver_id=approver,
+            previous_owner_id=previous_owner,
+            previous_approver_id=previous_approver,
+            by=actor.subject,
+            reason=data.reason,
+        ),
+        subject=str(task.id),
+    )
+    return await read(session, task)
+
+
+async def change_status(
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    data: StatusChange,
+    actor: Principal,
+    if_match: str | None,
+    today: date,
+) -> TaskRead:
+    """Move a task along; it cannot start before its prerequisites are done unless overridden."""
+    task = await get_task(session, task_id, for_update=True)
+    check_version(task.row_version, if_match)
+    if data.to not in TRANSITIONS[task.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[task.status])) or "none"
+        raise IllegalTransition(
+            f"a {task.status} task cannot become {data.to} (allowed: {allowed})",
+            rule="task-lifecycle",
+        )
+    if data.to in NEEDS_REASON and not data.reason:
+        raise RuleViolated(f"{data.to} needs a reason", field="reason", rule="reason-required")
+    if data.to in R2_DECIDES and actor.subject != task.approver_id:
+        raise Forbidden(f"only the approver (R2) {task.approver_id} decides", rule="r2-decides")
+    if data.to == "in_progress":
+        await _check_prerequisites(session, task, data.override_reason)
+    before = task.status
+    task.status, task.status_reason = data.to, data.reason or data.override_reason
+    if data.to == "done":
+        task.completion = 100
+    task.row_version += 1
+    await _remember(
+        session, task, "status", before, data.to, actor.subject, data.reason or data.override_reason
+    )
+    await outbox.record(
+        session,
+        TaskStatusChangedV1(
+            task_id=task.id,
+            plan_id=task.plan_id,
+            code=task.code,
+            name=task.name,
+            from_status=before,
+            to_status=data.to,
+            by=actor.subject,
+            reason=data.reason or data.override_reason,
+        ),
+        subject=str(task.id),
+    )
+    if data.to == "done":
+        await outbox.record(
+            session,
+            TaskCompletedV1(
+                task_id=task.id,
+                plan_id=task.plan_id,
+                code=task.code,
+                name=task.name,
+                owner_id=task.owner_id,
+                completed_on=today,
+            ),
+            subject=str(task.id),
+        )
+    return await read(session, task)
+
+
+async def _check_prerequisites(session: AsyncSession, task: Task, override: str | None) -> None:
+    repo = TaskRepository(session)
+    waiting = []
+    for dependency in await repo.dependencies([task.id]):
+        before = await repo.get(dependency.prerequisite_id)
+        if before is not None and before.status != "done":
+            waiting.append(before.code)
+    if waiting and not override:
+        raise RuleViolated(
+            f"{task.code} waits for {', '.join(sorted(waiting))} to be done "
+            "(or give override_reason)",
+            field="to",
+            rule="prerequisites-done",
+            waiting_for=sorted(waiting),
+        )
+
+
+async def log_progress(
+    session: AsyncSession, task_id: uuid.UUID, data: ProgressIn, actor: Principal
+) -> ProgressRead:
+    """Add a row to the progress and issue log; completion % follows it, with history."""
+    task = await get_task(session, task_id, for_update=True)
+    entry = ProgressEntry(id=uuid.uuid4(), task_id=task.id, **data.model_dump())
+    await TaskRepository(session).add(entry)
+    if data.completion != task.completion:
+        await _remember(
+            session,
+            task,
+            "completion",
+            task.completion,
+            data.completion,
+            actor.subject,
+            data.progress,
+        )
+        task.completion = data.completion
+        task.row_version += 1
+    if data.issue:
+        await outbox.record(
+            session,
+            IssueLoggedV1(
+                task_id=task.id,
+                plan_id=task.plan_id,
+                code=task.code,
+                name=task.name,
+                entry_id=entry.id,
+                issue=data.issue,
+                impact=data.impact,
+                owner_id=data.owner_id,
+                eta_on=data.eta_on,
+            ),
+            subject=str(task.id),
+        )
+    return ProgressRead.model_validate(entry)
+
+
+async def set_progress_status(
+    session: AsyncSession, task_id: uuid.UUID, entry_id: uuid.UUID, status: str, actor: Principal
+) -> ProgressRead:
+    """Move a logged issue along; handling it announces issue_resolved."""
+    task = await get_task(session, task_id)
+    entry = await TaskRepository(session).progress_entry(entry_id)
+    if entry is None or entry.task_id != task.id:
+        raise NotFound(f"no log entry {entry_id} on task {task_id}")
+    was = entry.status
+    entry.status = status
+    await session.flush()
+    if status == "handled" and was != "handled" and entry.issue:
+        await outbox.record(
+            session,
+            IssueResolvedV1(
+                task_id=task.id,
+                plan_id=task.plan_id,
+                code=task.code,
+                name=task.name,
+                entry_id=entry.id,
+                by=actor.subject,
+            ),
+            subject=str(task.id),
+        )
+    return ProgressRead.model_validate(entry)

@@ -21,7 +21,7 @@ async def test_a_created_plan_reaches_the_tasks_projection(client: httpx.AsyncCl
         "/planning/plans", json=PLAN, headers=bearer(Role.SPECIALIST, "amy")
     )
     assert created.status_code == 201, created.text
-    plan = created.json()
+    plan = created.json()["plan"]
     assert plan["status"] == "draft"
     assert plan["owner_id"] == "amy"
 

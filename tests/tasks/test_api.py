@@ -1,0 +1,384 @@
+"""The tasks API with DOMAIN.md §3's M-001…M-004 and §5's progress log."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from services.tasks.jobs import JOBS
+from services.tasks.models import Task, bus
+from shared.contract.events.alerts import AlertRaisedV1, FollowUpTask
+from shared.contract.events.planning import PlanApprovedV1
+from shared.contract.types import Role, Severity
+from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.settings import Settings
+from tests.conftest import bearer
+from tests.planning.helpers import publish
+from tests.polling import eventually
+
+SPECIALIST = bearer(Role.SPECIALIST, "specialist-amy")
+OWNERS = {"specialist": "specialist-amy", "copywriter": "copywriter-lu", "designer": "designer-ma"}
+
+WBS: list[dict[str, Any]] = [
+    {
+        "code": "M-001",
+        "name": "KOC screening",
+        "description": "pick 20 beauty KOCs (≥50k followers)",
+        "strategy": "Xiaohongshu seeding",
+        "owner_id": OWNERS["specialist"],
+        "approver_id": "supervisor-wang",
+        "starts_on": "2024-05-01",
+        "ends_on": "2024-05-10",
+        "deliverable": "KOC list and quotes",
+        "priority": "high",
+    },
+    {
+        "code": "M-002",
+        "name": "content planning",
+        "description": "10 selling points and angles",
+        "strategy": "Xiaohongshu seeding",
+        "owner_id": OWNERS["copywriter"],
+        "approver_id": "supervisor-wang",
+        "starts_on": "2024-05-11",
+        "ends_on": "2024-05-15",
+        "deliverable": "content plan",
+        "support": ["design"],
+        "priority": "high",
+    },
+    {
+        "code": "M-003",
+        "name": "asset production",
+        "description": "10 posts + 5 short videos",
+        "strategy": "Xiaohongshu seeding",
+        "owner_id": OWNERS["designer"],
+        "approver_id": "supervisor-wang",
+        "starts_on": "2024-05-16",
+        "ends_on": "2024-05-25",
+        "deliverable": "final assets",
+        "prerequisites": [{"code": "M-002"}],
+        "support": ["copy"],
+        "priority": "high",
+    },
+    {
+        "code": "M-004",
+        "name": "publishing schedule",
+        "description": "KOC posting calendar 06-01 – 06-15",
+        "strategy": "Xiaohongshu seeding",
+        "owner_id": OWNERS["specialist"],
+        "approver_id": "supervisor-wang",
+        "starts_on": "2024-05-26",
+        "ends_on": "2024-05-30",
+        "deliverable": "schedule",
+        "prerequisites": [{"code": "M-001"}, {"code": "M-003"}],
+        "priority": "medium",
+    },
+]
+
+
+async def known_plan(client: httpx.AsyncClient, **overrides: str) -> str:
+    """A plan created in planning and learnt by tasks from the event."""
+    body = {
+        "name": "618 KOC seeding",
+        "product": "serum",
+        "starts_on": "2024-05-01",
+        "ends_on": "2024-06-30",
+        **overrides,
+    }
+    plan_id: str = (await client.post("/planning/plans", json=body, headers=SPECIALIST)).json()[
+        "plan"
+    ]["id"]
+
+    async def known() -> bool:
+        return (await client.get(f"/tasks/plans/{plan_id}", headers=SPECIALIST)).status_code == 200
+
+    await eventually(known)
+    return plan_id
+
+
+async def with_wbs(client: httpx.AsyncClient) -> tuple[str, dict[str, dict[str, Any]]]:
+    plan_id = await known_plan(client)
+    tasks = {}
+    for row in WBS:
+        created = await client.post(f"/tasks/plans/{plan_id}/tasks", json=row, headers=SPECIALIST)
+        assert created.status_code == 201, created.text
+        tasks[row["code"]] = created.json()
+    return plan_id, tasks
+
+
+async def step(
+    client: httpx.AsyncClient, task: dict[str, Any], to: str, who: str, **extra: str
+) -> httpx.Response:
+    role = Role.SUPERVISOR if who.startswith("supervisor") else Role.SPECIALIST
+    return await client.post(
+        f"/tasks/tasks/{task['id']}/status", json={"to": to, **extra}, headers=bearer(role, who)
+    )
+
+
+async def finish(client: httpx.AsyncClient, task: dict[str, Any]) -> None:
+    for to, who in (
+        ("in_progress", task["owner_id"]),
+        ("submitted", task["owner_id"]),
+        ("done", "supervisor-wang"),
+    ):
+        moved = await step(client, task, to, who)
+        assert moved.status_code == 200, moved.text
+
+
+async def test_the_wbs_table_round_trips_and_m004_waits_for_m001_and_m003(
+    client: httpx.AsyncClient,
+) -> None:
+    plan_id, tasks = await with_wbs(client)
+    listed = (await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()
+    for row, stored in zip(WBS, listed, strict=True):
+        expected = {k: v for k, v in row.items() if k != "prerequisites"}
+        assert {k: stored[k] for k in expected} == expected
+        assert [p["code"] for p in stored["prerequisites"]] == [
+            p["code"] for p in row.get("prerequisites", [])
+        ]
+    m004 = tasks["M-004"]
+    early = await step(client, m004, "in_progress", OWNERS["specialist"])
+    assert early.status_code == 422
+    assert early.json()["waiting_for"] == ["M-001", "M-003"]
+    for code in ("M-001", "M-002", "M-003"):
+        await finish(client, tasks[code])
+    started = await step(client, m004, "in_progress", OWNERS["specialist"])
+    assert started.status_code == 200, started.text
+
+
+async def test_a_cycle_is_refused_with_the_cycle_spelled_out(client: httpx.AsyncClient) -> None:
+    _plan, tasks = await with_wbs(client)
+    refused = await client.post(
+        f"/tasks/tasks/{tasks['M-002']['id']}/prerequisites",
+        json={"code": "M-004"},
+        headers=SPECIALIST,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["cycle"] == ["M-002", "M-003", "M-004", "M-002"]
+    again = (await client.get(f"/tasks/tasks/{tasks['M-002']['id']}", headers=SPECIALIST)).json()
+    assert again["prerequisites"] == []
+
+
+async def test_bad_tasks_are_refused_and_nothing_is_saved(client: httpx.AsyncClient) -> None:
+    plan_id, _tasks = await with_wbs(client)
+    other_plan = await known_plan(client, name="other")
+    await client.post(
+        f"/tasks/plans/{other_plan}/tasks", json={**WBS[0], "code": "X-001"}, headers=SPECIALIST
+    )
+    base = {**WBS[0], "code": "M-005", "prerequisites": []}
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({**base, "prerequisites": [{"code": "M-999"}]}, "prerequisites.0.code"),
+        ({**base, "prerequisites": [{"code": "X-001"}]}, "prerequisites.0.code"),
+        ({**base, "ends_on": "2024-04-30"}, "body"),
+        ({**base, "owner_id": ["specialist-amy", "copywriter-lu"]}, "owner_id"),
+        ({**base, "approver_id": base["owner_id"]}, "approver_id"),
+        ({**base, "code": "M-001"}, "code"),
+        ({**base, "starts_on": "2024-04-01"}, "starts_on"),
+    ]
+    for body, field in cases:
+        refused = await client.post(f"/tasks/plans/{plan_id}/tasks", json=body, headers=SPECIALIST)
+        assert refused.status_code in (409, 422), refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        problem = refused.json()
+        fields = [problem.get("field")] + [e["field"] for e in problem.get("errors") or []]
+        assert field in fields, (field, problem)
+    listed = (await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()
+    assert [t["code"] for t in listed] == ["M-001", "M-002", "M-003", "M-004"]
+    unknown = await client.post(f"/tasks/plans/{uuid.uuid4()}/tasks", json=base, headers=SPECIALIST)
+    assert unknown.status_code == 404
+
+
+async def test_only_r2_approves_and_reasons_are_required(client: httpx.AsyncClient) -> None:
+    _plan, tasks = await with_wbs(client)
+    m001 = tasks["M-001"]
+    await step(client, m001, "in_progress", OWNERS["specialist"])
+    await step(client, m001, "submitted", OWNERS["specialist"])
+    self_approved = await step(client, m001, "done", OWNERS["specialist"])
+    assert self_approved.status_code == 403
+    no_reason = await step(client, m001, "returned", "supervisor-wang")
+    assert no_reason.status_code == 422
+    returned = await step(client, m001, "returned", "supervisor-wang", reason="quotes missing")
+    assert returned.json()["status"] == "returned"
+    skipped = await step(client, m001, "done", "supervisor-wang")
+    assert skipped.status_code == 409
+
+
+async def test_the_progress_log_row_round_trips_and_history_is_kept(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    _plan, tasks = await with_wbs(client)
+    row = {
+        "logged_on": "2024-05-20",
+        "progress": "8 KOC posts done, 2 being revised",
+        "completion": 80,
+        "issue": "2 posts rejected for medical claims",
+        "impact": "publishing 2 days late",
+        "owner_id": OWNERS["copywriter"],
+        "measure": "rewrite claims, resubmit",
+        "eta_on": "2024-05-22",
+        "status": "in_progress",
+    }
+    task_id = tasks["M-003"]["id"]
+    logged = await client.post(f"/tasks/tasks/{task_id}/progress", json=row, headers=SPECIALIST)
+    assert logged.status_code == 201, logged.text
+    stored = (await client.get(f"/tasks/tasks/{task_id}/progress", headers=SPECIALIST)).json()
+    assert {k: stored[0][k] for k in row} == row
+    assert (await client.get(f"/tasks/tasks/{task_id}", headers=SPECIALIST)).json()[
+        "completion"
+    ] == 80
+    handled = await client.patch(
+        f"/tasks/tasks/{task_id}/progress/{stored[0]['id']}",
+        json={"status": "handled"},
+        headers=SPECIALIST,
+    )
+    assert handled.json()["status"] == "handled"
+    moved = await client.patch(
+        f"/tasks/tasks/{task_id}",
+        json={"ends_on": "2024-05-27", "reason": "claims rewritten"},
+        headers={**SPECIALIST, "If-Match": f'"{tasks["M-003"]["row_version"] + 1}"'},
+    )
+    assert moved.status_code == 200, moved.text
+    history = (await client.get(f"/tasks/tasks/{task_id}/history", headers=SPECIALIST)).json()
+    assert [(h["field"], h["before"], h["after"]) for h in history] == [
+        ("completion", "0", "80"),
+        ("ends_on", "2024-05-25", "2024-05-27"),
+    ]
+    stale = await client.patch(
+        f"/tasks/tasks/{task_id}", json={"name": "x"}, headers={**SPECIALIST, "If-Match": '"1"'}
+    )
+    assert stale.status_code == 412
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        kinds = (await conn.execute(select(bus.outbox.c.event_type))).scalars().all()
+    await engine.dispose()
+    assert kinds.count("tasks.task.issue_logged") == 1
+    assert kinds.count("tasks.task.issue_resolved") == 1
+
+
+async def test_the_schedule_marks_the_critical_path(client: httpx.AsyncClient) -> None:
+    plan_id, _tasks = await with_wbs(client)
+    schedule = (await client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)).json()
+    assert schedule["critical_path"] == ["M-002", "M-003", "M-004"]
+    slack = {i["code"]: i["slack_days"] for i in schedule["items"]}
+    assert slack["M-001"] > 0
+    assert slack["M-004"] == 0
+
+
+async def test_reminders_fire_once_per_task_and_day_under_two_schedulers(
+    client: httpx.AsyncClient, database_url: str, settings: Settings
+) -> None:
+    await with_wbs(client)
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    (job,) = JOBS
+    monday = datetime(2024, 5, 27, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    await asyncio.gather(
+        job.run_once(sessions, settings, monday), job.run_once(sessions, settings, monday)
+    )
+    await job.run_once(sessions, settings, monday)
+    tuesday = datetime(2024, 5, 28, 1, 0, tzinfo=UTC)
+    await job.run_once(sessions, settings, tuesday)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(bus.outbox.c.event_type, bus.outbox.c.envelope["data"]["code"].astext).where(
+                    bus.outbox.c.event_type.in_(["tasks.task.overdue", "tasks.task.due_soon"])
+                )
+            )
+        ).all()
+    await engine.dispose()
+    overdue = sorted(code for kind, code in rows if kind == "tasks.task.overdue")
+    # Monday: M-001..M-003 ended before the 27th; Tuesday: the same three again.
+    assert overdue == ["M-001", "M-001", "M-002", "M-002", "M-003", "M-003"]
+    assert sorted(code for kind, code in rows if kind == "tasks.task.due_soon") == ["M-004"]
+
+
+async def test_an_alert_follow_up_creates_one_rapid_response_task(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id = await known_plan(client)
+    alert = AlertRaisedV1(
+        alert_id=uuid.uuid4(),
+        rule_id=uuid.uuid4(),
+        fingerprint="ctr",
+        severity=Severity.WARNING,
+        plan_id=uuid.UUID(plan_id),
+        summary="feed-ad CTR 1.2% (target 1.5%)",
+        metric="ctr",
+        started_at=datetime(2024, 6, 7, 9, 0, tzinfo=UTC),
+        follow_up=FollowUpTask(
+            title="new key visual with pain-point scenes",
+            owner_id="optimiser-he",
+            approver_id="supervisor-wang",
+            due_on=date(2024, 6, 8),
+        ),
+    )
+    await publish(database_url, alert, str(alert.alert_id), times=2)
+
+    async def created() -> list[dict[str, Any]] | None:
+        listed: list[dict[str, Any]] = (
+            await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)
+        ).json()
+        return listed or None
+
+    (task,) = await eventually(created)
+    assert task["alert_id"] == str(alert.alert_id)
+    assert (task["owner_id"], task["ends_on"], task["priority"]) == (
+        "optimiser-he",
+        "2024-06-08",
+        "high",
+    )
+
+
+async def test_an_attached_template_is_instantiated_when_the_plan_is_approved(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    source, _tasks = await with_wbs(client)
+    saved = await client.post(
+        "/tasks/templates",
+        json={"name": "Xiaohongshu KOC seeding", "from_plan_id": source},
+        headers=SPECIALIST,
+    )
+    assert saved.status_code == 201, saved.text
+    target = await known_plan(
+        client, name="double 11", starts_on="2024-10-01", ends_on="2024-11-30"
+    )
+    attached = await client.post(
+        f"/tasks/plans/{target}/templates",
+        json={
+            "template_id": saved.json()["id"],
+            "start_on": "2024-10-08",
+            "owner_id": "specialist-amy",
+            "approver_id": "supervisor-wang",
+        },
+        headers=SPECIALIST,
+    )
+    assert attached.status_code == 200, attached.text
+    approved = PlanApprovedV1(plan_id=uuid.UUID(target), version=1, by="finance-zhao")
+    await publish(database_url, approved, target, times=2)
+
+    async def instantiated() -> list[dict[str, Any]] | None:
+        listed: list[dict[str, Any]] = (
+            await client.get(f"/tasks/plans/{target}/tasks", headers=SPECIALIST)
+        ).json()
+        return listed or None
+
+    listed = await eventually(instantiated)
+    assert [(t["code"], t["starts_on"]) for t in listed] == [
+        ("M-001", "2024-10-08"),
+        ("M-002", "2024-10-18"),
+        ("M-003", "2024-10-23"),
+        ("M-004", "2024-11-02"),
+    ]
+    assert [p["code"] for p in listed[3]["prerequisites"]] == ["M-001", "M-003"]
+    engine = create_engine(database_url)
+    async with engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count()).select_from(Task).where(Task.plan_id == uuid.UUID(target))
+        )
+    await engine.dispose()
+    assert count == 4
