@@ -8,7 +8,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.metrics import SERVICE
+from services.metrics.api import router
+from services.metrics.handlers import SUBSCRIBERS
 from services.metrics.models import Base, bus
+from services.metrics.service import JOBS
 from shared.kit.app import create_service_app
 from shared.kit.runtime import ServiceDefinition
 
@@ -17,7 +20,9 @@ DEFINITION = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[],
+    routers=[router],
+    subscribers=SUBSCRIBERS,
+    jobs=JOBS,
     description="Signed webhook ingestion, metric dictionary, rollups, KPIs, fraud, evaluation.",
 )
 

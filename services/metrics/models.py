@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Numeric, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.metrics import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
+
+Value = Numeric(24, 6)
 
 
 class Base(DeclarativeBase):
@@ -14,3 +23,114 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+
+
+class Source(Base):
+    """A registered ad-platform account or internal system that posts metrics."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(Text)
+    settlement_days: Mapped[int]
+    # [{"id", "secret", "active", "created_at"}]; several may be active while rotating.
+    secrets: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Mapping(Base):
+    """A platform campaign of a source mapped to a plan and one of its channels."""
+
+    __tablename__ = "mappings"
+
+    source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(Text, primary_key=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    channel_id: Mapped[uuid.UUID | None]
+
+
+class Delivery(Base):
+    """A webhook delivery seen once: a redelivery gets the same answer."""
+
+    __tablename__ = "deliveries"
+
+    source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    body_hash: Mapped[str] = mapped_column(Text)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Fact(Base):
+    """The value in force for (source, entity, day, metric): the newest report wins."""
+
+    __tablename__ = "facts"
+    __table_args__ = (Index("ix_metrics_facts_plan_metric_day", "plan_id", "metric", "day"),)
+
+    source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[Decimal] = mapped_column(Value)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    plan_id: Mapped[uuid.UUID | None]
+    channel_id: Mapped[uuid.UUID | None]
+
+
+class FactRevision(Base):
+    """Every value ever reported, so a KPI can be recomputed as known on any day."""
+
+    __tablename__ = "fact_revisions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    source_id: Mapped[uuid.UUID]
+    entity: Mapped[str] = mapped_column(Text)
+    day: Mapped[date]
+    metric: Mapped[str] = mapped_column(Text)
+    value: Mapped[Decimal] = mapped_column(Value)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivery_id: Mapped[str] = mapped_column(Text)
+
+
+class PlanTarget(Base):
+    """Planning's targets for a plan, kept from ``planning.plan.targets_set``."""
+
+    __tablename__ = "plan_targets"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    currency: Mapped[str] = mapped_column(Text)
+    objectives: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    channels: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+
+
+class DirtyDay(Base):
+    """A plan/channel/day whose facts changed and whose snapshot is not yet published."""
+
+    __tablename__ = "dirty_days"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    channel_key: Mapped[str] = mapped_column(Text, primary_key=True)  # channel id or "plan"
+    day: Mapped[date] = mapped_column(primary_key=True)
+
+
+class EvaluationNote(Base):
+    """Analysis and suggestion users add to a row of the evaluation report."""
+
+    __tablename__ = "evaluation_notes"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    objective_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    data_source: Mapped[str | None] = mapped_column(Text)
+    analysis: Mapped[str | None] = mapped_column(Text)
+    suggestion: Mapped[str | None] = mapped_column(Text)

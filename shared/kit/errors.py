@@ -125,7 +125,9 @@ def problem(
     }
     if cid := correlation_id.get():
         body["correlation_id"] = cid
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if "retry_after" in extensions:  # 429/503: tell the client when to come back
+        headers["Retry-After"] = str(extensions["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

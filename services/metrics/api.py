@@ -1,0 +1,155 @@
+"""Metrics' routes: parse, authorise, call the service, shape the response."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi.responses import HTMLResponse
+
+from services.metrics import ingest, report, service
+from services.metrics.schemas import (
+    Evaluation,
+    EvaluationNoteIn,
+    MappingIn,
+    MetricRead,
+    PlanKpis,
+    SourceCreate,
+    SourceRead,
+)
+from shared.contract.metric_dictionary import METRICS
+from shared.contract.types import Role
+from shared.kit.app import Session
+from shared.kit.auth import Authenticated, Principal, require
+from shared.kit.errors import DomainError
+from shared.kit.settings import get_settings
+
+Operator = Annotated[Principal, Depends(require(Role.TECH, Role.ADMIN))]
+Analyst = Annotated[
+    Principal,
+    Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER, Role.SALES, Role.FINANCE)),
+]
+MAX_BODY = 10 * 1024 * 1024  # a 10,000-row batch is well under this
+MAX_IN_FLIGHT = 16
+
+router = APIRouter(tags=["metrics"])
+_in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+
+class PayloadTooLarge(DomainError):
+    """The body is over the size cap."""
+
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class Busy(DomainError):
+    """Too many ingests at once; the platform should retry."""
+
+    status, slug, title = 503, "busy", "Busy, retry later"
+
+
+def _today() -> date:
+    return datetime.now(UTC).astimezone(ZoneInfo(get_settings().company_timezone)).date()
+
+
+@router.post("/webhooks/{source_id}", status_code=status.HTTP_200_OK)
+async def webhook(source_id: uuid.UUID, request: Request, session: Session) -> dict[str, Any]:
+    """Signed batch ingestion (Standard Webhooks); stored whole or refused with per-row errors."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", limit=MAX_BODY)
+    if _in_flight.locked():
+        raise Busy("too many deliveries in progress", retry_after=1)
+    async with _in_flight:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", limit=MAX_BODY)
+        headers = {
+            k: request.headers.get(k)
+            for k in ("webhook-id", "webhook-timestamp", "webhook-signature")
+        }
+        return await ingest.ingest(session, source_id, headers, body, datetime.now(UTC))
+
+
+@router.get("/dictionary", response_model=list[MetricRead])
+async def dictionary(_caller: Authenticated) -> list[MetricRead]:
+    """Every metric: its definition and how it aggregates (ratios are ratios of sums)."""
+    return [MetricRead.model_validate(m.model_dump()) for m in METRICS]
+
+
+@router.post("/sources", status_code=status.HTTP_201_CREATED, response_model=SourceRead)
+async def create_source(data: SourceCreate, session: Session, _operator: Operator) -> SourceRead:
+    """Register a source; its first signing secret is shown in this answer only."""
+    return await service.create_source(session, data)
+
+
+@router.get("/sources", response_model=list[SourceRead])
+async def list_sources(session: Session, _operator: Operator) -> list[SourceRead]:
+    """Every source (secrets hidden)."""
+    return await service.list_sources(session)
+
+
+@router.post("/sources/{source_id}/secrets", response_model=SourceRead)
+async def rotate_secret(
+    source_id: uuid.UUID,
+    session: Session,
+    _operator: Operator,
+    retire: Annotated[
+        str | None, Query(max_length=40, description="id of a secret to retire")
+    ] = None,
+) -> SourceRead:
+    """Add a new secret (both verify until the old one is retired), or retire one."""
+    return await service.rotate_secret(session, source_id, retire)
+
+
+@router.put("/sources/{source_id}/mappings", status_code=status.HTTP_204_NO_CONTENT)
+async def map_entities(
+    source_id: uuid.UUID,
+    items: Annotated[list[MappingIn], Body(max_length=1000)],
+    session: Session,
+    _operator: Operator,
+) -> None:
+    """Map platform campaign ids to plans and channels."""
+    await service.map_entities(session, source_id, items)
+
+
+@router.get("/plans/{plan_id}/kpis", response_model=PlanKpis)
+async def kpis(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+) -> PlanKpis:
+    """Per objective: actual, achievement, expected to date and projection at the due date."""
+    return await service.kpis(session, plan_id, as_of or _today())
+
+
+@router.get("/plans/{plan_id}/evaluation", response_model=Evaluation)
+async def evaluation(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+) -> Evaluation:
+    """The evaluation table (DOMAIN.md §6) and the channel comparison."""
+    return await service.evaluation(session, plan_id, as_of or _today())
+
+
+@router.get("/plans/{plan_id}/evaluation.html", response_class=HTMLResponse)
+async def evaluation_page(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+) -> HTMLResponse:
+    """The same report as a printable page with charts."""
+    return HTMLResponse(
+        report.render(await service.evaluation(session, plan_id, as_of or _today()))
+    )
+
+
+@router.put("/plans/{plan_id}/evaluation/{objective_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def annotate(
+    plan_id: uuid.UUID,
+    objective_id: uuid.UUID,
+    note: EvaluationNoteIn,
+    session: Session,
+    _analyst: Analyst,
+) -> None:
+    """Add the data source, analysis and suggestion to a row."""
+    await service.annotate(session, plan_id, objective_id, note)

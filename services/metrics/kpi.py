@@ -1,0 +1,77 @@
+"""KPI arithmetic as plain functions: ratios of sums, relative targets, pace, projection."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from shared.contract.metric_dictionary import METRIC_DICTIONARY, MetricKind
+
+FOUR = Decimal("0.0001")
+
+
+def accumulates(metric: str) -> bool:
+    """Counters and money add up over time; ratios and indices do not."""
+    definition = METRIC_DICTIONARY.get(metric)
+    return definition is not None and definition.kind in (MetricKind.COUNTER, MetricKind.MONEY)
+
+
+def value_of(
+    metric: str, sums: Mapping[str, Decimal], latest: Mapping[str, Decimal]
+) -> Decimal | None:
+    """A metric from base sums: a ratio is the ratio of sums, never an average of ratios."""
+    definition = METRIC_DICTIONARY.get(metric)
+    if definition is None:
+        return None
+    if definition.numerator and definition.denominator:
+        denominator = sums.get(definition.denominator)
+        if not denominator:
+            return None
+        return (sums.get(definition.numerator, Decimal(0)) / denominator).quantize(
+            Decimal("0.000001")
+        )
+    if accumulates(metric):
+        return sums.get(metric)
+    return latest.get(metric)
+
+
+@dataclass(frozen=True)
+class Achievement:
+    """One objective's standing."""
+
+    actual: Decimal | None
+    achievement: Decimal | None
+    expected_to_date: Decimal | None
+    projected: Decimal | None
+
+
+def achievement(
+    *,
+    metric: str,
+    target_kind: str,
+    target: Decimal,
+    baseline: Decimal | None,
+    value: Decimal | None,
+    starts_on: date,
+    due_on: date,
+    as_of: date,
+) -> Achievement:
+    """Actual against target (relative targets compare the change from the baseline)."""
+    if value is None:
+        return Achievement(None, None, None, None)
+    actual = value
+    if target_kind == "relative":
+        if not baseline:
+            return Achievement(None, None, None, None)
+        actual = ((value - baseline) / baseline * 100).quantize(FOUR)
+    ratio = (actual / target).quantize(FOUR) if target else None
+    total_days = max((due_on - starts_on).days + 1, 1)
+    elapsed = min(max((as_of - starts_on).days + 1, 0), total_days)
+    if accumulates(metric) and target_kind == "absolute":
+        expected = (target * elapsed / total_days).quantize(FOUR)
+        projected = (actual * total_days / elapsed).quantize(FOUR) if elapsed else None
+    else:
+        expected, projected = target, actual
+    return Achievement(actual, ratio, expected, projected)

@@ -1,0 +1,100 @@
+"""The evaluation report as a self-contained HTML page with inline SVG charts (prints as is)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from html import escape
+
+from services.metrics.schemas import Evaluation
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;
+margin:1rem 0}td,th{border:1px solid #ccc;padding:.4rem .7rem;text-align:left}th{background:#f3f3f3}
+.ok{color:#1a7f37}.short{color:#b42318}svg text{font-size:12px}
+"""
+
+
+def _bar_chart(labels: list[str], ratios: list[Decimal | None]) -> str:
+    """Achievement per objective against the 100 % target line."""
+    width, row = 520, 28
+    scale = 200  # pixels for 100 %
+    bars = []
+    for n, (label, ratio) in enumerate(zip(labels, ratios, strict=True)):
+        value = float(ratio or 0)
+        y = 10 + n * row
+        colour = "#1a7f37" if value >= 1 else "#b42318"
+        length = min(value, 2.2) * scale
+        bars.append(
+            f'<text x="0" y="{y + 15}">{escape(label)}</text>'
+            f'<rect x="160" y="{y}" width="{length:.0f}" height="18" fill="{colour}"/>'
+            f'<text x="{165 + length:.0f}" y="{y + 14}">{value:.0%}</text>'
+        )
+    height = 20 + len(labels) * row
+    target_line = (
+        f'<line x1="{160 + scale}" y1="0" x2="{160 + scale}" y2="{height}" '
+        'stroke="#555" stroke-dasharray="4"/>'
+    )
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="achievement">'
+        f"{''.join(bars)}{target_line}</svg>"
+    )
+
+
+def render(report: Evaluation) -> str:
+    """The page a manager opens or prints."""
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "dimension",
+            "metric",
+            "target",
+            "actual",
+            "achievement",
+            "source",
+            "analysis",
+            "suggestion",
+        )
+    )
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{escape(v or '')}</td>"
+            for v in (
+                r.dimension,
+                r.metric,
+                r.target,
+                r.actual,
+                r.achievement,
+                r.data_source,
+                r.analysis,
+                r.suggestion,
+            )
+        )
+        + "</tr>"
+        for r in report.rows
+    )
+    channel_rows = "".join(
+        f"<tr><td>{escape(c.name)}</td><td>{c.cost if c.cost is not None else ''}</td>"
+        f"<td>{'' if c.ctr is None else f'{c.ctr:.2%}'}</td>"
+        f"<td>{'' if c.conversion_rate is None else f'{c.conversion_rate:.2%}'}</td>"
+        f"<td>{'' if c.roi is None else f'1:{c.roi:.2f}'}</td></tr>"
+        for c in report.channels
+    )
+    chart = _bar_chart(
+        [r.metric for r in report.rows], [_ratio(r.achievement) for r in report.rows]
+    )
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>Evaluation: {escape(report.plan_name)}</title>"
+        f"<style>{_STYLE}</style></head><body>"
+        f"<h1>Evaluation: {escape(report.plan_name)}</h1>"
+        f"<p>Plan version {report.plan_version}, figures as of {report.as_of}.</p>"
+        f"<h2>Objectives</h2><table><tr>{head}</tr>{rows}</table>"
+        f"<h2>Achievement against target</h2>{chart}"
+        f"<h2>Channels</h2><table><tr><th>channel</th><th>cost</th><th>CTR</th><th>CVR</th><th>ROI</th></tr>"
+        f"{channel_rows}</table></body></html>"
+    )
+
+
+def _ratio(percent: str | None) -> Decimal | None:
+    return Decimal(percent.rstrip("%")) / 100 if percent else None

@@ -1,0 +1,139 @@
+"""The metrics service's HTTP models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Strict(BaseModel):
+    """Input models refuse unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceCreate(Strict):
+    """An ad-platform account or internal system that will post metrics."""
+
+    name: Name
+    platform: Literal["meta", "ocean_engine", "google_ads", "internal", "other"]
+    account_id: Annotated[str, Field(min_length=1, max_length=100)]
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Asia/Shanghai"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
+    settlement_days: Annotated[int, Field(ge=0, le=90)] = 28
+
+
+class SecretRead(BaseModel):
+    """A signing secret; its value is shown once, when it is created."""
+
+    id: str
+    active: bool
+    created_at: datetime
+    secret: str | None = None
+
+
+class SourceRead(BaseModel):
+    """A registered source."""
+
+    id: uuid.UUID
+    name: str
+    platform: str
+    account_id: str
+    timezone: str
+    currency: str
+    settlement_days: int
+    secrets: list[SecretRead]
+
+
+class MappingIn(Strict):
+    """A platform campaign id mapped to a plan and one of its channels."""
+
+    entity: Annotated[str, Field(min_length=1, max_length=100)]
+    plan_id: uuid.UUID
+    channel_id: uuid.UUID | None = None
+
+
+class MetricRead(BaseModel):
+    """A metric of the dictionary."""
+
+    key: str
+    name: str
+    definition: str
+    kind: str
+    numerator: str | None
+    denominator: str | None
+
+
+class ObjectiveKpi(BaseModel):
+    """One objective: target, actual, achievement, pace and projection."""
+
+    objective_id: uuid.UUID
+    type: str
+    metric: str
+    target_kind: str
+    target: Decimal
+    baseline: Decimal | None
+    actual: Decimal | None
+    achievement: Decimal | None
+    expected_to_date: Decimal | None
+    projected_at_due: Decimal | None
+    due_on: date
+
+
+class PlanKpis(BaseModel):
+    """A plan's KPI dashboard."""
+
+    plan_id: uuid.UUID
+    plan_version: int
+    as_of: date
+    objectives: list[ObjectiveKpi]
+
+
+class EvaluationRow(BaseModel):
+    """A row of the DOMAIN.md §6 evaluation table."""
+
+    objective_id: uuid.UUID
+    dimension: str
+    metric: str
+    target: str
+    actual: str | None
+    achievement: str | None
+    data_source: str | None
+    analysis: str | None
+    suggestion: str | None
+
+
+class ChannelFigures(BaseModel):
+    """Cost, CTR, CVR and ROI of one channel."""
+
+    channel_id: uuid.UUID | None
+    name: str
+    cost: Decimal | None
+    ctr: Decimal | None
+    conversion_rate: Decimal | None
+    roi: Decimal | None
+
+
+class Evaluation(BaseModel):
+    """The evaluation report."""
+
+    plan_id: uuid.UUID
+    plan_name: str
+    plan_version: int
+    as_of: date
+    rows: list[EvaluationRow]
+    channels: list[ChannelFigures]
+
+
+class EvaluationNoteIn(Strict):
+    """What users add to an evaluation row."""
+
+    data_source: Annotated[str, Field(max_length=200)] | None = None
+    analysis: Annotated[str, Field(max_length=4000)] | None = None
+    suggestion: Annotated[str, Field(max_length=4000)] | None = None

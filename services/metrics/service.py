@@ -1,0 +1,360 @@
+"""Metrics' domain operations: sources, the target projection, KPIs, evaluation, snapshots."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.metrics import kpi
+from services.metrics.ingest import outbox
+from services.metrics.models import PlanTarget, Source
+from services.metrics.repository import MetricsRepository
+from services.metrics.schemas import (
+    ChannelFigures,
+    Evaluation,
+    EvaluationNoteIn,
+    EvaluationRow,
+    MappingIn,
+    ObjectiveKpi,
+    PlanKpis,
+    SecretRead,
+    SourceCreate,
+    SourceRead,
+)
+from services.metrics.signatures import new_secret
+from shared.contract.events.metrics import (
+    KpiSnapshotV1,
+    MetricsUpdatedV1,
+    MetricValue,
+    ObjectiveAchievement,
+    SpendRecordedV1,
+)
+from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.metric_dictionary import METRIC_DICTIONARY
+from shared.contract.types import Money
+from shared.kit.errors import NotFound
+from shared.kit.jobs import PeriodicJob
+from shared.kit.settings import Settings
+
+DAY_METRICS = (
+    "impressions",
+    "clicks",
+    "conversions",
+    "cost",
+    "ctr",
+    "conversion_rate",
+    "cpc",
+    "cpa",
+)
+
+
+def _source_read(source: Source, reveal: str | None = None) -> SourceRead:
+    return SourceRead(
+        id=source.id,
+        name=source.name,
+        platform=source.platform,
+        account_id=source.account_id,
+        timezone=source.timezone,
+        currency=source.currency,
+        settlement_days=source.settlement_days,
+        secrets=[
+            SecretRead(
+                id=s["id"],
+                active=s["active"],
+                created_at=s["created_at"],
+                secret=s["secret"] if s["id"] == reveal else None,
+            )
+            for s in source.secrets
+        ],
+    )
+
+
+def _secret() -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4().hex[:12],
+        "secret": new_secret(),
+        "active": True,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+
+
+async def create_source(session: AsyncSession, data: SourceCreate) -> SourceRead:
+    """Register a source with its first signing secret (shown once)."""
+    first = _secret()
+    source = Source(id=uuid.uuid4(), **data.model_dump(), secrets=[first])
+    await MetricsRepository(session).add(source)
+    return _source_read(source, reveal=first["id"])
+
+
+async def rotate_secret(
+    session: AsyncSession, source_id: uuid.UUID, retire: str | None
+) -> SourceRead:
+    """Add a secret (old and new both verify meanwhile), or retire one by id."""
+    source = await _source(session, source_id)
+    if retire:
+        if retire not in {s["id"] for s in source.secrets}:
+            raise NotFound(f"source {source_id} has no secret {retire}")
+        source.secrets = [
+            {**s, "active": s["active"] and s["id"] != retire} for s in source.secrets
+        ]
+        await session.flush()
+        return _source_read(source)
+    added = _secret()
+    source.secrets = [*source.secrets, added]
+    await session.flush()
+    return _source_read(source, reveal=added["id"])
+
+
+async def _source(session: AsyncSession, source_id: uuid.UUID) -> Source:
+    source = await MetricsRepository(session).source(source_id)
+    if source is None:
+        raise NotFound(f"no metrics source {source_id}")
+    return source
+
+
+async def list_sources(session: AsyncSession) -> list[SourceRead]:
+    """Every source (secrets hidden)."""
+    return [_source_read(s) for s in await MetricsRepository(session).sources()]
+
+
+async def map_entities(session: AsyncSession, source_id: uuid.UUID, items: list[MappingIn]) -> None:
+    """Map platform campaigns to plans and channels (later facts carry the mapping)."""
+    await _source(session, source_id)
+    for item in items:
+        await MetricsRepository(session).upsert_mapping(
+            source_id, item.entity, item.plan_id, item.channel_id
+        )
+
+
+async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
+    """Keep the newest targets of a plan, and the earlier versions' for comparison."""
+    repo = MetricsRepository(session)
+    current = await repo.target(event.plan_id)
+    objectives = [o.model_dump(mode="json") for o in event.objectives]
+    channels = [c.model_dump(mode="json") for c in event.channels]
+    if current is None:
+        await repo.add(
+            PlanTarget(
+                plan_id=event.plan_id,
+                version=event.version,
+                name=event.name,
+                starts_on=event.starts_on,
+                ends_on=event.ends_on,
+                currency=event.currency,
+                objectives=objectives,
+                channels=channels,
+                history=[],
+            )
+        )
+        return
+    if event.version <= current.version:
+        return  # an older version arriving late changes nothing
+    current.history = [
+        *current.history,
+        {"version": current.version, "objectives": current.objectives},
+    ]
+    current.version, current.name = event.version, event.name
+    current.starts_on, current.ends_on = event.starts_on, event.ends_on
+    current.objectives, current.channels = objectives, channels
+    await session.flush()
+
+
+async def _targets(session: AsyncSession, plan_id: uuid.UUID) -> PlanTarget:
+    target = await MetricsRepository(session).target(plan_id)
+    if target is None:
+        raise NotFound(f"no targets known for plan {plan_id} (it is not approved yet)")
+    return target
+
+
+async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKpis:
+    """Each objective's actual, achievement, expected-to-date and projection."""
+    target = await _targets(session, plan_id)
+    repo = MetricsRepository(session)
+    sums, latest = await repo.sums(plan_id, as_of), await repo.latest(plan_id, as_of)
+    rows = []
+    for objective in target.objectives:
+        value = kpi.value_of(objective["metric"], sums, latest)
+        standing = kpi.achievement(
+            metric=objective["metric"],
+            target_kind=objective["target_kind"],
+            target=Decimal(objective["target_value"]),
+            baseline=Decimal(objective["baseline_value"]) if objective["baseline_value"] else None,
+            value=value,
+            starts_on=target.starts_on,
+            due_on=date.fromisoformat(objective["due_on"]),
+            as_of=as_of,
+        )
+        rows.append(
+            ObjectiveKpi(
+                objective_id=objective["objective_id"],
+                type=objective["type"],
+                metric=objective["metric"],
+                target_kind=objective["target_kind"],
+                target=Decimal(objective["target_value"]),
+                baseline=Decimal(objective["baseline_value"])
+                if objective["baseline_value"]
+                else None,
+                actual=standing.actual,
+                achievement=standing.achievement,
+                expected_to_date=standing.expected_to_date,
+                projected_at_due=standing.projected,
+                due_on=objective["due_on"],
+            )
+        )
+    return PlanKpis(plan_id=plan_id, plan_version=target.version, as_of=as_of, objectives=rows)
+
+
+def _percent(ratio: Decimal | None) -> str | None:
+    return None if ratio is None else f"{(ratio * 100).quantize(Decimal('1'))}%"
+
+
+def _shown(row: ObjectiveKpi, value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    if row.target_kind == "relative":
+        return f"{value.normalize():+f}%"
+    if row.metric == "roi":
+        return f"1:{value.normalize():f}"
+    return (
+        f"{value.quantize(Decimal('1')):,}"
+        if value == value.to_integral()
+        else f"{value.normalize():,f}"
+    )
+
+
+async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> Evaluation:
+    """The DOMAIN.md §6 table, with users' analysis, plus the channel comparison."""
+    target = await _targets(session, plan_id)
+    repo = MetricsRepository(session)
+    notes = await repo.notes(plan_id)
+    standing = await kpis(session, plan_id, as_of)
+    rows = []
+    for row in standing.objectives:
+        note = notes.get(row.objective_id)
+        rows.append(
+            EvaluationRow(
+                objective_id=row.objective_id,
+                dimension=row.type.replace("_", " "),
+                metric=METRIC_DICTIONARY[row.metric].name
+                if row.metric in METRIC_DICTIONARY
+                else row.metric,
+                target=_shown(row, row.target) or "",
+                actual=_shown(row, row.actual),
+                achievement=_percent(row.achievement),
+                data_source=note.data_source if note else None,
+                analysis=note.analysis if note else None,
+                suggestion=note.suggestion if note else None,
+            )
+        )
+    names = {uuid.UUID(c["channel_id"]): c["name"] for c in target.channels}
+    channels = [
+        ChannelFigures(
+            channel_id=channel,
+            name=names.get(channel, "unmapped") if channel else "plan level",
+            cost=sums.get("cost"),
+            ctr=kpi.value_of("ctr", sums, {}),
+            conversion_rate=kpi.value_of("conversion_rate", sums, {}),
+            roi=kpi.value_of("roi", sums, {}),
+        )
+        for channel, sums in (await repo.channel_sums(plan_id, as_of)).items()
+    ]
+    return Evaluation(
+        plan_id=plan_id,
+        plan_name=target.name,
+        plan_version=target.version,
+        as_of=as_of,
+        rows=rows,
+        channels=sorted(channels, key=lambda c: c.name),
+    )
+
+
+async def annotate(
+    session: AsyncSession, plan_id: uuid.UUID, objective_id: uuid.UUID, note: EvaluationNoteIn
+) -> None:
+    """Add analysis, suggestion and the data source to an evaluation row."""
+    target = await _targets(session, plan_id)
+    if str(objective_id) not in {o["objective_id"] for o in target.objectives}:
+        raise NotFound(f"plan {plan_id} has no objective {objective_id}")
+    await MetricsRepository(session).upsert_note(
+        {"plan_id": plan_id, "objective_id": objective_id, **note.model_dump()}
+    )
+
+
+def _part(sums: dict[str, Decimal], metric: str | None) -> Decimal | None:
+    return sums.get(metric) if metric else None
+
+
+async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Settings) -> None:
+    """Coalesced: one KPI snapshot per changed plan, one metrics update per changed channel-day."""
+    repo = MetricsRepository(session)
+    dirty = await repo.take_dirty()
+    plans = {d.plan_id for d in dirty}
+    for day in dirty:
+        channel = None if day.channel_key == "plan" else uuid.UUID(day.channel_key)
+        sums = await repo.sums(day.plan_id, day.day, channel, day=day.day)
+        await outbox.record(
+            session,
+            MetricsUpdatedV1(
+                plan_id=day.plan_id,
+                channel_id=channel,
+                day=day.day,
+                as_of=now,
+                values=[
+                    MetricValue(
+                        metric=m,
+                        value=kpi.value_of(m, sums, {}),
+                        numerator=_part(sums, METRIC_DICTIONARY[m].numerator),
+                        denominator=_part(sums, METRIC_DICTIONARY[m].denominator),
+                    )
+                    for m in DAY_METRICS
+                ],
+            ),
+            subject=str(day.plan_id),
+        )
+    for plan_id in plans:
+        target = await repo.target(plan_id)
+        if target is None:
+            continue
+        today = now.date()
+        standing = await kpis(session, plan_id, today)
+        await outbox.record(
+            session,
+            KpiSnapshotV1(
+                plan_id=plan_id,
+                plan_version=target.version,
+                as_of=now,
+                objectives=[
+                    ObjectiveAchievement(
+                        objective_id=o.objective_id,
+                        metric=o.metric,
+                        target=o.target,
+                        actual=o.actual,
+                        expected_to_date=o.expected_to_date,
+                        achievement=o.achievement,
+                    )
+                    for o in standing.objectives
+                ],
+            ),
+            subject=str(plan_id),
+        )
+        for channel, sums in (await repo.channel_sums(plan_id, today)).items():
+            if "cost" in sums:
+                await outbox.record(
+                    session,
+                    SpendRecordedV1(
+                        plan_id=plan_id,
+                        channel_id=channel,
+                        through_day=today,
+                        spend_to_date=Money(
+                            amount=sums["cost"].quantize(Decimal("0.01")), currency=target.currency
+                        ),
+                    ),
+                    subject=str(plan_id),
+                )
+
+
+JOBS = [PeriodicJob("metrics-snapshots", publish_snapshots, interval_seconds=2)]

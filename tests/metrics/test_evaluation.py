@@ -1,0 +1,170 @@
+"""The DOMAIN.md §6 evaluation reproduced from ingested facts; snapshots published coalesced."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import httpx
+from sqlalchemy import select
+
+from services.metrics.models import bus
+from services.metrics.service import JOBS
+from shared.contract.events.planning import ChannelTarget, ObjectiveTarget, PlanTargetsSetV1
+from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
+from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.settings import Settings
+from tests.conftest import bearer
+from tests.metrics.helpers import TECH, canonical, post, register
+from tests.planning.helpers import publish
+from tests.polling import eventually
+
+MANAGER = bearer(Role.MANAGER, "manager-li")
+FEED = uuid.uuid4()
+
+
+def targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
+    def objective(
+        kind: ObjectiveType, metric: str, target: str, **extra: object
+    ) -> ObjectiveTarget:
+        return ObjectiveTarget(
+            objective_id=uuid.uuid4(),
+            type=kind,
+            metric=metric,
+            target_kind=extra.pop("target_kind", TargetKind.ABSOLUTE),
+            target_value=Decimal(target),
+            owner_id="manager-li",
+            due_on=date(2024, 6, 30),
+            **extra,
+        )
+
+    return PlanTargetsSetV1(
+        plan_id=plan_id,
+        version=1,
+        name="618 serum launch",
+        owner_id="manager-li",
+        starts_on=date(2024, 5, 1),
+        ends_on=date(2024, 7, 31),
+        currency="CNY",
+        objectives=[
+            objective(ObjectiveType.USER_GROWTH, "registrations", "200000"),
+            objective(ObjectiveType.SALES_CONVERSION, "gmv", "5000000"),
+            objective(
+                ObjectiveType.BRAND_AWARENESS,
+                "brand_search_index",
+                "30",
+                target_kind=TargetKind.RELATIVE,
+                baseline_value=Decimal(1000),
+            ),
+            objective(ObjectiveType.COST_EFFICIENCY, "roi", "4"),
+        ],
+        channels=[
+            ChannelTarget(
+                channel_id=FEED,
+                channel_type=ChannelType.IN_FEED,
+                name="Douyin feed ads",
+                planned_budget=Money(amount=Decimal(380000)),
+            )
+        ],
+    )
+
+
+async def _plan_with_facts(client: httpx.AsyncClient, database_url: str) -> uuid.UUID:
+    plan_id = uuid.uuid4()
+    await publish(database_url, targets(plan_id), str(plan_id))
+
+    async def known() -> bool:
+        return (
+            await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
+        ).status_code == 200
+
+    await eventually(known)
+    source, secret = await register(client)
+    mapped = await client.put(
+        f"/metrics/sources/{source}/mappings",
+        json=[
+            {"entity": "all", "plan_id": str(plan_id)},
+            {"entity": "feed", "plan_id": str(plan_id), "channel_id": str(FEED)},
+        ],
+        headers=TECH,
+    )
+    assert mapped.status_code == 204
+    batch = canonical(
+        "2024-06-21T09:00:00Z",
+        ("all", "2024-06-10", "registrations", "100000"),
+        ("all", "2024-06-17", "registrations", "80000"),
+        ("all", "2024-06-18", "gmv", "6200000"),
+        ("all", "2024-06-18", "cost", "1192307.69"),
+        ("all", "2024-06-01", "brand_search_index", "1200"),
+        ("all", "2024-06-20", "brand_search_index", "1450"),
+        ("feed", "2024-06-07", "impressions", "100000"),
+        ("feed", "2024-06-07", "clicks", "1200"),
+    )
+    assert (await post(client, source, secret, batch)).status_code == 200
+    return plan_id
+
+
+async def test_the_seed_evaluation_table_is_reproduced_from_ingested_facts(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id = await _plan_with_facts(client, database_url)
+    report = (
+        await client.get(
+            f"/metrics/plans/{plan_id}/evaluation", params={"as_of": "2024-06-30"}, headers=MANAGER
+        )
+    ).json()
+    table = [(r["metric"], r["target"], r["actual"], r["achievement"]) for r in report["rows"]]
+    assert table == [
+        ("New registered users", "200,000", "180,000", "90%"),
+        ("Campaign GMV", "5,000,000", "6,200,000", "124%"),
+        ("Brand keyword search volume", "+30%", "+45%", "150%"),
+        ("ROI", "1:4", "1:5.2", "130%"),
+    ]
+    feed = next(c for c in report["channels"] if c["name"] == "Douyin feed ads")
+    assert Decimal(feed["ctr"]) == Decimal("0.012")
+    row = report["rows"][0]
+    noted = await client.put(
+        f"/metrics/plans/{plan_id}/evaluation/{row['objective_id']}",
+        json={
+            "data_source": "user back end",
+            "analysis": "feed-ad targeting too narrow",
+            "suggestion": "widen age band to 18-35",
+        },
+        headers=MANAGER,
+    )
+    assert noted.status_code == 204
+    page = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.html", params={"as_of": "2024-06-30"}, headers=MANAGER
+    )
+    assert page.headers["content-type"].startswith("text/html")
+    assert "feed-ad targeting too narrow" in page.text
+    assert "<svg" in page.text
+
+
+async def test_snapshots_are_published_once_per_change(
+    client: httpx.AsyncClient, database_url: str, settings: Settings
+) -> None:
+    plan_id = await _plan_with_facts(client, database_url)
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    (job,) = JOBS
+    now = datetime(2024, 6, 21, 9, 5, tzinfo=UTC)
+    await job.run_once(sessions, settings, now)
+    await job.run_once(sessions, settings, now)
+    async with engine.connect() as conn:
+        events = (await conn.execute(select(bus.outbox.c.event_type, bus.outbox.c.envelope))).all()
+    await engine.dispose()
+    snapshots = [e.envelope for e in events if e.event_type == "metrics.plan.kpi_snapshot"]
+    assert len(snapshots) == 1
+    assert snapshots[0]["subject"] == str(plan_id)
+    updates = [e.envelope["data"] for e in events if e.event_type == "metrics.plan.metrics_updated"]
+    feed_day = next(u for u in updates if u["channel_id"] == str(FEED))
+    ctr = next(v for v in feed_day["values"] if v["metric"] == "ctr")
+    assert (Decimal(ctr["value"]), Decimal(ctr["numerator"]), Decimal(ctr["denominator"])) == (
+        Decimal("0.012"),
+        Decimal(1200),
+        Decimal(100000),
+    )
+    spend = [e for e in events if e.event_type == "metrics.plan.spend_recorded"]
+    assert spend
