@@ -8,6 +8,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.alerts import SERVICE
+from services.alerts.api import router
+from services.alerts.handlers import SUBSCRIBERS
+from services.alerts.jobs import JOBS
 from services.alerts.models import Base, bus
 from shared.kit.app import create_service_app
 from shared.kit.runtime import ServiceDefinition
@@ -17,7 +20,9 @@ DEFINITION = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[],
+    routers=[router],
+    subscribers=SUBSCRIBERS,
+    jobs=JOBS,
     description="Rules on targets, progress and data; lifecycle, silences, notifications.",
 )
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, Numeric, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.alerts import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
+
+Value = Numeric(24, 6)
 
 
 class Base(DeclarativeBase):
@@ -14,3 +23,121 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+
+
+class Rule(Base):
+    """When to raise an alert, how loudly, and whom to tell."""
+
+    __tablename__ = "rules"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # relative_to_target | threshold | event
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    objective_id: Mapped[uuid.UUID | None]
+    channel_id: Mapped[uuid.UUID | None]
+    metric: Mapped[str | None] = mapped_column(Text)
+    event_type: Mapped[str | None] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(Text, default="below")
+    target: Mapped[Decimal | None] = mapped_column(Value)
+    threshold: Mapped[Decimal] = mapped_column(Value)
+    recovery: Mapped[Decimal] = mapped_column(Value)
+    for_evaluations: Mapped[int] = mapped_column(default=1)
+    min_sample: Mapped[int] = mapped_column(default=0)
+    ignore_provisional: Mapped[bool] = mapped_column(default=False)
+    no_data: Mapped[str] = mapped_column(Text, default="keep")
+    severity: Mapped[str] = mapped_column(Text)
+    labels: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    channels: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    follow_up: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    row_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Alert(Base):
+    """One alert per rule and subject (fingerprint), with its whole lifecycle."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    rule_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    fingerprint: Mapped[str] = mapped_column(Text, index=True)
+    state: Mapped[str] = mapped_column(
+        Text, index=True
+    )  # pending | firing | acknowledged | resolved
+    severity: Mapped[str] = mapped_column(Text)
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    objective_id: Mapped[uuid.UUID | None]
+    channel_id: Mapped[uuid.UUID | None]
+    labels: Mapped[dict[str, str]] = mapped_column(JSONB)
+    summary: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str | None] = mapped_column(Text)
+    value: Mapped[Decimal | None] = mapped_column(Value)
+    threshold: Mapped[Decimal | None] = mapped_column(Value)
+    breaches: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    assignee: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    notified_count: Mapped[int] = mapped_column(default=0)
+    last_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalation_level: Mapped[int] = mapped_column(default=0)
+    row_version: Mapped[int] = mapped_column(default=1)
+
+
+class Evaluation(Base):
+    """Each observation that moved an alert: the evidence of why it fired and resolved."""
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    alert_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    value: Mapped[Decimal | None] = mapped_column(Value)
+    outcome: Mapped[str] = mapped_column(Text)
+
+
+class Silence(Base):
+    """Mute notifications of alerts whose labels match, for a while."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    matchers: Mapped[dict[str, str]] = mapped_column(JSONB)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    author: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text)
+
+
+class Channel(Base):
+    """An outbound webhook that receives notifications, signed with its secret."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    escalation_level: Mapped[int] = mapped_column(default=0)
+
+
+class Notification(Base):
+    """One message to one channel, retried with backoff until delivered; attempts are logged."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    alert_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    channel_id: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # firing | repeat | resolved | escalation
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, default="pending", index=True)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

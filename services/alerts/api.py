@@ -1,0 +1,143 @@
+"""Alerts' routes: parse, authorise, call the service, shape the response."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from services.alerts import service
+from services.alerts.schemas import (
+    Acknowledge,
+    AlertRead,
+    Assign,
+    ChannelIn,
+    Resolve,
+    RuleCreate,
+    RuleRead,
+    RuleUpdate,
+    SilenceCreate,
+    SilenceRead,
+)
+from shared.contract.types import Role
+from shared.kit.app import Session
+from shared.kit.auth import Authenticated, Principal, require
+from shared.kit.http import IfMatch, set_etag
+
+Responder = Annotated[
+    Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER, Role.TECH))
+]
+Operator = Annotated[Principal, Depends(require(Role.TECH, Role.ADMIN))]
+
+router = APIRouter(tags=["alerts"])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post("/rules", status_code=status.HTTP_201_CREATED, response_model=RuleRead)
+async def create_rule(data: RuleCreate, session: Session, _actor: Responder) -> RuleRead:
+    """A rule on a dictionary metric or on an event type."""
+    return await service.create_rule(session, data)
+
+
+@router.get("/rules", response_model=list[RuleRead])
+async def list_rules(
+    session: Session, _caller: Authenticated, plan_id: uuid.UUID | None = None
+) -> list[RuleRead]:
+    """Rules of a plan (with the global ones), or all."""
+    return await service.list_rules(session, plan_id)
+
+
+@router.patch("/rules/{rule_id}", response_model=RuleRead)
+async def update_rule(
+    rule_id: uuid.UUID,
+    data: RuleUpdate,
+    session: Session,
+    _actor: Responder,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RuleRead:
+    """Tune a rule."""
+    rule = await service.update_rule(session, rule_id, data, if_match)
+    set_etag(response, rule.row_version)
+    return rule
+
+
+@router.get("/alerts", response_model=list[AlertRead])
+async def list_alerts(
+    session: Session,
+    _caller: Authenticated,
+    plan_id: uuid.UUID | None = None,
+    state: Annotated[str | None, Query(pattern="^(pending|firing|acknowledged|resolved)$")] = None,
+    severity: Annotated[str | None, Query(pattern="^(info|warning|critical)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[AlertRead]:
+    """Alerts newest first with their evaluations and notifications."""
+    return await service.list_alerts(
+        session, plan_id=plan_id, state=state, severity=severity, limit=limit
+    )
+
+
+@router.get("/alerts/{alert_id}", response_model=AlertRead)
+async def get_alert(
+    alert_id: uuid.UUID, session: Session, _caller: Authenticated, response: Response
+) -> AlertRead:
+    """One alert and its history."""
+    alert = await service.read(session, await service.get_alert(session, alert_id))
+    set_etag(response, alert.row_version)
+    return alert
+
+
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertRead)
+async def acknowledge(
+    alert_id: uuid.UUID,
+    data: Acknowledge,
+    session: Session,
+    actor: Responder,
+    if_match: IfMatch = None,
+) -> AlertRead:
+    """I'm on it: repeats and escalation stop."""
+    return await service.acknowledge(session, alert_id, actor.subject, data.note, _now(), if_match)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertRead)
+async def resolve(
+    alert_id: uuid.UUID, data: Resolve, session: Session, actor: Responder, if_match: IfMatch = None
+) -> AlertRead:
+    """Close an alert by hand, with the reason."""
+    return await service.resolve(session, alert_id, actor.subject, data.reason, _now(), if_match)
+
+
+@router.post("/alerts/{alert_id}/assign", response_model=AlertRead)
+async def assign(
+    alert_id: uuid.UUID, data: Assign, session: Session, _actor: Responder
+) -> AlertRead:
+    """Give the alert an owner."""
+    return await service.assign(session, alert_id, data.assignee)
+
+
+@router.post("/silences", status_code=status.HTTP_201_CREATED, response_model=SilenceRead)
+async def create_silence(data: SilenceCreate, session: Session, actor: Responder) -> SilenceRead:
+    """Mute matching alerts' notifications for a window."""
+    return await service.create_silence(session, data, actor.subject)
+
+
+@router.post("/silences/{silence_id}/expire", response_model=SilenceRead)
+async def expire_silence(silence_id: uuid.UUID, session: Session, _actor: Responder) -> SilenceRead:
+    """End a silence now."""
+    return await service.expire_silence(session, silence_id, _now())
+
+
+@router.put("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def put_channel(
+    channel_id: Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,50}$")],
+    data: ChannelIn,
+    session: Session,
+    _op: Operator,
+) -> None:
+    """Create or change a notification webhook."""
+    await service.put_channel(session, channel_id, data)

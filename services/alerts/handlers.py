@@ -1,0 +1,89 @@
+"""Events the alerts service consumes: observations, targets, and non-metric conditions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.alerts import SERVICE, service
+from shared.contract.envelope import Envelope
+from shared.contract.events.approvals import ApprovalOverdueV1
+from shared.contract.events.metrics import (
+    DataLateV1,
+    FraudSuspectedV1,
+    KpiSnapshotV1,
+    MetricsUpdatedV1,
+)
+from shared.contract.events.planning import BudgetLineOverspentV1, PlanTargetsSetV1
+from shared.contract.events.tasks import TaskOverdueV1
+from shared.kit.bus.inbox import subscribe
+
+
+async def on_targets_set(
+    event: PlanTargetsSetV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """Default rules follow the plan's objectives."""
+    await service.on_targets(session, event)
+
+
+async def on_kpi_snapshot(event: KpiSnapshotV1, _envelope: Envelope, session: AsyncSession) -> None:
+    """Judge objectives against their targets."""
+    await service.on_kpi_snapshot(session, event, datetime.now(UTC))
+
+
+async def on_metrics_updated(
+    event: MetricsUpdatedV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """Judge metric rules on a channel-day."""
+    await service.on_metrics_updated(session, event, datetime.now(UTC))
+
+
+async def on_condition(
+    event: TaskOverdueV1
+    | DataLateV1
+    | FraudSuspectedV1
+    | ApprovalOverdueV1
+    | BudgetLineOverspentV1,
+    envelope: Envelope,
+    session: AsyncSession,
+) -> None:
+    """Non-metric conditions raise the plan's event rule for them."""
+    if isinstance(event, TaskOverdueV1):
+        subject, summary = (
+            event.task_id,
+            f"task {event.code} {event.name} is {event.days_overdue} day(s) overdue",
+        )
+    elif isinstance(event, DataLateV1):
+        subject, summary = (
+            event.source_id,
+            f"no data from source {event.source_id} for {event.business_day}",
+        )
+    elif isinstance(event, FraudSuspectedV1):
+        subject, summary = event.plan_id, f"fraud suspected on {event.channel_code}: {event.detail}"
+    elif isinstance(event, ApprovalOverdueV1):
+        subject, summary = event.request_id, f"approval stage {event.stage} is overdue"
+    else:
+        subject = event.budget_line_id
+        summary = (
+            f"budget line forecast {event.forecast.amount} exceeds plan {event.planned.amount}"
+        )
+    await service.on_event(
+        session, envelope.type, event.plan_id, subject, summary, datetime.now(UTC)
+    )
+
+
+SUBSCRIBERS = [
+    subscribe(SERVICE, on_targets_set, PlanTargetsSetV1),
+    subscribe(SERVICE, on_kpi_snapshot, KpiSnapshotV1),
+    subscribe(SERVICE, on_metrics_updated, MetricsUpdatedV1),
+    subscribe(
+        SERVICE,
+        on_condition,
+        TaskOverdueV1,
+        DataLateV1,
+        FraudSuspectedV1,
+        ApprovalOverdueV1,
+        BudgetLineOverspentV1,
+    ),
+]

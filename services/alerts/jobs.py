@@ -1,0 +1,96 @@
+"""Deliver notifications with retries, repeat and escalate unacknowledged alerts."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.alerts import evaluation, lifecycle
+from services.alerts.repository import AlertRepository
+from shared.contract.events.alerts import AlertEscalatedV1
+from shared.kit.jobs import PeriodicJob
+from shared.kit.settings import Settings
+
+MAX_ATTEMPTS = 8
+ESCALATE_AFTER = timedelta(minutes=30)
+# Replaced in tests by an httpx.MockTransport; None means the real network.
+TRANSPORT: httpx.AsyncBaseTransport | None = None
+
+
+def signature(secret: str, body: bytes) -> str:
+    """HMAC-SHA256 of the body, so a receiver can check the message is ours."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def deliver(session: AsyncSession, now: datetime, _settings: Settings) -> None:
+    """Send due notifications; a failure is logged on the row and retried later with backoff.
+
+    Each row stands alone, so one dead channel delays nobody else's messages.
+    """
+    repo = AlertRepository(session)
+    async with httpx.AsyncClient(transport=TRANSPORT, timeout=5) as client:
+        for note in await repo.due_notifications(now):
+            channel = await repo.channel(note.channel_id)
+            if channel is None:
+                note.status = "failed"
+                continue
+            body = json.dumps(note.payload, sort_keys=True).encode()
+            try:
+                answer = await client.post(
+                    channel.url,
+                    content=body,
+                    headers={
+                        "content-type": "application/json",
+                        "x-signature": signature(channel.secret, body),
+                    },
+                )
+                outcome = f"HTTP {answer.status_code}"
+                delivered = answer.is_success
+            except httpx.HTTPError as exc:
+                outcome, delivered = f"{type(exc).__name__}: {exc}", False
+            note.attempts = [*note.attempts, {"at": now.isoformat(), "outcome": outcome}]
+            if delivered:
+                note.status = "sent"
+            elif len(note.attempts) >= MAX_ATTEMPTS:
+                note.status = "failed"
+            else:
+                note.next_attempt_at = now + timedelta(seconds=30 * 2 ** (len(note.attempts) - 1))
+    await session.flush()
+
+
+async def watch(session: AsyncSession, now: datetime, _settings: Settings) -> None:
+    """Re-notify unacknowledged alerts (4 h, 8 h, 16 h …); escalate critical ones after 30 min."""
+    repo = AlertRepository(session)
+    for alert in await repo.unacknowledged():
+        rule = await repo.rule(alert.rule_id)
+        if rule is None:
+            continue
+        since = alert.last_notified_at or alert.fired_at or alert.started_at
+        if evaluation.repeat_due(alert.notified_count, (now - since).total_seconds() / 3600):
+            await lifecycle.notify(session, rule, alert, "repeat", now)
+        fired = alert.fired_at or alert.started_at
+        if alert.severity == "critical" and now - fired >= ESCALATE_AFTER * (
+            alert.escalation_level + 1
+        ):
+            alert.escalation_level += 1
+            targets = [c.id for c in await repo.channels(level=alert.escalation_level)]
+            await lifecycle.notify(session, rule, alert, "escalation", now, channels=targets)
+            await lifecycle.outbox.record(
+                session,
+                AlertEscalatedV1(
+                    **lifecycle.event_payload(alert), level=alert.escalation_level, to=targets
+                ),
+                subject=str(alert.id),
+            )
+    await session.flush()
+
+
+JOBS = [
+    PeriodicJob("alert-notifications", deliver, interval_seconds=1),
+    PeriodicJob("alert-watch", watch, interval_seconds=60),
+]

@@ -1,0 +1,244 @@
+"""Alert lifecycle: observe, fire, acknowledge, resolve; notifications are queued, not sent here."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.alerts import SERVICE, evaluation
+from services.alerts.models import Alert, Evaluation, Notification, Rule, bus
+from services.alerts.repository import AlertRepository
+from shared.contract.events.alerts import (
+    AlertAcknowledgedV1,
+    AlertRaisedV1,
+    AlertResolvedV1,
+    FollowUpTask,
+)
+from shared.contract.types import Severity
+from shared.kit.bus.outbox import Outbox
+
+outbox = Outbox(bus.outbox, source=SERVICE)
+
+
+def fingerprint(
+    rule: Rule,
+    plan_id: uuid.UUID | None,
+    objective_id: uuid.UUID | None,
+    channel_id: uuid.UUID | None,
+) -> str:
+    """One alert per rule and subject."""
+    key = f"{rule.id}|{plan_id}|{objective_id}|{channel_id}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def labels_of(rule: Rule, alert: Alert) -> dict[str, str]:
+    """What silences match on: the rule's labels plus where the alert is."""
+    found = {"rule": rule.name, "severity": alert.severity, **rule.labels}
+    for name, value in (
+        ("plan_id", alert.plan_id),
+        ("channel_id", alert.channel_id),
+        ("metric", alert.metric),
+    ):
+        if value is not None:
+            found[name] = str(value)
+    return found
+
+
+async def observe(
+    session: AsyncSession,
+    rule: Rule,
+    seen: evaluation.Observation,
+    now: datetime,
+    *,
+    plan_id: uuid.UUID | None,
+    objective_id: uuid.UUID | None = None,
+    channel_id: uuid.UUID | None = None,
+    summary: str,
+) -> Alert | None:
+    """Judge one observation against a rule and move (or open) the subject's alert."""
+    repo = AlertRepository(session)
+    key = fingerprint(rule, plan_id, objective_id, channel_id)
+    alert = await repo.open_alert(key)
+    verdict = evaluation.condition(rule, seen)
+    state = cast(evaluation.State, alert.state if alert else "ok")
+    moved = evaluation.step(
+        state, alert.breaches if alert else 0, verdict, rule.for_evaluations, rule.no_data
+    )
+    if alert is None:
+        if moved.state == "ok":
+            return None
+        alert = Alert(
+            id=uuid.uuid4(),
+            rule_id=rule.id,
+            fingerprint=key,
+            state="pending",
+            severity=rule.severity,
+            plan_id=plan_id,
+            objective_id=objective_id,
+            channel_id=channel_id,
+            labels={},
+            summary=summary,
+            metric=rule.metric,
+            started_at=now,
+        )
+        await repo.add(alert)
+        alert.labels = labels_of(rule, alert)
+    alert.breaches, alert.value, alert.summary = moved.breaches, seen.value, summary
+    alert.threshold = seen.target if seen.target is not None else rule.target or rule.threshold
+    await repo.add(Evaluation(alert_id=alert.id, at=now, value=seen.value, outcome=verdict))
+    if moved.action == "fire":
+        await fire(session, rule, alert, now)
+    elif moved.action == "resolve":
+        await resolve(session, alert, now, by=None, reason="the condition cleared")
+    elif moved.state == "ok":
+        alert.state, alert.resolved_at, alert.resolution = (
+            "resolved",
+            now,
+            "recovered before firing",
+        )
+    else:
+        alert.state = moved.state
+    alert.row_version += 1
+    await session.flush()
+    return alert
+
+
+async def fire(session: AsyncSession, rule: Rule, alert: Alert, now: datetime) -> None:
+    """The alert fires: announce it (with a follow-up task if the rule asks) and notify."""
+    alert.state, alert.fired_at = "firing", now
+    follow_up = None
+    if rule.follow_up:
+        follow_up = FollowUpTask(
+            title=rule.follow_up["title"],
+            owner_id=rule.follow_up["owner_id"],
+            approver_id=rule.follow_up["approver_id"],
+            due_on=now.date() + timedelta(days=int(rule.follow_up.get("due_in_days", 1))),
+        )
+    await outbox.record(
+        session,
+        AlertRaisedV1(
+            **_common(alert),
+            summary=alert.summary,
+            metric=alert.metric,
+            value=alert.value,
+            threshold=alert.threshold,
+            started_at=alert.started_at,
+            follow_up=follow_up,
+        ),
+        subject=str(alert.id),
+    )
+    await notify(session, rule, alert, "firing", now)
+
+
+def _common(alert: Alert) -> dict[str, Any]:
+    return {
+        "alert_id": alert.id,
+        "rule_id": alert.rule_id,
+        "fingerprint": alert.fingerprint,
+        "severity": Severity(alert.severity),
+        "plan_id": alert.plan_id,
+        "objective_id": alert.objective_id,
+        "channel_id": alert.channel_id,
+        "labels": alert.labels,
+    }
+
+
+async def resolve(
+    session: AsyncSession, alert: Alert, now: datetime, *, by: str | None, reason: str
+) -> None:
+    """Close the alert and tell the channels that were told it fired."""
+    alert.state, alert.resolved_at, alert.resolved_by, alert.resolution = (
+        "resolved",
+        now,
+        by,
+        reason,
+    )
+    await outbox.record(
+        session,
+        AlertResolvedV1(**_common(alert), resolved_at=now, by=by, reason=reason),
+        subject=str(alert.id),
+    )
+    rule = await AlertRepository(session).rule(alert.rule_id)
+    if rule is not None and alert.notified_count:
+        await notify(session, rule, alert, "resolved", now)
+
+
+async def acknowledge(
+    session: AsyncSession, alert: Alert, by: str, note: str | None, now: datetime
+) -> None:
+    """Someone took the alert on: repeats and escalation stop."""
+    alert.state, alert.acknowledged_by, alert.acknowledged_at, alert.note = (
+        "acknowledged",
+        by,
+        now,
+        note,
+    )
+    alert.assignee = alert.assignee or by
+    alert.row_version += 1
+    await outbox.record(
+        session, AlertAcknowledgedV1(**_common(alert), by=by, note=note), subject=str(alert.id)
+    )
+
+
+async def suppressed(session: AsyncSession, alert: Alert, now: datetime) -> str | None:
+    """Why a notification is muted: a matching silence, or a critical alert inhibiting a warning."""
+    for silence in await AlertRepository(session).active_silences(now):
+        if evaluation.matches(silence.matchers, alert.labels):
+            return f"silenced by {silence.id}"
+    if (
+        alert.severity != "critical"
+        and alert.plan_id
+        and await AlertRepository(session).firing_critical(alert.plan_id)
+    ):
+        return "inhibited by a critical alert on the same plan"
+    return None
+
+
+async def notify(
+    session: AsyncSession,
+    rule: Rule,
+    alert: Alert,
+    kind: str,
+    now: datetime,
+    channels: list[str] | None = None,
+) -> int:
+    """Queue one message per channel (delivered by the notification job, retried on failure)."""
+    if kind != "resolved" and (reason := await suppressed(session, alert, now)):
+        await AlertRepository(session).add(
+            Evaluation(alert_id=alert.id, at=now, value=alert.value, outcome=reason)
+        )
+        return 0
+    targets = channels if channels is not None else rule.channels
+    payload = {
+        "kind": kind,
+        "alert_id": str(alert.id),
+        "severity": alert.severity,
+        "state": alert.state,
+        "summary": alert.summary,
+        "labels": alert.labels,
+        "value": None if alert.value is None else str(alert.value),
+        "at": now.isoformat(),
+    }
+    for channel in await AlertRepository(session).channels(targets):
+        await AlertRepository(session).add(
+            Notification(
+                alert_id=alert.id,
+                channel_id=channel.id,
+                kind=kind,
+                payload=payload,
+                next_attempt_at=now,
+            )
+        )
+    if kind != "resolved":
+        alert.notified_count += 1
+        alert.last_notified_at = now
+    return len(targets)
+
+
+def event_payload(alert: Alert) -> dict[str, Any]:
+    """Fields every alert event carries (for other modules that publish alert events)."""
+    return _common(alert)

@@ -1,0 +1,149 @@
+"""Every query of the alerts service; flushes, never commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.alerts.models import Alert, Channel, Evaluation, Notification, Rule, Silence
+
+
+class AlertRepository:
+    """Rules, alerts, silences, channels and notifications in one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, *rows: object) -> None:
+        """Insert rows."""
+        self.session.add_all(rows)
+        await self.session.flush()
+
+    async def rule(self, rule_id: uuid.UUID, *, for_update: bool = False) -> Rule | None:
+        """One rule."""
+        query = select(Rule).where(Rule.id == rule_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def rules(self, *, plan_id: uuid.UUID | None = None) -> Sequence[Rule]:
+        """Rules of a plan (and global ones), or all."""
+        query = select(Rule).order_by(Rule.created_at)
+        if plan_id is not None:
+            query = query.where(or_(Rule.plan_id == plan_id, Rule.plan_id.is_(None)))
+        return (await self.session.scalars(query)).all()
+
+    async def enabled_rules(self, plan_id: uuid.UUID, *, kind: str | None = None) -> Sequence[Rule]:
+        """Enabled rules that apply to a plan."""
+        query = select(Rule).where(
+            Rule.enabled, or_(Rule.plan_id == plan_id, Rule.plan_id.is_(None))
+        )
+        if kind is not None:
+            query = query.where(Rule.kind == kind)
+        return (await self.session.scalars(query)).all()
+
+    async def default_rules(self, plan_id: uuid.UUID) -> Sequence[Rule]:
+        """The rules made from a plan's targets."""
+        query = select(Rule).where(Rule.plan_id == plan_id, Rule.is_default)
+        return (await self.session.scalars(query)).all()
+
+    async def open_alert(self, fingerprint: str) -> Alert | None:
+        """The alert of a fingerprint that is not resolved yet, locked."""
+        query = (
+            select(Alert)
+            .where(Alert.fingerprint == fingerprint, Alert.state != "resolved")
+            .with_for_update()
+        )
+        return (await self.session.scalars(query)).first()
+
+    async def alert(self, alert_id: uuid.UUID, *, for_update: bool = False) -> Alert | None:
+        """One alert."""
+        query = select(Alert).where(Alert.id == alert_id)
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def alerts(
+        self, *, plan_id: uuid.UUID | None, state: str | None, severity: str | None, limit: int
+    ) -> Sequence[Alert]:
+        """Alerts newest first, filtered."""
+        query = select(Alert).order_by(Alert.started_at.desc()).limit(limit)
+        for column, value in (
+            (Alert.plan_id, plan_id),
+            (Alert.state, state),
+            (Alert.severity, severity),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        return (await self.session.scalars(query)).all()
+
+    async def firing_critical(self, plan_id: uuid.UUID) -> bool:
+        """True when a critical alert of the plan is firing (it inhibits the plan's warnings)."""
+        query = select(Alert.id).where(
+            Alert.plan_id == plan_id,
+            Alert.severity == "critical",
+            Alert.state.in_(("firing", "acknowledged")),
+        )
+        return (await self.session.scalars(query.limit(1))).first() is not None
+
+    async def active_silences(self, at: datetime) -> Sequence[Silence]:
+        """Silences in force at a moment."""
+        query = select(Silence).where(Silence.starts_at <= at, Silence.ends_at > at)
+        return (await self.session.scalars(query)).all()
+
+    async def silence(self, silence_id: uuid.UUID) -> Silence | None:
+        """One silence."""
+        return await self.session.get(Silence, silence_id, with_for_update=True)
+
+    async def channels(
+        self, ids: Sequence[str] | None = None, *, level: int | None = None
+    ) -> Sequence[Channel]:
+        """Notification channels by id, or by escalation level."""
+        query = select(Channel).order_by(Channel.id)
+        if ids is not None:
+            query = query.where(Channel.id.in_(ids))
+        if level is not None:
+            query = query.where(Channel.escalation_level == level)
+        return (await self.session.scalars(query)).all()
+
+    async def channel(self, channel_id: str) -> Channel | None:
+        """One channel."""
+        return await self.session.get(Channel, channel_id)
+
+    async def due_notifications(self, now: datetime, limit: int = 100) -> Sequence[Notification]:
+        """Pending notifications whose time has come; another worker skips what we hold."""
+        query = (
+            select(Notification)
+            .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def unacknowledged(self) -> Sequence[Alert]:
+        """Firing alerts nobody took on, locked for the watch."""
+        query = select(Alert).where(Alert.state == "firing").with_for_update(skip_locked=True)
+        return (await self.session.scalars(query)).all()
+
+    async def evaluations(self, alert_id: uuid.UUID) -> Sequence[Evaluation]:
+        """An alert's evidence, oldest first."""
+        query = (
+            select(Evaluation)
+            .where(Evaluation.alert_id == alert_id)
+            .order_by(Evaluation.at, Evaluation.id)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def notifications(self, alert_id: uuid.UUID) -> Sequence[Notification]:
+        """An alert's notifications."""
+        query = (
+            select(Notification)
+            .where(Notification.alert_id == alert_id)
+            .order_by(Notification.next_attempt_at)
+        )
+        return (await self.session.scalars(query)).all()

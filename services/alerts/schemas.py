@@ -1,0 +1,234 @@
+"""The alerts service's HTTP models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+
+from shared.contract.metric_dictionary import METRIC_DICTIONARY
+from shared.contract.types import Severity
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Person = Annotated[str, Field(min_length=1, max_length=100)]
+Labels = Annotated[
+    dict[Annotated[str, Field(max_length=50)], Annotated[str, Field(max_length=200)]],
+    Field(max_length=20),
+]
+EVENT_TYPES = (
+    "tasks.task.overdue",
+    "metrics.source.data_late",
+    "metrics.plan.fraud_suspected",
+    "approvals.request.overdue",
+    "planning.plan.budget_line_overspent",
+)
+
+
+class Strict(BaseModel):
+    """Input models refuse unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FollowUpIn(Strict):
+    """The rapid-response task a firing alert asks the tasks service to create."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    owner_id: Person
+    approver_id: Person
+    due_in_days: Annotated[int, Field(ge=0, le=30)] = 1
+
+
+class RuleCreate(Strict):
+    """A rule on a dictionary metric (relative to target, or a threshold) or on an event type."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["relative_to_target", "threshold", "event"]
+    plan_id: uuid.UUID | None = None
+    objective_id: uuid.UUID | None = None
+    channel_id: uuid.UUID | None = None
+    metric: str | None = None
+    event_type: Literal[EVENT_TYPES] | None = None  # type: ignore[valid-type]
+    direction: Literal["below", "above"] = "below"
+    target: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
+    threshold: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] = Decimal(20)
+    recovery: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
+    for_evaluations: Annotated[int, Field(ge=1, le=100)] = 1
+    min_sample: Annotated[int, Field(ge=0, le=10**9)] = 0
+    ignore_provisional: bool = False
+    no_data: Literal["fire", "keep", "ignore"] = "keep"
+    severity: Severity = Severity.WARNING
+    labels: Labels = Field(default_factory=dict)
+    channels: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=10
+    )
+    follow_up: FollowUpIn | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleCreate:
+        if self.kind == "event":
+            if self.event_type is None:
+                raise ValueError("an event rule names its event_type")
+            return self
+        if self.metric not in METRIC_DICTIONARY:
+            raise ValueError(f"metric must be a key of the metric dictionary, not {self.metric!r}")
+        if self.recovery is None:
+            # Hysteresis by default: fire at 20 % below target, resolve only within 10 %.
+            self.recovery = (
+                self.threshold / 2 if self.kind == "relative_to_target" else self.threshold
+            )
+        return self
+
+
+class RuleUpdate(Strict):
+    """Tune a rule; absent fields stay."""
+
+    threshold: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
+    recovery: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
+    for_evaluations: Annotated[int, Field(ge=1, le=100)] | None = None
+    severity: Severity | None = None
+    channels: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, max_length=10
+    )
+    enabled: bool | None = None
+
+
+class RuleRead(BaseModel):
+    """A stored rule."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    plan_id: uuid.UUID | None
+    objective_id: uuid.UUID | None
+    channel_id: uuid.UUID | None
+    metric: str | None
+    event_type: str | None
+    direction: str
+    target: Decimal | None
+    threshold: Decimal
+    recovery: Decimal
+    for_evaluations: int
+    min_sample: int
+    ignore_provisional: bool
+    no_data: str
+    severity: Severity
+    labels: dict[str, str]
+    channels: list[str]
+    follow_up: dict[str, Any] | None
+    is_default: bool
+    enabled: bool
+    row_version: int
+
+
+class EvaluationRead(BaseModel):
+    """One observation of an alert."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    value: Decimal | None
+    outcome: str
+
+
+class NotificationRead(BaseModel):
+    """One message and its delivery attempts."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    channel_id: str
+    kind: str
+    status: str
+    attempts: list[dict[str, Any]]
+    next_attempt_at: datetime
+
+
+class AlertRead(BaseModel):
+    """An alert with its history."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    rule_id: uuid.UUID
+    fingerprint: str
+    state: str
+    severity: Severity
+    plan_id: uuid.UUID | None
+    objective_id: uuid.UUID | None
+    channel_id: uuid.UUID | None
+    labels: dict[str, str]
+    summary: str
+    metric: str | None
+    value: Decimal | None
+    threshold: Decimal | None
+    started_at: datetime
+    fired_at: datetime | None
+    acknowledged_by: str | None
+    note: str | None
+    assignee: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+    escalation_level: int
+    row_version: int
+    evaluations: list[EvaluationRead] = Field(default_factory=list)
+    notifications: list[NotificationRead] = Field(default_factory=list)
+
+
+class Acknowledge(Strict):
+    """I'm on it."""
+
+    note: Text | None = None
+
+
+class Resolve(Strict):
+    """Close an alert by hand, with the reason."""
+
+    reason: Text
+
+
+class Assign(Strict):
+    """Who owns the alert now."""
+
+    assignee: Person
+
+
+class SilenceCreate(Strict):
+    """Mute alerts whose labels match, from ``starts_at`` to ``ends_at``."""
+
+    matchers: Labels = Field(min_length=1)
+    starts_at: datetime
+    ends_at: datetime
+    comment: Text
+
+    @model_validator(mode="after")
+    def _window(self) -> SilenceCreate:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class SilenceRead(BaseModel):
+    """A stored silence."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    matchers: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    author: str
+    comment: str
+
+
+class ChannelIn(Strict):
+    """An outbound webhook; level 0 gets every notification, level n the n-th escalation."""
+
+    url: HttpUrl
+    secret: Annotated[str, Field(min_length=16, max_length=200)]
+    escalation_level: Annotated[int, Field(ge=0, le=5)] = 0

@@ -1,0 +1,333 @@
+"""Alerts' operations: rules (and the default ones), reacting to observations, people's actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.alerts import lifecycle
+from services.alerts.evaluation import Observation
+from services.alerts.models import Alert, Channel, Rule, Silence
+from services.alerts.repository import AlertRepository
+from services.alerts.schemas import (
+    AlertRead,
+    ChannelIn,
+    EvaluationRead,
+    NotificationRead,
+    RuleCreate,
+    RuleRead,
+    RuleUpdate,
+    SilenceCreate,
+    SilenceRead,
+)
+from shared.contract.events.metrics import KpiSnapshotV1, MetricsUpdatedV1
+from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.metric_dictionary import METRIC_DICTIONARY
+from shared.kit.errors import Conflict, NotFound
+from shared.kit.http import check_version
+
+DEFAULT_CHANNEL = "default"
+DEFAULT_EVENT_RULES = (
+    ("task overdue", "tasks.task.overdue", "warning"),
+    ("data late", "metrics.source.data_late", "warning"),
+    ("fraud suspected", "metrics.plan.fraud_suspected", "critical"),
+    ("approval overdue", "approvals.request.overdue", "info"),
+    ("budget line overspent", "planning.plan.budget_line_overspent", "warning"),
+)
+
+
+async def create_rule(session: AsyncSession, data: RuleCreate) -> RuleRead:
+    """Store a rule."""
+    rule = Rule(
+        id=uuid.uuid4(),
+        **data.model_dump(exclude={"follow_up"}),
+        follow_up=data.follow_up.model_dump() if data.follow_up else None,
+    )
+    await AlertRepository(session).add(rule)
+    return RuleRead.model_validate(rule)
+
+
+async def get_rule(session: AsyncSession, rule_id: uuid.UUID, *, for_update: bool = False) -> Rule:
+    """One rule or NotFound."""
+    rule = await AlertRepository(session).rule(rule_id, for_update=for_update)
+    if rule is None:
+        raise NotFound(f"no rule {rule_id}")
+    return rule
+
+
+async def update_rule(
+    session: AsyncSession, rule_id: uuid.UUID, data: RuleUpdate, if_match: str | None
+) -> RuleRead:
+    """Tune a rule (If-Match guards concurrent edits)."""
+    rule = await get_rule(session, rule_id, for_update=True)
+    check_version(rule.row_version, if_match)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(rule, field, value)
+    rule.row_version += 1
+    await session.flush()
+    return RuleRead.model_validate(rule)
+
+
+async def list_rules(session: AsyncSession, plan_id: uuid.UUID | None) -> list[RuleRead]:
+    """Rules of a plan and the global ones, or all."""
+    return [
+        RuleRead.model_validate(r) for r in await AlertRepository(session).rules(plan_id=plan_id)
+    ]
+
+
+async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
+    """Each objective gets the '20 % below target' rule unless the plan opted out."""
+    repo = AlertRepository(session)
+    existing = {r.objective_id or r.event_type: r for r in await repo.default_rules(event.plan_id)}
+    if not event.default_alert_rules:
+        for kept in existing.values():
+            kept.enabled = False
+        return
+    for objective in event.objectives:
+        found = existing.get(objective.objective_id)
+        rule = found or Rule(
+            id=uuid.uuid4(),
+            name=f"{objective.metric} 20% below target",
+            kind="relative_to_target",
+            plan_id=event.plan_id,
+            objective_id=objective.objective_id,
+            metric=objective.metric,
+            direction="below",
+            threshold=Decimal(20),
+            recovery=Decimal(10),
+            severity="warning",
+            labels={"objective": objective.type.value},
+            channels=[DEFAULT_CHANNEL],
+            is_default=True,
+        )
+        if found is None:
+            await repo.add(rule)
+        rule.target = objective.target_value if objective.target_kind == "absolute" else None
+        rule.enabled = True
+    for name, event_type, severity in DEFAULT_EVENT_RULES:
+        if event_type not in existing:
+            await repo.add(
+                Rule(
+                    id=uuid.uuid4(),
+                    name=name,
+                    kind="event",
+                    plan_id=event.plan_id,
+                    event_type=event_type,
+                    threshold=Decimal(0),
+                    recovery=Decimal(0),
+                    severity=severity,
+                    labels={},
+                    channels=[DEFAULT_CHANNEL],
+                    is_default=True,
+                )
+            )
+    await session.flush()
+
+
+async def on_kpi_snapshot(session: AsyncSession, event: KpiSnapshotV1, now: datetime) -> None:
+    """Judge each objective against its relative-to-target rules."""
+    rules = await AlertRepository(session).enabled_rules(event.plan_id, kind="relative_to_target")
+    by_objective = {o.objective_id: o for o in event.objectives}
+    for rule in rules:
+        objective = by_objective.get(rule.objective_id) if rule.objective_id else None
+        if objective is None:
+            continue
+        accumulates = (
+            METRIC_DICTIONARY[objective.metric].kind.value in ("counter", "money")
+            if objective.metric in METRIC_DICTIONARY
+            else False
+        )
+        target = (
+            objective.expected_to_date
+            if accumulates and objective.expected_to_date
+            else objective.target
+        )
+        await lifecycle.observe(
+            session,
+            rule,
+            Observation(
+                value=objective.actual,
+                target=target,
+                sample=None,
+                provisional=objective.provisional,
+            ),
+            now,
+            plan_id=event.plan_id,
+            objective_id=objective.objective_id,
+            summary=f"{objective.metric} {objective.actual} against {target} expected",
+        )
+
+
+async def on_metrics_updated(session: AsyncSession, event: MetricsUpdatedV1, now: datetime) -> None:
+    """Judge metric rules of the plan (and global ones) on one channel-day's values."""
+    values = {v.metric: v for v in event.values}
+    for rule in await AlertRepository(session).enabled_rules(event.plan_id):
+        if rule.kind == "event" or rule.objective_id or rule.metric not in values:
+            continue
+        if rule.channel_id is not None and rule.channel_id != event.channel_id:
+            continue
+        seen = values[rule.metric]
+        where = f"channel {event.channel_id}" if event.channel_id else "the plan"
+        await lifecycle.observe(
+            session,
+            rule,
+            Observation(value=seen.value, sample=seen.denominator, provisional=seen.provisional),
+            now,
+            plan_id=event.plan_id,
+            channel_id=event.channel_id,
+            summary=f"{rule.metric} {seen.value} on {event.day} for {where} ({rule.name})",
+        )
+
+
+async def on_event(
+    session: AsyncSession,
+    event_type: str,
+    plan_id: uuid.UUID | None,
+    subject: uuid.UUID,
+    summary: str,
+    now: datetime,
+) -> None:
+    """A non-metric condition (task overdue, data late …) fires the plan's rule for it once."""
+    if plan_id is None:
+        return
+    for rule in await AlertRepository(session).enabled_rules(plan_id, kind="event"):
+        if rule.event_type == event_type:
+            await lifecycle.observe(
+                session,
+                rule,
+                Observation(value=Decimal(1)),
+                now,
+                plan_id=plan_id,
+                objective_id=subject,
+                summary=summary,
+            )
+
+
+async def get_alert(
+    session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False
+) -> Alert:
+    """One alert or NotFound."""
+    alert = await AlertRepository(session).alert(alert_id, for_update=for_update)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
+async def read(session: AsyncSession, alert: Alert) -> AlertRead:
+    """An alert with the evaluations and notifications behind it."""
+    repo = AlertRepository(session)
+    return AlertRead.model_validate(alert).model_copy(
+        update={
+            "evaluations": [
+                EvaluationRead.model_validate(e) for e in await repo.evaluations(alert.id)
+            ],
+            "notifications": [
+                NotificationRead.model_validate(n) for n in await repo.notifications(alert.id)
+            ],
+        }
+    )
+
+
+async def list_alerts(
+    session: AsyncSession,
+    *,
+    plan_id: uuid.UUID | None,
+    state: str | None,
+    severity: str | None,
+    limit: int,
+) -> list[AlertRead]:
+    """Alerts newest first, filtered (history is kept, unlike Alertmanager)."""
+    alerts = await AlertRepository(session).alerts(
+        plan_id=plan_id, state=state, severity=severity, limit=limit
+    )
+    return [await read(session, a) for a in alerts]
+
+
+async def acknowledge(
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    by: str,
+    note: str | None,
+    now: datetime,
+    if_match: str | None,
+) -> AlertRead:
+    """Take an alert on."""
+    alert = await get_alert(session, alert_id, for_update=True)
+    check_version(alert.row_version, if_match)
+    if alert.state != "firing":
+        raise Conflict(
+            f"only a firing alert can be acknowledged; this one is {alert.state}",
+            rule="alert-lifecycle",
+        )
+    await lifecycle.acknowledge(session, alert, by, note, now)
+    return await read(session, alert)
+
+
+async def resolve(
+    session: AsyncSession,
+    alert_id: uuid.UUID,
+    by: str,
+    reason: str,
+    now: datetime,
+    if_match: str | None,
+) -> AlertRead:
+    """Close an alert by hand."""
+    alert = await get_alert(session, alert_id, for_update=True)
+    check_version(alert.row_version, if_match)
+    if alert.state == "resolved":
+        raise Conflict("the alert is already resolved", rule="alert-lifecycle")
+    await lifecycle.resolve(session, alert, now, by=by, reason=reason)
+    alert.row_version += 1
+    return await read(session, alert)
+
+
+async def assign(session: AsyncSession, alert_id: uuid.UUID, assignee: str) -> AlertRead:
+    """Say who is on it."""
+    alert = await get_alert(session, alert_id, for_update=True)
+    alert.assignee = assignee
+    alert.row_version += 1
+    return await read(session, alert)
+
+
+async def create_silence(session: AsyncSession, data: SilenceCreate, author: str) -> SilenceRead:
+    """Mute matching alerts' notifications for a window."""
+    silence = Silence(id=uuid.uuid4(), **data.model_dump(), author=author)
+    await AlertRepository(session).add(silence)
+    return SilenceRead.model_validate(silence)
+
+
+async def expire_silence(
+    session: AsyncSession, silence_id: uuid.UUID, now: datetime
+) -> SilenceRead:
+    """End a silence now."""
+    silence = await AlertRepository(session).silence(silence_id)
+    if silence is None:
+        raise NotFound(f"no silence {silence_id}")
+    silence.ends_at = min(silence.ends_at, now)
+    await session.flush()
+    return SilenceRead.model_validate(silence)
+
+
+async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -> None:
+    """Create or change a notification channel."""
+    repo = AlertRepository(session)
+    channel = await repo.channel(channel_id)
+    if channel is None:
+        await repo.add(
+            Channel(
+                id=channel_id,
+                url=str(data.url),
+                secret=data.secret,
+                escalation_level=data.escalation_level,
+            )
+        )
+    else:
+        channel.url, channel.secret, channel.escalation_level = (
+            str(data.url),
+            data.secret,
+            data.escalation_level,
+        )
