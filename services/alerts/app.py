@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from services.alerts import SERVICE
 from services.alerts.api import router
 from services.alerts.handlers import SUBSCRIBERS
-from services.alerts.jobs import JOBS
+from services.alerts.jobs import JOBS, count_firing
 from services.alerts.models import Base, bus
 from shared.kit.app import create_service_app
 from shared.kit.runtime import ServiceDefinition
@@ -23,6 +23,7 @@ DEFINITION = ServiceDefinition(
     routers=[router],
     subscribers=SUBSCRIBERS,
     jobs=JOBS,
+    observers=[count_firing],
     description="Rules on targets, progress and data; lifecycle, silences, notifications.",
 )
 

@@ -8,6 +8,7 @@ import json
 from datetime import datetime, timedelta
 
 import httpx
+from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.alerts import evaluation, lifecycle
@@ -94,3 +95,13 @@ JOBS = [
     PeriodicJob("alert-notifications", deliver, interval_seconds=1),
     PeriodicJob("alert-watch", watch, interval_seconds=60),
 ]
+
+
+ALERTS_FIRING = Gauge("alerts_firing", "Alerts firing or acknowledged, by severity", ["severity"])
+
+
+async def count_firing(session: AsyncSession) -> None:
+    """Scrape-time gauge of open alerts per severity."""
+    open_by_severity = await AlertRepository(session).open_by_severity()
+    for severity in ("info", "warning", "critical"):
+        ALERTS_FIRING.labels(severity).set(open_by_severity.get(severity, 0))

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.alerts.models import Alert, Channel, Evaluation, Notification, Rule, Silence
@@ -129,6 +129,15 @@ class AlertRepository:
         """Firing alerts nobody took on, locked for the watch."""
         query = select(Alert).where(Alert.state == "firing").with_for_update(skip_locked=True)
         return (await self.session.scalars(query)).all()
+
+    async def open_by_severity(self) -> dict[str, int]:
+        """How many alerts are firing or acknowledged, per severity."""
+        query = (
+            select(Alert.severity, func.count())
+            .where(Alert.state.in_(("firing", "acknowledged")))
+            .group_by(Alert.severity)
+        )
+        return {severity: int(n) for severity, n in (await self.session.execute(query)).all()}
 
     async def evaluations(self, alert_id: uuid.UUID) -> Sequence[Evaluation]:
         """An alert's evidence, oldest first."""

@@ -35,6 +35,7 @@ Analyst = Annotated[
 ]
 MAX_BODY = 10 * 1024 * 1024  # a 10,000-row batch is well under this
 MAX_IN_FLIGHT = 16
+QUEUE_SECONDS = 5.0
 
 router = APIRouter(tags=["metrics"])
 _in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
@@ -62,9 +63,12 @@ async def webhook(source_id: uuid.UUID, request: Request, session: Session) -> d
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", limit=MAX_BODY)
-    if _in_flight.locked():
-        raise Busy("too many deliveries in progress", retry_after=1)
-    async with _in_flight:
+    try:
+        # A short queue absorbs bursts; past it, shed load and let the platform retry.
+        await asyncio.wait_for(_in_flight.acquire(), timeout=QUEUE_SECONDS)
+    except TimeoutError:
+        raise Busy("too many deliveries in progress", retry_after=1) from None
+    try:
         body = await request.body()
         if len(body) > MAX_BODY:
             raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", limit=MAX_BODY)
@@ -73,6 +77,8 @@ async def webhook(source_id: uuid.UUID, request: Request, session: Session) -> d
             for k in ("webhook-id", "webhook-timestamp", "webhook-signature")
         }
         return await ingest.ingest(session, source_id, headers, body, datetime.now(UTC))
+    finally:
+        _in_flight.release()
 
 
 @router.get("/dictionary", response_model=list[MetricRead])

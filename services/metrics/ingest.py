@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +25,7 @@ from shared.kit.bus.outbox import Outbox
 from shared.kit.errors import Conflict, DomainError, NotFound, RuleViolated
 
 outbox = Outbox(bus.outbox, source=SERVICE)
+WEBHOOK_ROWS = Counter("webhook_rows_total", "Webhook rows received", ["outcome"])
 
 # Newer reports replace; an older report arriving late changes nothing. Every value received
 # goes to the revisions table, so the as-of history is complete either way.
@@ -102,6 +105,7 @@ async def ingest(
     try:
         report = REPORT.validate_json(body)
     except ValidationError as exc:
+        WEBHOOK_ROWS.labels("rejected").inc(_declared_rows(body))
         raise RuleViolated(
             f"the batch was refused: {exc.error_count()} invalid value(s); nothing was stored",
             rule="valid-batch",
@@ -124,6 +128,7 @@ async def ingest(
         )
     }
     counts = await _upsert(session, source.id, delivery_id, report.report_time, batch, mappings)
+    WEBHOOK_ROWS.labels("accepted").inc(len(report.rows))
     days = sorted({k[1] for k in batch})
     response = {
         "delivery_id": delivery_id,
@@ -152,6 +157,15 @@ async def ingest(
         subject=str(source.id),
     )
     return response
+
+
+def _declared_rows(body: bytes) -> int:
+    """How many rows a refused batch carried (1 when it is not even JSON)."""
+    try:
+        rows = json.loads(body).get("rows")
+    except (ValueError, AttributeError):
+        return 1
+    return len(rows) if isinstance(rows, list) else 1
 
 
 async def _upsert(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter]
     subscribers: Sequence[Subscriber] = field(default=())
     jobs: Sequence[PeriodicJob] = field(default=())
+    # Scrape-time gauges a service reads from its own tables (e.g. alerts firing).
+    observers: Sequence[Callable[[AsyncSession], Awaitable[None]]] = field(default=())
     description: str = ""
 
 
@@ -180,6 +182,12 @@ class ServiceRuntime:
         except Exception:  # a scrape must still answer when the database does not
             log.warning("%s: could not read bus gauges", name, exc_info=True)
             return
+        for observer in self.definition.observers:
+            try:
+                async with self.sessions() as session:
+                    await observer(session)
+            except Exception:  # a scrape must still answer when one gauge cannot be read
+                log.warning("%s: observer %s failed", name, observer.__name__, exc_info=True)
         OUTBOX_PENDING.labels(name).set(pending)
         OUTBOX_OLDEST_AGE.labels(name).set(float(oldest))
         for consumer in {*self.inboxes, *parked}:

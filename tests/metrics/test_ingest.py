@@ -158,3 +158,19 @@ async def test_meta_and_ocean_engine_reports_map_to_the_same_facts(
     assert facts[("238", "2024-06-07", "conversions")] == Decimal(7)
     assert facts[("1790", "2024-06-07", "impressions")] == Decimal(20000)
     assert facts[("1790", "2024-06-07", "conversions")] == Decimal(12)
+
+
+async def test_fifty_concurrent_identical_deliveries_store_one_effect(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    import asyncio
+
+    source, secret = await register(client)
+    batch = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "120"))
+    answers = await asyncio.gather(
+        *(post(client, source, secret, batch, delivery_id="msg_burst") for _ in range(50))
+    )
+    assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200][:2]
+    assert all(a.json() == answers[0].json() for a in answers)
+    facts = await _facts(database_url)
+    assert list(facts.values()) == [(Decimal(120), 1)]  # one fact, one revision

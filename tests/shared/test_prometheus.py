@@ -93,3 +93,22 @@ async def test_the_backlog_gauges_show_an_event_stuck_in_the_outbox(
     body = generate_latest().decode()
     assert _sample(body, "outbox_pending", service="planning") == 1
     assert (_sample(body, "outbox_oldest_pending_age_seconds", service="planning") or 0) >= 90
+
+
+async def test_metrics_show_webhook_rows_and_alerts_firing(client: httpx.AsyncClient) -> None:
+    from tests.metrics.helpers import canonical, post, register
+
+    source, secret = await register(client)
+    good = canonical(
+        "2024-06-08T09:00:00Z",
+        ("c1", "2024-06-07", "clicks", "1"),
+        ("c1", "2024-06-07", "impressions", "9"),
+    )
+    assert (await post(client, source, secret, good)).status_code == 200
+    bad = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "1"))
+    bad["rows"][0]["value"] = "-1"
+    assert (await post(client, source, secret, bad)).status_code == 422
+    body = (await client.get("/metrics")).text
+    assert (_sample(body, "webhook_rows_total", outcome="accepted") or 0) >= 2
+    assert (_sample(body, "webhook_rows_total", outcome="rejected") or 0) >= 1
+    assert _sample(body, "alerts_firing", severity="critical") == 0

@@ -382,3 +382,48 @@ async def test_an_attached_template_is_instantiated_when_the_plan_is_approved(
         )
     await engine.dispose()
     assert count == 4
+
+
+async def test_baseline_variance_and_an_owners_week(client: httpx.AsyncClient) -> None:
+    plan_id, tasks = await with_wbs(client)
+    none_yet = await client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)
+    assert none_yet.status_code == 404
+    assert (
+        await client.post(f"/tasks/plans/{plan_id}/baselines", headers=SPECIALIST)
+    ).status_code == 201
+    m003 = tasks["M-003"]
+    moved = await client.patch(
+        f"/tasks/tasks/{m003['id']}",
+        json={"ends_on": "2024-05-28", "reason": "claims rewritten"},
+        headers=SPECIALIST,
+    )
+    assert moved.status_code == 200
+    variance = {
+        v["code"]: v
+        for v in (await client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)).json()
+    }
+    assert variance["M-003"]["end_variance_days"] == 2  # Sat 25th → Tue 28th: Mon and Tue
+    assert variance["M-001"]["end_variance_days"] == 0
+    schedule = (await client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)).json()
+    flagged = {i["code"]: i["dependency_violation"] for i in schedule["items"]}
+    assert flagged["M-004"] == "starts before M-003 ends"
+    await client.post(
+        f"/tasks/tasks/{tasks['M-001']['id']}/progress",
+        json={
+            "logged_on": "2024-05-08",
+            "progress": "quotes pending",
+            "completion": 50,
+            "issue": "3 KOCs slow to quote",
+            "owner_id": OWNERS["specialist"],
+            "eta_on": "2024-05-14",
+        },
+        headers=SPECIALIST,
+    )
+    week = (
+        await client.get(f"/tasks/owners/{OWNERS['specialist']}/week", headers=SPECIALIST)
+    ).json()
+    assert [t["code"] for t in week["overdue"]] == [
+        "M-001",
+        "M-004",
+    ]  # both ended long before today
+    assert [t["code"] for t in week["at_risk"]] == ["M-001"]  # its issue's ETA is past its end
