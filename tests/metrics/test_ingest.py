@@ -170,7 +170,9 @@ async def test_fifty_concurrent_identical_deliveries_store_one_effect(
     answers = await asyncio.gather(
         *(post(client, source, secret, batch, delivery_id="msg_burst") for _ in range(50))
     )
-    assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200][:2]
+    assert {a.status_code for a in answers} == {200}, [
+        a.text for a in answers if a.status_code != 200
+    ][:2]
     assert all(a.json() == answers[0].json() for a in answers)
     facts = await _facts(database_url)
     assert list(facts.values()) == [(Decimal(120), 1)]  # one fact, one revision
