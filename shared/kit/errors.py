@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.kit.context import correlation_id
@@ -135,6 +136,22 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part not in ("body",)) or "body"
 
 
+# PostgreSQL refuses NUL characters in text and JSON (22021, 22P05); Python refuses to encode an
+# unpaired surrogate. Both come only from client text, and the transaction is rolled back.
+UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+def _unstorable(request: Request) -> JSONResponse:
+    return problem(
+        422,
+        "unstorable-text",
+        "Text cannot be stored",
+        "a text value contains a NUL character or an unpaired surrogate; nothing was stored",
+        request.url.path,
+        rule="storable-text",
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error a client can cause to problem+json, and anything else to a bare 500."""
 
@@ -171,6 +188,16 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, "http-error"
         )
         return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+
+    @app.exception_handler(DBAPIError)
+    async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
+            return _unstorable(request)
+        return await on_unexpected(request, exc)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def on_unencodable(request: Request, _exc: UnicodeEncodeError) -> JSONResponse:
+        return _unstorable(request)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, _exc: Exception) -> JSONResponse:

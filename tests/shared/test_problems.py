@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -78,3 +79,29 @@ async def test_ops_endpoints_answer(client: httpx.AsyncClient) -> None:
         docs = await client.get(f"/{service}/openapi.json")
         assert docs.status_code == 200
         assert all(path.startswith(f"/{service}/") for path in docs.json()["paths"])
+
+
+async def test_text_the_database_cannot_store_is_a_422_and_nothing_is_stored(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = bearer(Role.SPECIALIST)
+    for bad in ("nul\u0000inside", "lone \ud83d surrogate"):
+        body = json.dumps(
+            {
+                "name": "x",
+                "product": "y",
+                "starts_on": "2024-05-01",
+                "ends_on": "2024-06-30",
+                "departments": [bad],
+            }
+        )
+        refused = await client.post(
+            "/planning/plans", content=body, headers={**headers, "content-type": "application/json"}
+        )
+        assert refused.status_code == 422, refused.text
+        # NUL passes validation and is refused by PostgreSQL; a lone surrogate fails validation.
+        assert refused.json()["type"] in ("/problems/unstorable-text", "/problems/validation")
+        if "\u0000" in bad:
+            assert refused.json()["rule"] == "storable-text"
+    listed = await client.get("/planning/plans", headers=headers)
+    assert listed.json()["items"] == []
