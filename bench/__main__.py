@@ -1,6 +1,7 @@
 """``make bench``: figures measured side by side with their baselines in the same run.
 
-Figures so far: outbox relay throughput to the embedded log against a raw claim-and-mark loop.
+Figures so far: outbox relay throughput to the embedded log against a raw claim-and-mark loop;
+webhook ingest through the real endpoint against raw asyncpg upsert and COPY (bench/ingest.py).
 Each figure is the median of several runs after a warm-up; results go to bench/results/latest.json.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.ingest import ingest_throughput
 from services.planning.models import bus as planning_bus
 from shared.contract.events import PlanCreatedV1
 from shared.kit import migrations
@@ -118,7 +120,7 @@ async def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="cp-bench-pg-"))
     url = configured or embedded_database_url(data_dir)
     try:
-        results = [await relay_throughput(url)]
+        results = [await relay_throughput(url), await ingest_throughput(url)]
     finally:
         if not configured:
             stop_server(data_dir)
@@ -129,6 +131,12 @@ async def main() -> None:
             f"{r['figure']:<42} {r['ours']:>9} {r['baseline']:>9} {r['ratio']:>6} "
             f"{r['goal']:>7}  {'yes' if r['met'] else 'NO'}"
         )
+        if "copy_rows_per_s" in r:
+            print(
+                f"{'  … against 1,000-row batched COPY':<42} {r['ours']:>9} "
+                f"{r['copy_rows_per_s']:>9} {r['ratio_to_copy']:>6} {r['copy_goal']:>7}  "
+                f"{'yes' if r['copy_met'] else 'NO'}"
+            )
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({"events": EVENTS, "runs": RUNS, "results": results}, indent=2))
     print(f"\nwritten to {RESULTS}")
