@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt bench migrate token venv docs topics chaos fuzz
+.PHONY: run test lint fmt bench migrate token venv docs topics chaos fuzz demo
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,3 +58,7 @@ chaos: $(STAMP)
 ## Longer schemathesis run against every service's OpenAPI (make test runs 10 examples per route).
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(BIN)/python -m pytest tests/fuzz
+
+## The seed campaign through all five services (its own embedded system, or DEMO_BASE_URL).
+demo: $(STAMP)
+	$(BIN)/python -m demo

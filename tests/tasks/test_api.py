@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from demo.seed import OWNERS, WBS
 from services.tasks.jobs import JOBS
 from services.tasks.models import Task, bus
 from shared.contract.events.alerts import AlertRaisedV1, FollowUpTask
@@ -22,62 +23,6 @@ from tests.planning.helpers import publish
 from tests.polling import eventually
 
 SPECIALIST = bearer(Role.SPECIALIST, "specialist-amy")
-OWNERS = {"specialist": "specialist-amy", "copywriter": "copywriter-lu", "designer": "designer-ma"}
-
-WBS: list[dict[str, Any]] = [
-    {
-        "code": "M-001",
-        "name": "KOC screening",
-        "description": "pick 20 beauty KOCs (≥50k followers)",
-        "strategy": "Xiaohongshu seeding",
-        "owner_id": OWNERS["specialist"],
-        "approver_id": "supervisor-wang",
-        "starts_on": "2024-05-01",
-        "ends_on": "2024-05-10",
-        "deliverable": "KOC list and quotes",
-        "priority": "high",
-    },
-    {
-        "code": "M-002",
-        "name": "content planning",
-        "description": "10 selling points and angles",
-        "strategy": "Xiaohongshu seeding",
-        "owner_id": OWNERS["copywriter"],
-        "approver_id": "supervisor-wang",
-        "starts_on": "2024-05-11",
-        "ends_on": "2024-05-15",
-        "deliverable": "content plan",
-        "support": ["design"],
-        "priority": "high",
-    },
-    {
-        "code": "M-003",
-        "name": "asset production",
-        "description": "10 posts + 5 short videos",
-        "strategy": "Xiaohongshu seeding",
-        "owner_id": OWNERS["designer"],
-        "approver_id": "supervisor-wang",
-        "starts_on": "2024-05-16",
-        "ends_on": "2024-05-25",
-        "deliverable": "final assets",
-        "prerequisites": [{"code": "M-002"}],
-        "support": ["copy"],
-        "priority": "high",
-    },
-    {
-        "code": "M-004",
-        "name": "publishing schedule",
-        "description": "KOC posting calendar 06-01 – 06-15",
-        "strategy": "Xiaohongshu seeding",
-        "owner_id": OWNERS["specialist"],
-        "approver_id": "supervisor-wang",
-        "starts_on": "2024-05-26",
-        "ends_on": "2024-05-30",
-        "deliverable": "schedule",
-        "prerequisites": [{"code": "M-001"}, {"code": "M-003"}],
-        "priority": "medium",
-    },
-]
 
 
 async def known_plan(client: httpx.AsyncClient, **overrides: str) -> str:
