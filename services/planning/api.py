@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from pydantic import BaseModel
 
 from services.planning import adjustments, lifecycle, service, targets
 from services.planning.schemas import (
@@ -33,6 +34,7 @@ from services.planning.schemas import (
     RetrospectivePage,
     RetrospectiveRowIn,
     RiskIn,
+    Section,
     VersionComparison,
     VersionRead,
 )
@@ -116,102 +118,45 @@ async def update_plan(
     return _shown(response, await service.update_plan(session, plan_id, data, if_match))
 
 
-@router.put("/{plan_id}/objectives", response_model=PlanDetail)
-async def put_objectives(
-    plan_id: uuid.UUID,
-    items: Annotated[list[ObjectiveIn], Body(max_length=Items)],
-    session: Session,
-    _actor: Planner,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PlanDetail:
-    """Replace the goal consensus table (SMART objectives)."""
-    detail = await service.replace_section(session, plan_id, "objectives", items, if_match)
-    return _shown(response, detail)
+def _section_route(section: Section, item: type[BaseModel], summary: str) -> None:
+    """PUT /plans/{id}/<section>: replace one section of a draft plan with If-Match."""
+
+    async def replace(
+        plan_id: uuid.UUID,
+        items: list[BaseModel],
+        session: Session,
+        _actor: Planner,
+        response: Response,
+        if_match: IfMatch = None,
+    ) -> PlanDetail:
+        detail = await service.replace_section(session, plan_id, section, items, if_match)
+        return _shown(response, detail)
+
+    # The body's item model differs per section; FastAPI reads it from the annotation.
+    replace.__annotations__["items"] = Annotated[list[item], Body(max_length=Items)]  # type: ignore[valid-type]
+    replace.__doc__ = summary
+    router.put(
+        f"/{{plan_id}}/{section}",
+        response_model=PlanDetail,
+        name=f"put_{section}",
+        summary=f"Replace the {section}",
+    )(replace)
 
 
-@router.put("/{plan_id}/audience", response_model=PlanDetail)
-async def put_audience(
-    plan_id: uuid.UUID,
-    items: Annotated[list[PersonaIn], Body(max_length=Items)],
-    session: Session,
-    _actor: Planner,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PlanDetail:
-    """Replace the audience personas."""
-    detail = await service.replace_section(session, plan_id, "audience", items, if_match)
-    return _shown(response, detail)
-
-
-@router.put("/{plan_id}/channels", response_model=PlanDetail)
-async def put_channels(
-    plan_id: uuid.UUID,
-    items: Annotated[list[ChannelIn], Body(max_length=Items)],
-    session: Session,
-    _actor: Planner,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PlanDetail:
-    """Replace the channel mix (send an existing channel's id to keep it)."""
-    detail = await service.replace_section(session, plan_id, "channels", items, if_match)
-    return _shown(response, detail)
-
-
-@router.put("/{plan_id}/budget", response_model=PlanDetail)
-async def put_budget(
-    plan_id: uuid.UUID,
-    items: Annotated[list[BudgetLineIn], Body(max_length=Items)],
-    session: Session,
-    _actor: Planner,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PlanDetail:
-    """Replace the budget lines."""
-    detail = await service.replace_section(session, plan_id, "budget", items, if_match)
-    return _shown(response, detail)
-
-
-@router.put("/{plan_id}/phases", response_model=PlanDetail)
-async def put_phases(
-    plan_id: uuid.UUID,
-    items: Annotated[list[PhaseIn], Body(max_length=Items)],
-    session: Session,
-    _actor: Planner,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PlanDetail:
-    """Replace the execution plan's phases."""
-    detail = await service.replace_section(session, plan_id, "phases", items, if_match)
-    return _shown(response, detail)
-
-
-@router.put("/{plan_id}/risks", response_model=PlanDetail)
-async def put_risks(
-    plan_id: uuid.UUID,
-    items: Annotated[list[RiskIn], Body(max_length=Items)],
-    session: Session,
-    _actor: Planner,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PlanDetail:
-    """Replace the risk register (high risks are announced as risk_raised)."""
-    detail = await service.replace_section(session, plan_id, "risks", items, if_match)
-    return _shown(response, detail)
-
-
-@router.put("/{plan_id}/partners", response_model=PlanDetail)
-async def put_partners(
-    plan_id: uuid.UUID,
-    items: Annotated[list[PartnerIn], Body(max_length=Items)],
-    session: Session,
-    _actor: Planner,
-    response: Response,
-    if_match: IfMatch = None,
-) -> PlanDetail:
-    """Replace the partners (editable while the plan runs; reviews are kept)."""
-    detail = await service.replace_section(session, plan_id, "partners", items, if_match)
-    return _shown(response, detail)
+for _section, _item, _summary in (
+    ("objectives", ObjectiveIn, "Replace the goal consensus table (SMART objectives)."),
+    ("audience", PersonaIn, "Replace the audience personas."),
+    ("channels", ChannelIn, "Replace the channel mix (send an existing channel's id to keep it)."),
+    ("budget", BudgetLineIn, "Replace the budget lines."),
+    ("phases", PhaseIn, "Replace the execution plan's phases."),
+    ("risks", RiskIn, "Replace the risk register (high risks are announced as risk_raised)."),
+    (
+        "partners",
+        PartnerIn,
+        "Replace the partners (editable while the plan runs; reviews are kept).",
+    ),
+):
+    _section_route(_section, _item, _summary)  # type: ignore[arg-type]
 
 
 @router.post(
