@@ -27,7 +27,7 @@ def value_of(
         return None
     if definition.numerator and definition.denominator:
         denominator = sums.get(definition.denominator)
-        if not denominator:
+        if not denominator or definition.numerator not in sums:
             return None
         return (sums.get(definition.numerator, Decimal(0)) / denominator).quantize(
             Decimal("0.000001")

@@ -16,7 +16,7 @@ margin:1rem 0}td,th{border:1px solid #ccc;padding:.4rem .7rem;text-align:left}th
 
 def _bar_chart(labels: list[str], ratios: list[Decimal | None]) -> str:
     """Achievement per objective against the 100 % target line."""
-    width, row = 520, 28
+    width, row, left = 760, 28, 230
     scale = 200  # pixels for 100 %
     bars = []
     for n, (label, ratio) in enumerate(zip(labels, ratios, strict=True)):
@@ -26,13 +26,14 @@ def _bar_chart(labels: list[str], ratios: list[Decimal | None]) -> str:
         length = min(value, 2.2) * scale
         bars.append(
             f'<text x="0" y="{y + 15}">{escape(label)}</text>'
-            f'<rect x="160" y="{y}" width="{length:.0f}" height="18" fill="{colour}"/>'
-            f'<text x="{165 + length:.0f}" y="{y + 14}">{value:.0%}</text>'
+            f'<rect x="{left}" y="{y}" width="{length:.0f}" height="18" fill="{colour}"/>'
+            f'<text x="{left + 5 + length:.0f}" y="{y + 14}">{value:.0%}</text>'
         )
     height = 20 + len(labels) * row
     target_line = (
-        f'<line x1="{160 + scale}" y1="0" x2="{160 + scale}" y2="{height}" '
+        f'<line x1="{left + scale}" y1="0" x2="{left + scale}" y2="{height}" '
         'stroke="#555" stroke-dasharray="4"/>'
+        f'<text x="{left + scale + 4}" y="{height - 2}" fill="#555">target</text>'
     )
     return (
         f'<svg width="{width}" height="{height}" role="img" aria-label="achievement">'
@@ -74,11 +75,12 @@ def render(report: Evaluation) -> str:
         for r in report.rows
     )
     channel_rows = "".join(
-        f"<tr><td>{escape(c.name)}</td><td>{c.cost if c.cost is not None else ''}</td>"
+        f"<tr><td>{escape(c.name)}</td><td>{'' if c.cost is None else f'{c.cost:,.2f}'}</td>"
         f"<td>{'' if c.ctr is None else f'{c.ctr:.2%}'}</td>"
         f"<td>{'' if c.conversion_rate is None else f'{c.conversion_rate:.2%}'}</td>"
         f"<td>{'' if c.roi is None else f'1:{c.roi:.2f}'}</td></tr>"
         for c in report.channels
+        if c.cost is not None or c.ctr is not None
     )
     chart = _bar_chart(
         [r.metric for r in report.rows], [_ratio(r.achievement) for r in report.rows]
