@@ -10,7 +10,7 @@ from services.approvals import audit
 from services.approvals.repository import ApprovalRepository
 from services.approvals.service import publish_outcome
 from services.approvals.workflows import ESCALATION
-from shared.contract.events.approvals import ApprovalOverdueV1
+from shared.contract.events.approvals import ApprovalEscalatedV1, ApprovalOverdueV1
 from shared.kit.jobs import PeriodicJob
 from shared.kit.settings import Settings
 
@@ -43,6 +43,14 @@ async def escalate_overdue(session: AsyncSession, now: datetime, _settings: Sett
             approver_roles=stage["roles"] + stage["escalated_to"],
             event_on=request.event_on,
         )
+        if stage["escalated_to"]:
+            await publish_outcome(
+                session,
+                request,
+                ApprovalEscalatedV1,
+                stage=stage["name"],
+                escalated_to=stage["escalated_to"],
+            )
     await session.flush()
 
 

@@ -41,8 +41,17 @@ async def test_an_overdue_stage_escalates_and_is_announced_once(
                 )
             )
         ).all()
-    await engine.dispose()
     assert len(overdue) == 1
+    async with engine.connect() as conn:
+        escalated = (
+            await conn.execute(
+                select(bus.outbox.c.envelope).where(
+                    bus.outbox.c.event_type == "approvals.request.escalated"
+                )
+            )
+        ).all()
+    await engine.dispose()
+    assert [e.envelope["data"]["escalated_to"] for e in escalated] == [["manager"]]
     assert overdue[0].envelope["data"]["approver_roles"] == ["supervisor", "manager"]
     request = (
         await client.get(f"/approvals/requests/{filed['id']}", headers=bearer(Role.MANAGER))

@@ -93,10 +93,21 @@ class ApprovalOverdueV1(ApprovalRequestPayload):
     event_on: date | None = None
 
 
+class ApprovalEscalatedV1(ApprovalRequestPayload):
+    """An overdue stage was escalated: the next level up may now decide it."""
+
+    event_type = "approvals.request.escalated"
+    event_version = 1
+
+    stage: str
+    escalated_to: list[str]
+
+
 EVENTS: tuple[type[EventPayload], ...] = (
     ApprovalRequestedV1,
     ApprovalStepDecidedV1,
     ApprovalApprovedV1,
     ApprovalRejectedV1,
     ApprovalOverdueV1,
+    ApprovalEscalatedV1,
 )
