@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from services.approvals import admin, service
+from services.approvals import admin, decisions, service
 from services.approvals.schemas import (
     AuditEntryRead,
     DecisionCreate,
@@ -102,7 +102,7 @@ async def decide(
     if_match: IfMatch = None,
 ) -> RequestRead:
     """Approve, reject, return or delegate the open stage named in the body."""
-    decided = await service.decide(
+    decided = await decisions.decide(
         session,
         request_id,
         data,

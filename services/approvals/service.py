@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.approvals import SERVICE, audit
-from services.approvals.models import ApprovalRequest, Decision, Delegation, Workflow, bus
+from services.approvals.models import ApprovalRequest, Delegation, Workflow, bus
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import (
-    DecisionCreate,
     DecisionRead,
     DelegationCreate,
     DelegationRead,
@@ -32,7 +31,6 @@ from services.approvals.workflows import (
     WorkflowDefinition,
     policies,
     route,
-    stage_outcome,
     workflow_key,
 )
 from shared.contract.envelope import EventPayload
@@ -40,14 +38,12 @@ from shared.contract.events.approvals import (
     ApprovalApprovedV1,
     ApprovalRejectedV1,
     ApprovalRequestedV1,
-    ApprovalStepDecidedV1,
     RequestKind,
 )
 from shared.contract.types import CostType, Money, Role
 from shared.kit.auth import Principal
 from shared.kit.bus.outbox import Outbox
 from shared.kit.errors import Conflict, Forbidden, NotFound, RuleViolated
-from shared.kit.http import check_version
 from shared.kit.pagination import decode_cursor, encode_cursor
 from shared.kit.settings import get_settings
 
@@ -216,7 +212,7 @@ async def open_request(
         policy_override=policy_override,
         row_version=1,
     )
-    _start_next_stage(request, now)
+    start_next_stage(request, now)
     await ApprovalRepository(session).add(request)
     await audit.append(
         session,
@@ -235,11 +231,11 @@ async def open_request(
         stages=[s["name"] for s in stages if s["status"] != "skipped"],
     )
     if request.status == "approved":  # every stage was skipped
-        await _close(session, request, approved=True, by="system", reason=None, now=now)
+        await close_request(session, request, approved=True, by="system", reason=None, now=now)
     return await read(session, request)
 
 
-def _start_next_stage(request: ApprovalRequest, now: datetime) -> None:
+def start_next_stage(request: ApprovalRequest, now: datetime) -> None:
     """Move to the first stage still waiting, or approve the request when none is left."""
     stages = [dict(s) for s in request.stages]
     for index, stage in enumerate(stages):
@@ -253,7 +249,7 @@ def _start_next_stage(request: ApprovalRequest, now: datetime) -> None:
     request.status = "approved"
 
 
-async def _roles_for(
+async def roles_for(
     session: AsyncSession, actor: Principal, now: datetime
 ) -> dict[str, str | None]:
     """Each role the caller may act in, and whom they act for (None: their own role)."""
@@ -264,146 +260,7 @@ async def _roles_for(
     return roles
 
 
-async def decide(
-    session: AsyncSession,
-    request_id: uuid.UUID,
-    data: DecisionCreate,
-    actor: Principal,
-    now: datetime,
-    *,
-    if_match: str | None = None,
-    client_address: str | None = None,
-) -> RequestRead:
-    """Record one decision; exactly one of several racing deciders of a stage wins."""
-    repo = ApprovalRepository(session)
-    request = await repo.request(request_id, for_update=True)
-    if request is None:
-        raise RequestNotFound(f"no approval request {request_id}")
-    check_version(request.row_version, if_match)
-    if request.status != "pending":
-        raise RequestClosed(f"the request is already {request.status}", rule="open-request")
-    if data.stage != request.current_stage:
-        raise StageAlreadyDecided(
-            f"stage {data.stage} is no longer open; "
-            f"the request is at stage {request.current_stage}",
-            rule="current-stage",
-            field="stage",
-        )
-    if actor.subject == request.requester:
-        raise Forbidden("nobody approves their own request", rule="separation-of-duties")
-    stage = request.stages[request.current_stage]
-    decisions = await repo.decisions(request.id)
-    if any(d.decided_by == actor.subject and d.stage != data.stage for d in decisions):
-        raise Forbidden(
-            "one person cannot fill two stages of the same request", rule="separation-of-duties"
-        )
-    if any(d.decided_by == actor.subject and d.stage == data.stage for d in decisions):
-        raise StageAlreadyDecided("you already decided this stage", rule="one-decision-each")
-    taken = {d.role for d in decisions if d.stage == data.stage and d.decision == "approve"}
-    allowed = await _roles_for(session, actor, now)
-    if Role.ADMIN.value in allowed:
-        allowed.update(dict.fromkeys(stage["roles"] + stage.get("escalated_to", [])))
-    eligible = [r for r in stage["roles"] + stage.get("escalated_to", []) if r in allowed]
-    role = next((r for r in eligible if r not in taken), eligible[0] if eligible else None)
-    if role is None:
-        raise Forbidden(
-            f"stage {stage['name']!r} is decided by {', '.join(stage['roles'])}",
-            rule="stage-role",
-        )
-    decision = Decision(
-        request_id=request.id,
-        stage=data.stage,
-        decided_by=actor.subject,
-        acting_for=allowed.get(role),
-        role=role,
-        decision=data.decision,
-        comment=data.comment,
-        decided_at=now,
-    )
-    await repo.add(decision)
-    request.row_version += 1
-    await audit.append(
-        session,
-        request_id=request.id,
-        actor=actor.subject,
-        action=f"decision.{data.decision}",
-        detail={
-            "stage": data.stage,
-            "role": role,
-            "acting_for": decision.acting_for,
-            "comment": data.comment,
-            "delegate_to": data.delegate_to,
-        },
-        client_address=client_address,
-    )
-    await publish_outcome(
-        session,
-        request,
-        ApprovalStepDecidedV1,
-        stage=stage["name"],
-        decision=data.decision,
-        decided_by=actor.subject,
-        comment=data.comment,
-    )
-    await _advance(session, request, data, actor, role, [*decisions, decision], now)
-    return await read(session, request)
-
-
-async def _advance(
-    session: AsyncSession,
-    request: ApprovalRequest,
-    data: DecisionCreate,
-    actor: Principal,
-    role: str,
-    decisions: list[Decision],
-    now: datetime,
-) -> None:
-    if data.decision == "delegate":
-        assert data.delegate_to is not None  # noqa: S101 — the schema requires it
-        await ApprovalRepository(session).add(
-            Delegation(
-                delegator=actor.subject,
-                delegate=data.delegate_to,
-                roles=[role],
-                starts_at=now,
-                ends_at=now + timedelta(days=30),
-            )
-        )
-        return
-    if data.decision == "return":
-        await _close(
-            session,
-            request,
-            approved=False,
-            by=actor.subject,
-            reason=data.comment,
-            now=now,
-            returned=True,
-        )
-        return
-    stage = request.stages[request.current_stage]
-    outcome = stage_outcome(
-        stage["mode"],
-        stage["roles"],
-        stage["quorum"],
-        [(d.role, d.decision) for d in decisions if d.stage == data.stage],
-    )
-    if outcome == "open":
-        return
-    stages = [dict(s) for s in request.stages]
-    stages[request.current_stage]["status"] = outcome
-    request.stages = stages
-    if outcome == "rejected":
-        await _close(
-            session, request, approved=False, by=actor.subject, reason=data.comment, now=now
-        )
-        return
-    _start_next_stage(request, now)
-    if request.status == "approved":
-        await _close(session, request, approved=True, by=actor.subject, reason=None, now=now)
-
-
-async def _close(
+async def close_request(
     session: AsyncSession,
     request: ApprovalRequest,
     *,
@@ -501,7 +358,7 @@ async def list_requests(
 
 async def inbox(session: AsyncSession, actor: Principal, now: datetime) -> list[RequestRead]:
     """Pending requests whose open stage the caller (or someone they stand in for) decides."""
-    roles = await _roles_for(session, actor, now)
+    roles = await roles_for(session, actor, now)
     waiting = []
     for request in await ApprovalRepository(session).pending():
         stage = request.stages[request.current_stage]
