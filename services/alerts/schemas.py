@@ -72,6 +72,7 @@ class RuleCreate(Strict):
         if self.kind == "event":
             if self.event_type is None:
                 raise ValueError("an event rule names its event_type")
+            self.recovery = self.threshold if self.recovery is None else self.recovery
             return self
         if self.metric not in METRIC_DICTIONARY:
             raise ValueError(f"metric must be a key of the metric dictionary, not {self.metric!r}")

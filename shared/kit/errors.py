@@ -136,19 +136,22 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part not in ("body",)) or "body"
 
 
-# PostgreSQL refuses NUL characters in text and JSON (22021, 22P05); Python refuses to encode an
-# unpaired surrogate. Both come only from client text, and the transaction is rolled back.
-UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+# SQLSTATE class 22 is "data exception": a value the database cannot hold (a NUL in text or
+# JSON, a moment before year 1, a number out of range). Such values come from the client, so they
+# are its error; the transaction was rolled back. Python's refusal to encode an unpaired
+# surrogate is the same kind of error.
+DATA_EXCEPTION_CLASS = "22"
 
 
 def _unstorable(request: Request) -> JSONResponse:
     return problem(
         422,
-        "unstorable-text",
-        "Text cannot be stored",
-        "a text value contains a NUL character or an unpaired surrogate; nothing was stored",
+        "unstorable-value",
+        "Value cannot be stored",
+        "a value is outside what can be stored (a NUL character, an unpaired surrogate, "
+        "or a date or number out of range); nothing was stored",
         request.url.path,
-        rule="storable-text",
+        rule="storable-value",
     )
 
 
@@ -191,7 +194,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
+        if str(getattr(exc.orig, "sqlstate", "") or "").startswith(DATA_EXCEPTION_CLASS):
             return _unstorable(request)
         return await on_unexpected(request, exc)
 

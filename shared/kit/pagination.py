@@ -42,3 +42,13 @@ def decode_cursor(cursor: str | None) -> str | None:
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+
+
+def decode_int_cursor(cursor: str | None) -> int | None:
+    """A cursor over an integer key (a BIGINT id); anything else is the client's error."""
+    value = decode_cursor(cursor)
+    if value is None:
+        return None
+    if not value.isdigit() or int(value) > 2**63 - 1:
+        raise RuleViolated("cursor is not one this API issued", field="cursor")
+    return int(value)

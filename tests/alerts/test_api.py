@@ -128,3 +128,17 @@ def test_repeats_back_off() -> None:
     assert repeat_due(1, 4)
     assert not repeat_due(2, 7.9)
     assert repeat_due(3, 16)
+
+
+async def test_an_event_rule_needs_no_thresholds(client: httpx.AsyncClient) -> None:
+    made = await client.post(
+        "/alerts/rules",
+        json={
+            "name": "overspend",
+            "kind": "event",
+            "event_type": "planning.plan.budget_line_overspent",
+            "recovery": None,
+        },
+        headers=SPECIALIST,
+    )
+    assert made.status_code == 201, made.text

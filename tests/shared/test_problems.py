@@ -81,7 +81,7 @@ async def test_ops_endpoints_answer(client: httpx.AsyncClient) -> None:
         assert all(path.startswith(f"/{service}/") for path in docs.json()["paths"])
 
 
-async def test_text_the_database_cannot_store_is_a_422_and_nothing_is_stored(
+async def test_values_the_database_cannot_store_are_a_422_and_nothing_is_stored(
     client: httpx.AsyncClient,
 ) -> None:
     headers = bearer(Role.SPECIALIST)
@@ -100,8 +100,27 @@ async def test_text_the_database_cannot_store_is_a_422_and_nothing_is_stored(
         )
         assert refused.status_code == 422, refused.text
         # NUL passes validation and is refused by PostgreSQL; a lone surrogate fails validation.
-        assert refused.json()["type"] in ("/problems/unstorable-text", "/problems/validation")
+        assert refused.json()["type"] in ("/problems/unstorable-value", "/problems/validation")
         if "\u0000" in bad:
-            assert refused.json()["rule"] == "storable-text"
+            assert refused.json()["rule"] == "storable-value"
+    silence = {
+        "matchers": {"plan": "x"},
+        "comment": "x",
+        "ends_at": "0024-01-01T00:00:00Z",
+        "starts_at": "0001-01-01T00:00:00+01:00",
+    }
+    before_year_one = await client.post("/alerts/silences", json=silence, headers=headers)
+    assert before_year_one.status_code == 422
+    assert before_year_one.json()["rule"] == "storable-value"
     listed = await client.get("/planning/plans", headers=headers)
     assert listed.json()["items"] == []
+
+
+async def test_a_cursor_that_is_not_ours_is_a_422_on_dead_letters(
+    client: httpx.AsyncClient,
+) -> None:
+    refused = await client.get(
+        "/tasks/dead-letters", params={"cursor": "TRUE"}, headers=bearer(Role.TECH)
+    )
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "cursor"

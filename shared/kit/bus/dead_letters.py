@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.kit.auth import Operator
 from shared.kit.errors import NotFound
 from shared.kit.http import RowId
-from shared.kit.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from shared.kit.pagination import Cursor, Limit, Page, decode_int_cursor, encode_cursor
 
 DeadLetterStatus = Literal["parked", "replayed"]
 
@@ -51,8 +51,8 @@ async def list_dead_letters(
 ) -> Page[DeadLetterRead]:
     """A page of dead letters in id order, filtered by status and consumer."""
     query = select(table).order_by(table.c.id).limit(limit + 1)
-    if after := decode_cursor(cursor):
-        query = query.where(table.c.id > int(after))
+    if (after := decode_int_cursor(cursor)) is not None:
+        query = query.where(table.c.id > after)
     if status:
         query = query.where(table.c.status == status)
     if consumer:
