@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.planning import rules
-from services.planning.lifecycle import _freeze_version, publish_targets
+from services.planning.lifecycle import freeze_version, publish_targets
 from services.planning.models import Adjustment, BudgetLine, Objective, Plan, idempotency
 from services.planning.repository import PlanRepository
 from services.planning.schemas import AdjustmentCreate, AdjustmentKind, AdjustmentRead, PlanStatus
@@ -205,7 +205,7 @@ async def on_decision(
     adjustment.status, adjustment.applied_version = "applied", plan.version
     await session.flush()
     await session.refresh(plan)
-    await _freeze_version(session, plan, f"adjustment: {adjustment.reason}", adjustment.id)
+    await freeze_version(session, plan, f"adjustment: {adjustment.reason}", adjustment.id)
     await outbox.record(
         session,
         AdjustmentAppliedV1(

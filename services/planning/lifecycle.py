@@ -143,7 +143,7 @@ async def step(
     check_version(plan.revision, if_match)
     _move(plan, target)
     if target is PlanStatus.APPROVED:
-        await _freeze_version(session, plan, "approved", None)
+        await freeze_version(session, plan, "approved", None)
     await session.flush()
     event = _STATUS_EVENTS[target](plan_id=plan.id, version=plan.version, by=actor, reason=reason)
     await outbox.record(session, event, subject=str(plan.id))
@@ -177,9 +177,10 @@ async def snapshot(session: AsyncSession, plan: Plan) -> dict[str, Any]:
     return {"plan": header, **data}
 
 
-async def _freeze_version(
+async def freeze_version(
     session: AsyncSession, plan: Plan, reason: str, adjustment_id: uuid.UUID | None
 ) -> None:
+    """Keep the plan as it is now as its current version (at approval and per adjustment)."""
     await PlanRepository(session).add(
         PlanVersion(
             plan_id=plan.id,
