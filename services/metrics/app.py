@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.metrics import SERVICE
 from services.metrics.api import router
+from services.metrics.freshness import JOBS as FRESHNESS
 from services.metrics.handlers import SUBSCRIBERS
 from services.metrics.models import Base, bus
 from services.metrics.service import JOBS
@@ -22,7 +23,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscribers=SUBSCRIBERS,
-    jobs=JOBS,
+    jobs=[*JOBS, *FRESHNESS],
     description="Signed webhook ingestion, metric dictionary, rollups, KPIs, fraud, evaluation.",
 )
 

@@ -134,3 +134,13 @@ class EvaluationNote(Base):
     data_source: Mapped[str | None] = mapped_column(Text)
     analysis: Mapped[str | None] = mapped_column(Text)
     suggestion: Mapped[str | None] = mapped_column(Text)
+
+
+class LateNotice(Base):
+    """One data-late event per source, plan and business day."""
+
+    __tablename__ = "late_notices"
+
+    source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    business_day: Mapped[date] = mapped_column(primary_key=True)

@@ -11,7 +11,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.models import DirtyDay, EvaluationNote, Fact, Mapping, PlanTarget, Source
+from services.metrics.models import (
+    DirtyDay,
+    EvaluationNote,
+    Fact,
+    LateNotice,
+    Mapping,
+    PlanTarget,
+    Source,
+)
 
 
 class MetricsRepository:
@@ -124,6 +132,26 @@ class MetricsRepository:
                 )
             )
         return rows
+
+    async def mapped_sources(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """Each (source, plan) pair a mapping connects: the sources expected to report."""
+        query = select(Mapping.source_id, Mapping.plan_id).distinct()
+        return [(s, p) for s, p in (await self.session.execute(query)).all()]
+
+    async def has_facts(self, source_id: uuid.UUID, day: date) -> bool:
+        """True when the source reported anything for that day."""
+        query = select(Fact.metric).where(Fact.source_id == source_id, Fact.day == day).limit(1)
+        return (await self.session.scalars(query)).first() is not None
+
+    async def claim_late_notice(self, source_id: uuid.UUID, plan_id: uuid.UUID, day: date) -> bool:
+        """Record a late notice once; False when this source, plan and day already had one."""
+        claimed = await self.session.execute(
+            insert(LateNotice)
+            .values(source_id=source_id, plan_id=plan_id, business_day=day)
+            .on_conflict_do_nothing()
+            .returning(LateNotice.source_id)
+        )
+        return claimed.first() is not None
 
     async def notes(self, plan_id: uuid.UUID) -> dict[uuid.UUID, EvaluationNote]:
         """Users' analysis and suggestions per objective."""

@@ -1,8 +1,8 @@
 """sources facts revisions targets
 
-Revision ID: 1d63f6a3c88d
+Revision ID: a61850ffd146
 Revises: 83bff650234f
-Create Date: 2026-11-24 05:11:31.108026
+Create Date: 2026-11-24 05:52:25.416331
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "1d63f6a3c88d"
+revision: str = "a61850ffd146"
 down_revision: str | None = "83bff650234f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -86,6 +86,16 @@ def upgrade() -> None:
         schema="metrics",
     )
     op.create_table(
+        "late_notices",
+        sa.Column("source_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("business_day", sa.Date(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "source_id", "plan_id", "business_day", name=op.f("pk_late_notices")
+        ),
+        schema="metrics",
+    )
+    op.create_table(
         "mappings",
         sa.Column("source_id", sa.Uuid(), nullable=False),
         sa.Column("entity", sa.Text(), nullable=False),
@@ -139,6 +149,7 @@ def downgrade() -> None:
     op.drop_table("plan_targets", schema="metrics")
     op.drop_index(op.f("ix_metrics_mappings_plan_id"), table_name="mappings", schema="metrics")
     op.drop_table("mappings", schema="metrics")
+    op.drop_table("late_notices", schema="metrics")
     op.drop_index("ix_metrics_facts_plan_metric_day", table_name="facts", schema="metrics")
     op.drop_table("facts", schema="metrics")
     op.drop_table("fact_revisions", schema="metrics")
