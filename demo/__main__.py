@@ -104,7 +104,7 @@ class Receiver:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        self.received.append(json.loads(body or b"{}"))
+        self.received.extend(json.loads(body or b"{}").get("notifications", []))
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
@@ -247,7 +247,13 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
         (
             await http.put(
                 "/alerts/channels/team",
-                json={"url": receiver_url, "secret": "team-webhook-secret"},
+                json={
+                    "url": receiver_url,
+                    "secret": "team-webhook-secret",
+                    # The demo's team wants every change at once, not batched over minutes.
+                    "group_wait_seconds": 0,
+                    "group_interval_seconds": 1,
+                },
                 headers=ADMIN,
             )
         ).raise_for_status()

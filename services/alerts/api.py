@@ -14,6 +14,7 @@ from services.alerts.schemas import (
     AlertRead,
     Assign,
     ChannelIn,
+    ChannelRead,
     Resolve,
     RuleCreate,
     RuleRead,
@@ -132,12 +133,18 @@ async def expire_silence(silence_id: uuid.UUID, session: Session, _actor: Respon
     return await service.expire_silence(session, silence_id, _now())
 
 
-@router.put("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.put("/channels/{channel_id}", response_model=ChannelRead)
 async def put_channel(
     channel_id: Annotated[str, Path(pattern=r"^[a-z0-9_-]{1,50}$")],
     data: ChannelIn,
     session: Session,
     _op: Operator,
-) -> None:
-    """Create or change a notification webhook."""
-    await service.put_channel(session, channel_id, data)
+) -> ChannelRead:
+    """Create or change a notification webhook, its grouping and its business hours."""
+    return await service.put_channel(session, channel_id, data)
+
+
+@router.get("/channels", response_model=list[ChannelRead])
+async def list_channels(session: Session, _op: Operator) -> list[ChannelRead]:
+    """Every notification webhook (secrets are never shown)."""
+    return await service.list_channels(session)

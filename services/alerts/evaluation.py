@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -31,6 +32,11 @@ class Observation:
     provisional: bool = False
 
 
+TARGET_KINDS = ("relative_to_target", "projected_miss")
+# Their observed value is already a signed percentage: the change, or the pacing deviation.
+DEVIATION_KINDS = ("change_over_period", "budget_pacing")
+
+
 def condition(rule: RuleLike, seen: Observation) -> Condition:
     """Breach, clear, or the band between them (hysteresis), or no usable data."""
     if rule.kind == "event":
@@ -39,18 +45,56 @@ def condition(rule: RuleLike, seen: Observation) -> Condition:
         return "no_data"
     if rule.ignore_provisional and seen.provisional:
         return "hold"
-    if rule.kind == "relative_to_target":
+    sign = -1 if rule.direction == "below" else 1
+    if rule.kind in TARGET_KINDS:
         target = seen.target if seen.target is not None else rule.target
         if target is None:
             return "no_data"
-        sign = -1 if rule.direction == "below" else 1
         fire_at = target * (1 + sign * rule.threshold / 100)
         clear_at = target * (1 + sign * rule.recovery / 100)
+    elif rule.kind in DEVIATION_KINDS:
+        fire_at, clear_at = sign * rule.threshold, sign * rule.recovery
     else:
         fire_at, clear_at = rule.threshold, rule.recovery
     if rule.direction == "below":
         return "breach" if seen.value <= fire_at else "clear" if seen.value >= clear_at else "hold"
     return "breach" if seen.value >= fire_at else "clear" if seen.value <= clear_at else "hold"
+
+
+def percent_change(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
+    """Change against the previous period in percent; none when there is nothing to compare."""
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / previous * 100
+
+
+def pacing_deviation(
+    spend: Decimal, budget: Decimal, starts_on: date, ends_on: date, through: date
+) -> Decimal | None:
+    """How far spend runs ahead (+) or behind (-) the budget's linear share, in percent."""
+    days = (ends_on - starts_on).days + 1
+    elapsed = min(max((through - starts_on).days + 1, 0), days)
+    if budget <= 0 or elapsed == 0:
+        return None
+    expected = budget * elapsed / days
+    return (spend / expected - 1) * 100
+
+
+def projected(
+    actual: Decimal | None, target: Decimal, expected_to_date: Decimal | None, accumulates: bool
+) -> Decimal | None:
+    """Where the metric lands at the due date at the current pace (linear forecast).
+
+    An accumulating metric scales by the share of time elapsed (expected-to-date over target);
+    a ratio's current value is its forecast.
+    """
+    if actual is None:
+        return None
+    if not accumulates:
+        return actual
+    if not expected_to_date:
+        return None
+    return actual * target / expected_to_date
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from shared.contract.events.metrics import (
     FraudSuspectedV1,
     KpiSnapshotV1,
     MetricsUpdatedV1,
+    SpendRecordedV1,
 )
 from shared.contract.events.planning import BudgetLineOverspentV1, PlanTargetsSetV1
-from shared.contract.events.tasks import TaskOverdueV1
+from shared.contract.events.tasks import TaskCreatedV1, TaskOverdueV1
 from shared.kit.bus.inbox import subscribe
 
 
@@ -37,6 +38,18 @@ async def on_metrics_updated(
 ) -> None:
     """Judge metric rules on a channel-day."""
     await service.on_metrics_updated(session, event, datetime.now(UTC))
+
+
+async def on_spend_recorded(
+    event: SpendRecordedV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """Judge budget pacing rules."""
+    await service.on_spend(session, event, datetime.now(UTC))
+
+
+async def on_task_created(event: TaskCreatedV1, _envelope: Envelope, session: AsyncSession) -> None:
+    """A follow-up task exists: link it to its alert."""
+    await service.on_task_created(session, event)
 
 
 async def on_condition(
@@ -77,6 +90,8 @@ SUBSCRIBERS = [
     subscribe(SERVICE, on_targets_set, PlanTargetsSetV1),
     subscribe(SERVICE, on_kpi_snapshot, KpiSnapshotV1),
     subscribe(SERVICE, on_metrics_updated, MetricsUpdatedV1),
+    subscribe(SERVICE, on_spend_recorded, SpendRecordedV1),
+    subscribe(SERVICE, on_task_created, TaskCreatedV1),
     subscribe(
         SERVICE,
         on_condition,

@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.alerts import evaluation, lifecycle
+from services.alerts.models import Channel, Notification
 from services.alerts.repository import AlertRepository
 from shared.contract.events.alerts import AlertEscalatedV1
 from shared.kit.jobs import PeriodicJob
@@ -28,19 +30,36 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-async def deliver(session: AsyncSession, now: datetime, _settings: Settings) -> None:
-    """Send due notifications; a failure is logged on the row and retried later with backoff.
+def message(channel: Channel, group_key: str, notes: list[Notification]) -> dict[str, Any]:
+    """One webhook body for a batch: the group's labels and every notification in it."""
+    labels = notes[0].payload.get("labels", {})
+    return {
+        "channel": channel.id,
+        "group_key": group_key,
+        "group_labels": {name: labels.get(name, "") for name in channel.group_by},
+        "status": "resolved" if all(n.kind == "resolved" for n in notes) else "firing",
+        "notifications": [n.payload for n in notes],
+    }
 
-    Each row stands alone, so one dead channel delays nobody else's messages.
+
+async def deliver(session: AsyncSession, now: datetime, _settings: Settings) -> None:
+    """Send due notifications, one message per channel and group; a failure is logged on each
+    row of the batch and retried later with backoff.
+
+    Each batch stands alone, so one dead channel delays nobody else's messages.
     """
     repo = AlertRepository(session)
+    batches: dict[tuple[str, str], list[Notification]] = {}
+    for note in await repo.due_notifications(now):
+        batches.setdefault((note.channel_id, note.group_key), []).append(note)
     async with httpx.AsyncClient(transport=TRANSPORT, timeout=5) as client:
-        for note in await repo.due_notifications(now):
-            channel = await repo.channel(note.channel_id)
+        for (channel_id, group_key), notes in batches.items():
+            channel = await repo.channel(channel_id)
             if channel is None:
-                note.status = "failed"
+                for note in notes:
+                    note.status = "failed"
                 continue
-            body = json.dumps(note.payload, sort_keys=True).encode()
+            body = json.dumps(message(channel, group_key, notes), sort_keys=True).encode()
             try:
                 answer = await client.post(
                     channel.url,
@@ -54,14 +73,19 @@ async def deliver(session: AsyncSession, now: datetime, _settings: Settings) -> 
                 delivered = answer.is_success
             except httpx.HTTPError as exc:
                 outcome, delivered = f"{type(exc).__name__}: {exc}", False
-            note.attempts = [*note.attempts, {"at": now.isoformat(), "outcome": outcome}]
-            if delivered:
-                note.status = "sent"
-            elif len(note.attempts) >= MAX_ATTEMPTS:
-                note.status = "failed"
-            else:
-                note.next_attempt_at = now + timedelta(seconds=30 * 2 ** (len(note.attempts) - 1))
+            for note in notes:
+                _record_attempt(note, now, outcome, delivered)
     await session.flush()
+
+
+def _record_attempt(note: Notification, now: datetime, outcome: str, delivered: bool) -> None:
+    note.attempts = [*note.attempts, {"at": now.isoformat(), "outcome": outcome}]
+    if delivered:
+        note.status, note.sent_at = "sent", now
+    elif len(note.attempts) >= MAX_ATTEMPTS:
+        note.status = "failed"
+    else:
+        note.next_attempt_at = now + timedelta(seconds=30 * 2 ** (len(note.attempts) - 1))
 
 
 async def watch(session: AsyncSession, now: datetime, _settings: Settings) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import SERVICE, evaluation
-from services.alerts.models import Alert, Evaluation, Notification, Rule, bus
+from services.alerts import SERVICE, evaluation, windows
+from services.alerts.models import Alert, Channel, Evaluation, Notification, Rule, bus
 from services.alerts.repository import AlertRepository
+from services.alerts.windows import BusinessHours
 from shared.contract.events.alerts import (
     AlertAcknowledgedV1,
     AlertRaisedV1,
@@ -162,7 +164,11 @@ async def resolve(
         AlertResolvedV1(**_common(alert), resolved_at=now, by=by, reason=reason),
         subject=str(alert.id),
     )
-    rule = await AlertRepository(session).rule(alert.rule_id)
+    repo = AlertRepository(session)
+    for silence in await repo.active_silences(now):
+        if silence.end_on_resolve and evaluation.matches(silence.matchers, alert.labels):
+            silence.ends_at = now
+    rule = await repo.rule(alert.rule_id)
     if rule is not None and alert.notified_count:
         await notify(session, rule, alert, "resolved", now)
 
@@ -223,20 +229,47 @@ async def notify(
         "value": None if alert.value is None else str(alert.value),
         "at": now.isoformat(),
     }
-    for channel in await AlertRepository(session).channels(targets):
-        await AlertRepository(session).add(
+    repo = AlertRepository(session)
+    for channel in await repo.channels(targets):
+        hours = (
+            BusinessHours.model_validate(channel.business_hours) if channel.business_hours else None
+        )
+        key = group_key(channel, alert.labels)
+        if hours is not None and windows.bypasses(hours, alert.severity):
+            key += ":anytime"  # never held in a batch that waits for office hours
+        due = windows.next_open(hours, await _group_due(repo, channel, key, now), alert.severity)
+        await repo.add(
             Notification(
                 alert_id=alert.id,
                 channel_id=channel.id,
                 kind=kind,
+                group_key=key,
                 payload=payload,
-                next_attempt_at=now,
+                next_attempt_at=due,
             )
         )
     if kind != "resolved":
         alert.notified_count += 1
         alert.last_notified_at = now
     return len(targets)
+
+
+def group_key(channel: Channel, labels: dict[str, str]) -> str:
+    """Which batch a notification joins on a channel: the values of its ``group_by`` labels."""
+    grouped = {name: labels.get(name, "") for name in channel.group_by}
+    return f"{channel.id}:{json.dumps(grouped, sort_keys=True)}"
+
+
+async def _group_due(repo: AlertRepository, channel: Channel, key: str, now: datetime) -> datetime:
+    """Join the group's waiting batch; else wait ``group_wait`` for a new group, or
+    ``group_interval`` after the group's last message (as Alertmanager does)."""
+    waiting = await repo.waiting_batch(channel.id, key)
+    if waiting is not None:
+        return waiting
+    last = await repo.last_sent(channel.id, key)
+    if last is None:
+        return now + timedelta(seconds=channel.group_wait_seconds)
+    return max(now, last + timedelta(seconds=channel.group_interval_seconds))
 
 
 def event_payload(alert: Alert) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,8 @@ class Rule(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(Text)  # relative_to_target | threshold | event
+    # relative_to_target | projected_miss | threshold | change_over_period | budget_pacing | event
+    kind: Mapped[str] = mapped_column(Text)
     plan_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     objective_id: Mapped[uuid.UUID | None]
     channel_id: Mapped[uuid.UUID | None]
@@ -42,6 +43,7 @@ class Rule(Base):
     target: Mapped[Decimal | None] = mapped_column(Value)
     threshold: Mapped[Decimal] = mapped_column(Value)
     recovery: Mapped[Decimal] = mapped_column(Value)
+    period_days: Mapped[int] = mapped_column(default=1)  # change over period: 1 = day over day
     for_evaluations: Mapped[int] = mapped_column(default=1)
     min_sample: Mapped[int] = mapped_column(default=0)
     ignore_provisional: Mapped[bool] = mapped_column(default=False)
@@ -89,6 +91,7 @@ class Alert(Base):
     notified_count: Mapped[int] = mapped_column(default=0)
     last_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     escalation_level: Mapped[int] = mapped_column(default=0)
+    follow_up_task_id: Mapped[uuid.UUID | None]
     row_version: Mapped[int] = mapped_column(default=1)
 
 
@@ -115,6 +118,7 @@ class Silence(Base):
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     author: Mapped[str] = mapped_column(Text)
     comment: Mapped[str] = mapped_column(Text)
+    end_on_resolve: Mapped[bool] = mapped_column(default=False)
 
 
 class Channel(Base):
@@ -126,6 +130,11 @@ class Channel(Base):
     url: Mapped[str] = mapped_column(Text)
     secret: Mapped[str] = mapped_column(Text)
     escalation_level: Mapped[int] = mapped_column(default=0)
+    # Alertmanager's grouping: one message per group of labels, after a wait, then an interval.
+    group_by: Mapped[list[str]] = mapped_column(JSONB, default=lambda: ["plan_id"])
+    group_wait_seconds: Mapped[int] = mapped_column(default=30)
+    group_interval_seconds: Mapped[int] = mapped_column(default=300)
+    business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class Notification(Base):
@@ -137,7 +146,33 @@ class Notification(Base):
     alert_id: Mapped[uuid.UUID] = mapped_column(index=True)
     channel_id: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text)  # firing | repeat | resolved | escalation
+    group_key: Mapped[str] = mapped_column(Text, default="", index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(Text, default="pending", index=True)
     attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SeenValue(Base):
+    """The last value of a metric per plan, channel and day: what change rules compare with."""
+
+    __tablename__ = "seen_values"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(Text, primary_key=True)  # a channel id, or "plan"
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    value: Mapped[Decimal | None] = mapped_column(Value)
+
+
+class PlanBudget(Base):
+    """A plan's period and channel budgets as last announced: what pacing rules measure against."""
+
+    __tablename__ = "plan_budgets"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    currency: Mapped[str] = mapped_column(Text)
+    channels: Mapped[dict[str, str]] = mapped_column(JSONB)  # channel id -> planned amount

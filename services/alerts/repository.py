@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts.models import Alert, Channel, Evaluation, Notification, Rule, Silence
+from services.alerts.models import (
+    Alert,
+    Channel,
+    Evaluation,
+    Notification,
+    PlanBudget,
+    Rule,
+    SeenValue,
+    Silence,
+)
 
 
 class AlertRepository:
@@ -37,14 +48,49 @@ class AlertRepository:
             query = query.where(or_(Rule.plan_id == plan_id, Rule.plan_id.is_(None)))
         return (await self.session.scalars(query)).all()
 
-    async def enabled_rules(self, plan_id: uuid.UUID, *, kind: str | None = None) -> Sequence[Rule]:
-        """Enabled rules that apply to a plan."""
+    async def enabled_rules(self, plan_id: uuid.UUID, *, kind: Sequence[str]) -> Sequence[Rule]:
+        """Enabled rules of some kinds that apply to a plan."""
         query = select(Rule).where(
-            Rule.enabled, or_(Rule.plan_id == plan_id, Rule.plan_id.is_(None))
+            Rule.enabled,
+            or_(Rule.plan_id == plan_id, Rule.plan_id.is_(None)),
+            Rule.kind.in_(kind),
         )
-        if kind is not None:
-            query = query.where(Rule.kind == kind)
-        return (await self.session.scalars(query)).all()
+        return (await self.session.scalars(query.order_by(Rule.created_at))).all()
+
+    async def remember_values(
+        self, plan_id: uuid.UUID, scope: str, day: date, values: dict[str, Decimal | None]
+    ) -> None:
+        """Keep a day's latest values (a restatement replaces the earlier one)."""
+        if not values:
+            return
+        insert = pg_insert(SeenValue).values(
+            [
+                {"plan_id": plan_id, "scope": scope, "metric": m, "day": day, "value": v}
+                for m, v in values.items()
+            ]
+        )
+        await self.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["plan_id", "scope", "metric", "day"],
+                set_={"value": insert.excluded.value},
+            )
+        )
+
+    async def seen_value(
+        self, plan_id: uuid.UUID, scope: str, metric: str, day: date
+    ) -> Decimal | None:
+        """A remembered value, if that day was seen."""
+        row = await self.session.get(SeenValue, (plan_id, scope, metric, day))
+        return None if row is None else row.value
+
+    async def keep_budget(self, budget: PlanBudget) -> None:
+        """Replace a plan's budgets with the latest announced."""
+        await self.session.merge(budget)
+        await self.session.flush()
+
+    async def plan_budget(self, plan_id: uuid.UUID) -> PlanBudget | None:
+        """A plan's period and channel budgets."""
+        return await self.session.get(PlanBudget, plan_id)
 
     async def default_rules(self, plan_id: uuid.UUID) -> Sequence[Rule]:
         """The rules made from a plan's targets."""
@@ -124,6 +170,23 @@ class AlertRepository:
             .with_for_update(skip_locked=True)
         )
         return (await self.session.scalars(query)).all()
+
+    async def waiting_batch(self, channel_id: str, group_key: str) -> datetime | None:
+        """When the group's not-yet-attempted batch goes out, if one is waiting."""
+        query = select(func.min(Notification.next_attempt_at)).where(
+            Notification.channel_id == channel_id,
+            Notification.group_key == group_key,
+            Notification.status == "pending",
+            func.jsonb_array_length(Notification.attempts) == 0,
+        )
+        return (await self.session.scalars(query)).first()
+
+    async def last_sent(self, channel_id: str, group_key: str) -> datetime | None:
+        """When the group last got a message through."""
+        query = select(func.max(Notification.sent_at)).where(
+            Notification.channel_id == channel_id, Notification.group_key == group_key
+        )
+        return (await self.session.scalars(query)).first()
 
     async def unacknowledged(self) -> Sequence[Alert]:
         """Firing alerts nobody took on, locked for the watch."""

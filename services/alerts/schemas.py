@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from services.alerts.windows import BusinessHours
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
 from shared.contract.types import Severity
 
@@ -43,10 +44,24 @@ class FollowUpIn(Strict):
 
 
 class RuleCreate(Strict):
-    """A rule on a dictionary metric (relative to target, or a threshold) or on an event type."""
+    """A rule on a dictionary metric or on an event type.
+
+    ``relative_to_target``: actual below/above target by more than ``threshold`` %;
+    ``projected_miss``: the linear forecast at the due date misses the target by that much;
+    ``threshold``: the value itself crosses ``threshold``; ``change_over_period``: the value
+    moved by more than ``threshold`` % against ``period_days`` earlier; ``budget_pacing``:
+    spend runs ahead (above) or behind (below) the budget's share of elapsed time by that much.
+    """
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    kind: Literal["relative_to_target", "threshold", "event"]
+    kind: Literal[
+        "relative_to_target",
+        "projected_miss",
+        "threshold",
+        "change_over_period",
+        "budget_pacing",
+        "event",
+    ]
     plan_id: uuid.UUID | None = None
     objective_id: uuid.UUID | None = None
     channel_id: uuid.UUID | None = None
@@ -56,6 +71,7 @@ class RuleCreate(Strict):
     target: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
     threshold: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] = Decimal(20)
     recovery: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
+    period_days: Annotated[int, Field(ge=1, le=31)] = 1
     for_evaluations: Annotated[int, Field(ge=1, le=100)] = 1
     min_sample: Annotated[int, Field(ge=0, le=10**9)] = 0
     ignore_provisional: bool = False
@@ -74,13 +90,15 @@ class RuleCreate(Strict):
                 raise ValueError("an event rule names its event_type")
             self.recovery = self.threshold if self.recovery is None else self.recovery
             return self
+        if self.kind == "budget_pacing":
+            if self.metric not in (None, "cost"):
+                raise ValueError("a budget pacing rule watches cost")
+            self.metric = "cost"
         if self.metric not in METRIC_DICTIONARY:
             raise ValueError(f"metric must be a key of the metric dictionary, not {self.metric!r}")
         if self.recovery is None:
             # Hysteresis by default: fire at 20 % below target, resolve only within 10 %.
-            self.recovery = (
-                self.threshold / 2 if self.kind == "relative_to_target" else self.threshold
-            )
+            self.recovery = self.threshold if self.kind == "threshold" else self.threshold / 2
         return self
 
 
@@ -114,6 +132,7 @@ class RuleRead(BaseModel):
     target: Decimal | None
     threshold: Decimal
     recovery: Decimal
+    period_days: int
     for_evaluations: int
     min_sample: int
     ignore_provisional: bool
@@ -176,6 +195,7 @@ class AlertRead(BaseModel):
     resolved_by: str | None
     resolution: str | None
     escalation_level: int
+    follow_up_task_id: uuid.UUID | None
     row_version: int
     evaluations: list[EvaluationRead] = Field(default_factory=list)
     notifications: list[NotificationRead] = Field(default_factory=list)
@@ -206,6 +226,7 @@ class SilenceCreate(Strict):
     starts_at: datetime
     ends_at: datetime
     comment: Text
+    end_on_resolve: bool = False  # end as soon as a silenced alert resolves
 
     @model_validator(mode="after")
     def _window(self) -> SilenceCreate:
@@ -225,6 +246,7 @@ class SilenceRead(BaseModel):
     ends_at: datetime
     author: str
     comment: str
+    end_on_resolve: bool
 
 
 class ChannelIn(Strict):
@@ -233,3 +255,23 @@ class ChannelIn(Strict):
     url: HttpUrl
     secret: Annotated[str, Field(min_length=16, max_length=200)]
     escalation_level: Annotated[int, Field(ge=0, le=5)] = 0
+    group_by: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=10)
+    ] = Field(default_factory=lambda: ["plan_id"])
+    group_wait_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
+    group_interval_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
+    business_hours: BusinessHours | None = None
+
+
+class ChannelRead(BaseModel):
+    """A notification webhook as stored (its secret is never shown)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    url: str
+    escalation_level: int
+    group_by: list[str]
+    group_wait_seconds: int
+    group_interval_seconds: int
+    business_hours: BusinessHours | None

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import lifecycle
-from services.alerts.evaluation import Observation
-from services.alerts.models import Alert, Channel, Rule, Silence
+from services.alerts import evaluation, lifecycle
+from services.alerts.evaluation import TARGET_KINDS, Observation
+from services.alerts.models import Alert, Channel, PlanBudget, Rule, Silence
 from services.alerts.repository import AlertRepository
 from services.alerts.schemas import (
     AlertRead,
     ChannelIn,
+    ChannelRead,
     EvaluationRead,
     NotificationRead,
     RuleCreate,
@@ -23,13 +24,15 @@ from services.alerts.schemas import (
     SilenceCreate,
     SilenceRead,
 )
-from shared.contract.events.metrics import KpiSnapshotV1, MetricsUpdatedV1
+from shared.contract.events.metrics import KpiSnapshotV1, MetricsUpdatedV1, SpendRecordedV1
 from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.events.tasks import TaskCreatedV1
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
 from shared.kit.errors import Conflict, NotFound
 from shared.kit.http import check_version
 
 DEFAULT_CHANNEL = "default"
+CHANNEL_DAY_KINDS = ("threshold", "change_over_period", "relative_to_target")
 DEFAULT_EVENT_RULES = (
     ("task overdue", "tasks.task.overdue", "warning"),
     ("data late", "metrics.source.data_late", "warning"),
@@ -82,6 +85,15 @@ async def list_rules(session: AsyncSession, plan_id: uuid.UUID | None) -> list[R
 async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
     """Each objective gets the '20 % below target' rule unless the plan opted out."""
     repo = AlertRepository(session)
+    await repo.keep_budget(
+        PlanBudget(
+            plan_id=event.plan_id,
+            starts_on=event.starts_on,
+            ends_on=event.ends_on,
+            currency=event.currency,
+            channels={str(c.channel_id): str(c.planned_budget.amount) for c in event.channels},
+        )
+    )
     existing = {r.objective_id or r.event_type: r for r in await repo.default_rules(event.plan_id)}
     if not event.default_alert_rules:
         for kept in existing.values():
@@ -129,58 +141,130 @@ async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
 
 
 async def on_kpi_snapshot(session: AsyncSession, event: KpiSnapshotV1, now: datetime) -> None:
-    """Judge each objective against its relative-to-target rules."""
-    rules = await AlertRepository(session).enabled_rules(event.plan_id, kind="relative_to_target")
-    by_objective = {o.objective_id: o for o in event.objectives}
+    """Judge each objective against its relative-to-target and projected-miss rules.
+
+    Accumulating metrics (registrations, cost) are held to the target pro-rated to elapsed
+    time; ratios (CTR, ROI) to the target as is.
+    """
+    rules = await AlertRepository(session).enabled_rules(event.plan_id, kind=TARGET_KINDS)
     for rule in rules:
-        objective = by_objective.get(rule.objective_id) if rule.objective_id else None
-        if objective is None:
-            continue
-        accumulates = (
-            METRIC_DICTIONARY[objective.metric].kind.value in ("counter", "money")
-            if objective.metric in METRIC_DICTIONARY
-            else False
-        )
-        target = (
-            objective.expected_to_date
-            if accumulates and objective.expected_to_date
-            else objective.target
-        )
-        await lifecycle.observe(
-            session,
-            rule,
-            Observation(
-                value=objective.actual,
-                target=target,
-                sample=None,
-                provisional=objective.provisional,
-            ),
-            now,
-            plan_id=event.plan_id,
-            objective_id=objective.objective_id,
-            summary=f"{objective.metric} {objective.actual} against {target} expected",
-        )
+        for objective in event.objectives:
+            if rule.objective_id not in (None, objective.objective_id):
+                continue
+            if rule.objective_id is None and (
+                rule.target is not None or rule.metric != objective.metric
+            ):
+                continue  # a plan-wide rule with its own target is judged per channel-day
+            accumulates = _accumulates(objective.metric)
+            if rule.kind == "projected_miss":
+                value = evaluation.projected(
+                    objective.actual, objective.target, objective.expected_to_date, accumulates
+                )
+                target = objective.target
+                said = f"{objective.metric} heading for {value} against {target} at the due date"
+            else:
+                value = objective.actual
+                target = (
+                    objective.expected_to_date
+                    if accumulates and objective.expected_to_date
+                    else objective.target
+                )
+                said = f"{objective.metric} {value} against {target} expected"
+            await lifecycle.observe(
+                session,
+                rule,
+                Observation(value=value, target=target, provisional=objective.provisional),
+                now,
+                plan_id=event.plan_id,
+                objective_id=objective.objective_id,
+                summary=said,
+            )
+
+
+def _accumulates(metric: str) -> bool:
+    known = METRIC_DICTIONARY.get(metric)
+    return known is not None and known.kind.value in ("counter", "money")
 
 
 async def on_metrics_updated(session: AsyncSession, event: MetricsUpdatedV1, now: datetime) -> None:
-    """Judge metric rules of the plan (and global ones) on one channel-day's values."""
+    """Judge metric rules of the plan (and global ones) on one channel-day's values, and keep
+    the values so change-over-period rules can compare with them later."""
+    repo = AlertRepository(session)
+    scope = str(event.channel_id) if event.channel_id else "plan"
+    await repo.remember_values(
+        event.plan_id, scope, event.day, {v.metric: v.value for v in event.values}
+    )
     values = {v.metric: v for v in event.values}
-    for rule in await AlertRepository(session).enabled_rules(event.plan_id):
-        if rule.kind == "event" or rule.objective_id or rule.metric not in values:
+    for rule in await repo.enabled_rules(event.plan_id, kind=CHANNEL_DAY_KINDS):
+        if rule.objective_id or rule.metric not in values:
             continue
+        if rule.kind == "relative_to_target" and rule.target is None:
+            continue  # targets come from objectives: judged on KPI snapshots
         if rule.channel_id is not None and rule.channel_id != event.channel_id:
             continue
         seen = values[rule.metric]
         where = f"channel {event.channel_id}" if event.channel_id else "the plan"
+        value = seen.value
+        if rule.kind == "change_over_period":
+            before = event.day - timedelta(days=rule.period_days)
+            previous = await repo.seen_value(event.plan_id, scope, rule.metric, before)
+            value = evaluation.percent_change(seen.value, previous)
+            said = f"{rule.metric} {seen.value} on {event.day} against {previous} on {before}"
+        else:
+            said = f"{rule.metric} {seen.value} on {event.day}"
         await lifecycle.observe(
             session,
             rule,
-            Observation(value=seen.value, sample=seen.denominator, provisional=seen.provisional),
+            Observation(value=value, sample=seen.denominator, provisional=seen.provisional),
             now,
             plan_id=event.plan_id,
             channel_id=event.channel_id,
-            summary=f"{rule.metric} {seen.value} on {event.day} for {where} ({rule.name})",
+            summary=f"{said} for {where} ({rule.name})",
         )
+
+
+async def on_spend(session: AsyncSession, event: SpendRecordedV1, now: datetime) -> None:
+    """Judge budget pacing: a channel's spend to date against its budget's share of time."""
+    repo = AlertRepository(session)
+    budget = await repo.plan_budget(event.plan_id)
+    if budget is None or event.channel_id is None:
+        return
+    planned = budget.channels.get(str(event.channel_id))
+    for rule in await repo.enabled_rules(event.plan_id, kind=("budget_pacing",)):
+        if rule.channel_id not in (None, event.channel_id):
+            continue
+        deviation = None
+        if planned is not None and event.spend_to_date.currency == budget.currency:
+            deviation = evaluation.pacing_deviation(
+                event.spend_to_date.amount,
+                Decimal(planned),
+                budget.starts_on,
+                budget.ends_on,
+                event.through_day,
+            )
+        await lifecycle.observe(
+            session,
+            rule,
+            Observation(value=deviation),
+            now,
+            plan_id=event.plan_id,
+            channel_id=event.channel_id,
+            summary=(
+                f"spend {event.spend_to_date.amount} {event.spend_to_date.currency} through "
+                f"{event.through_day} against a budget of {planned}: "
+                f"{'n/a' if deviation is None else f'{deviation:+.1f}%'} off pace ({rule.name})"
+            ),
+        )
+
+
+async def on_task_created(session: AsyncSession, event: TaskCreatedV1) -> None:
+    """Link the follow-up task the tasks service made for an alert back to the alert."""
+    if event.alert_id is None:
+        return
+    alert = await AlertRepository(session).alert(event.alert_id, for_update=True)
+    if alert is not None and alert.follow_up_task_id is None:
+        alert.follow_up_task_id = event.task_id
+        alert.row_version += 1
 
 
 async def on_event(
@@ -194,7 +278,7 @@ async def on_event(
     """A non-metric condition (task overdue, data late …) fires the plan's rule for it once."""
     if plan_id is None:
         return
-    for rule in await AlertRepository(session).enabled_rules(plan_id, kind="event"):
+    for rule in await AlertRepository(session).enabled_rules(plan_id, kind=("event",)):
         if rule.event_type == event_type:
             await lifecycle.observe(
                 session,
@@ -312,22 +396,21 @@ async def expire_silence(
     return SilenceRead.model_validate(silence)
 
 
-async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -> None:
+async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -> ChannelRead:
     """Create or change a notification channel."""
     repo = AlertRepository(session)
+    fields = data.model_dump(mode="json", exclude={"url"}) | {"url": str(data.url)}
     channel = await repo.channel(channel_id)
     if channel is None:
-        await repo.add(
-            Channel(
-                id=channel_id,
-                url=str(data.url),
-                secret=data.secret,
-                escalation_level=data.escalation_level,
-            )
-        )
+        channel = Channel(id=channel_id, **fields)
+        await repo.add(channel)
     else:
-        channel.url, channel.secret, channel.escalation_level = (
-            str(data.url),
-            data.secret,
-            data.escalation_level,
-        )
+        for name, value in fields.items():
+            setattr(channel, name, value)
+        await session.flush()
+    return ChannelRead.model_validate(channel)
+
+
+async def list_channels(session: AsyncSession) -> list[ChannelRead]:
+    """Every notification channel."""
+    return [ChannelRead.model_validate(c) for c in await AlertRepository(session).channels()]

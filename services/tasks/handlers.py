@@ -7,10 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.tasks import SERVICE
 from services.tasks.repository import KnownPlanRepository, TaskRepository
 from services.tasks.schemas import TaskCreate
-from services.tasks.service import create_task
+from services.tasks.service import create_task, suggest_closing
 from services.tasks.views import instantiate, take_baseline
 from shared.contract.envelope import Envelope
-from shared.contract.events.alerts import AlertRaisedV1
+from shared.contract.events.alerts import AlertRaisedV1, AlertResolvedV1
 from shared.contract.events.planning import PlanApprovedV1, PlanCreatedV1, PlanUpdatedV1
 from shared.kit.bus.inbox import subscribe
 
@@ -60,7 +60,7 @@ async def on_alert_raised(event: AlertRaisedV1, envelope: Envelope, session: Asy
     if plan is None:
         return
     due = min(max(follow_up.due_on, plan.starts_on), plan.ends_on)
-    task = await create_task(
+    await create_task(
         session,
         event.plan_id,
         TaskCreate(
@@ -73,14 +73,23 @@ async def on_alert_raised(event: AlertRaisedV1, envelope: Envelope, session: Asy
             owner_id=follow_up.owner_id,
             approver_id=follow_up.approver_id,
         ),
+        alert_id=event.alert_id,
     )
-    linked = await TaskRepository(session).get(task.id)
-    if linked is not None:
-        linked.alert_id = event.alert_id
+
+
+async def on_alert_resolved(
+    event: AlertResolvedV1, envelope: Envelope, session: AsyncSession
+) -> None:
+    """The metric recovered: the alert's open follow-up tasks are marked for closing.
+
+    Their owners close them (a person confirms the work is done); nothing is closed for them.
+    """
+    await suggest_closing(session, event.alert_id, envelope.time, f"alert resolved: {event.reason}")
 
 
 SUBSCRIBERS = [
     subscribe(SERVICE, on_plan_created, PlanCreatedV1, PlanUpdatedV1),
     subscribe(SERVICE, on_plan_approved, PlanApprovedV1),
     subscribe(SERVICE, on_alert_raised, AlertRaisedV1),
+    subscribe(SERVICE, on_alert_resolved, AlertResolvedV1),
 ]

@@ -70,7 +70,9 @@ class Task(Base):
     status: Mapped[str] = mapped_column(Text, default="not_started", index=True)
     status_reason: Mapped[str | None] = mapped_column(Text)
     completion: Mapped[int] = mapped_column(default=0)
-    alert_id: Mapped[uuid.UUID | None]
+    alert_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Set when the alert that asked for this task resolved: its owner may now close it.
+    closing_suggested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     row_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -127,6 +127,15 @@ class TaskRepository:
         )
         return (await self.session.scalars(query)).all()
 
+    async def open_follow_ups(self, alert_id: uuid.UUID) -> Sequence[Task]:
+        """Tasks made for an alert that are not finished, locked."""
+        query = (
+            select(Task)
+            .where(Task.alert_id == alert_id, Task.status.not_in(("done", "cancelled")))
+            .with_for_update()
+        )
+        return (await self.session.scalars(query)).all()
+
     async def open_tasks_ending_by(self, day: date) -> Sequence[Task]:
         """Tasks not done or cancelled that end on or before ``day``."""
         query = select(Task).where(Task.status.not_in(("done", "cancelled")), Task.ends_on <= day)

@@ -118,6 +118,7 @@ class TaskRead(BaseModel):
     status_reason: str | None
     completion: int
     alert_id: uuid.UUID | None
+    closing_suggested_at: datetime | None
     row_version: int
     prerequisites: list[DependencyRead] = Field(default_factory=list)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -97,7 +97,13 @@ async def read(session: AsyncSession, task: Task) -> TaskRead:
     )
 
 
-async def create_task(session: AsyncSession, plan_id: uuid.UUID, data: TaskCreate) -> TaskRead:
+async def create_task(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    data: TaskCreate,
+    *,
+    alert_id: uuid.UUID | None = None,
+) -> TaskRead:
     """Add a WBS node with its prerequisites, all checked before anything is stored."""
     plan = await get_known_plan(session, plan_id)
     repo = TaskRepository(session)
@@ -137,6 +143,7 @@ async def create_task(session: AsyncSession, plan_id: uuid.UUID, data: TaskCreat
         **data.model_dump(exclude={"parent_code", "prerequisites"}),
         status="not_started",
         completion=0,
+        alert_id=alert_id,
         row_version=1,
     )
     await repo.add(task)
@@ -164,6 +171,7 @@ async def create_task(session: AsyncSession, plan_id: uuid.UUID, data: TaskCreat
             starts_on=task.starts_on,
             ends_on=task.ends_on,
             priority=task.priority,
+            alert_id=task.alert_id,
         ),
         subject=str(task.id),
     )
@@ -229,6 +237,17 @@ async def update_task(
     task.row_version += 1
     await session.flush()
     return await read(session, task)
+
+
+async def suggest_closing(
+    session: AsyncSession, alert_id: uuid.UUID, at: datetime, reason: str
+) -> None:
+    """Mark an alert's open follow-up tasks for closing, with the reason in their history."""
+    for task in await TaskRepository(session).open_follow_ups(alert_id):
+        if task.closing_suggested_at is None:
+            task.closing_suggested_at = at
+            task.row_version += 1
+            await _remember(session, task, "closing_suggested", None, at, "alerts", reason)
 
 
 async def _remember(

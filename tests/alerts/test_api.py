@@ -9,7 +9,7 @@ import httpx
 
 from services.alerts.evaluation import Observation, condition, repeat_due, step
 from shared.contract.types import Role
-from tests.alerts.test_alerting import PLAN, ctr, targets
+from tests.alerts.scenario import PLAN, ctr, targets
 from tests.conftest import bearer
 from tests.planning.helpers import publish
 from tests.polling import eventually

@@ -29,6 +29,7 @@ class TaskCreatedV1(TaskPayload):
     starts_on: date
     ends_on: date
     priority: str
+    alert_id: uuid.UUID | None = None  # set on a follow-up task an alert asked for
 
 
 class TaskReassignedV1(TaskPayload):
