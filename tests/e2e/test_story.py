@@ -4,44 +4,23 @@ asserting what each service shows at the end and the plan's events on the bus in
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from sqlalchemy import text
 
-from allinone.app import create_allinone_app
 from demo.__main__ import Receiver, play, serving
 from shared.contract.types import Role
 from shared.kit.db import create_engine
-from shared.kit.settings import BusKind, Settings
 from tests.conftest import bearer
-
-
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def live(database_url: str) -> Iterator[str]:
-    """The all-in-one app with its relays, consumers and jobs, on a loopback port."""
-    settings = Settings(
-        database_url=database_url, bus=BusKind.EMBEDDED, relay_idle_poll_seconds=0.05
-    )
-    app, _root = create_allinone_app(settings, database_url=database_url)
-    port = _port()
-    with serving(app, port):
-        yield f"http://127.0.0.1:{port}"
+from tests.e2e.conftest import free_port
+from tests.polling import eventually
 
 
 async def test_the_seed_campaign_runs_through_all_five_services(
     live: str, database_url: str
 ) -> None:
     receiver = Receiver()
-    receiver_port = _port()
+    receiver_port = free_port()
     with serving(receiver, receiver_port):
         outcome = await play(live, f"http://127.0.0.1:{receiver_port}/hook", receiver)
     plan_id = outcome["plan_id"]
@@ -52,6 +31,14 @@ async def test_the_seed_campaign_runs_through_all_five_services(
         assert plan["retrospective"][0]["root_cause"] == "mall's historical footfall not used"
         alert = (await http.get(f"/alerts/alerts/{outcome['alert_id']}", headers=reader)).json()
         assert alert["state"] == "resolved"
+        assert alert["follow_up_task_id"] == outcome["task"]["id"]
+
+        async def marked_for_closing() -> str | None:
+            task = await http.get(f"/tasks/tasks/{alert['follow_up_task_id']}", headers=reader)
+            marked: str | None = task.json()["closing_suggested_at"]
+            return marked
+
+        assert await eventually(marked_for_closing)
         requests = (
             await http.get("/approvals/requests", params={"plan_id": plan_id}, headers=reader)
         ).json()
