@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from pydantic import AwareDatetime
 
 from services.alerts import service
 from services.alerts.schemas import (
     Acknowledge,
+    AlertFilter,
     AlertRead,
     Assign,
     ChannelIn,
@@ -75,11 +77,15 @@ async def list_alerts(
     plan_id: uuid.UUID | None = None,
     state: Annotated[str | None, Query(pattern="^(pending|firing|acknowledged|resolved)$")] = None,
     severity: Annotated[str | None, Query(pattern="^(info|warning|critical)$")] = None,
+    since: Annotated[AwareDatetime | None, Query(description="started at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="started before")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[AlertRead]:
     """Alerts newest first with their evaluations and notifications."""
     return await service.list_alerts(
-        session, plan_id=plan_id, state=state, severity=severity, limit=limit
+        session,
+        AlertFilter(plan_id=plan_id, state=state, severity=severity, since=since, until=until),
+        limit=limit,
     )
 
 

@@ -21,6 +21,7 @@ from services.alerts.models import (
     SeenValue,
     Silence,
 )
+from services.alerts.schemas import AlertFilter
 
 
 class AlertRepository:
@@ -113,18 +114,20 @@ class AlertRepository:
             query = query.with_for_update()
         return (await self.session.scalars(query)).first()
 
-    async def alerts(
-        self, *, plan_id: uuid.UUID | None, state: str | None, severity: str | None, limit: int
-    ) -> Sequence[Alert]:
+    async def alerts(self, where: AlertFilter, *, limit: int) -> Sequence[Alert]:
         """Alerts newest first, filtered."""
         query = select(Alert).order_by(Alert.started_at.desc()).limit(limit)
         for column, value in (
-            (Alert.plan_id, plan_id),
-            (Alert.state, state),
-            (Alert.severity, severity),
+            (Alert.plan_id, where.plan_id),
+            (Alert.state, where.state),
+            (Alert.severity, where.severity),
         ):
             if value is not None:
                 query = query.where(column == value)
+        if where.since is not None:
+            query = query.where(Alert.started_at >= where.since)
+        if where.until is not None:
+            query = query.where(Alert.started_at < where.until)
         return (await self.session.scalars(query)).all()
 
     async def firing_critical(self, plan_id: uuid.UUID) -> bool:

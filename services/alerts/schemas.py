@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -199,6 +200,17 @@ class AlertRead(BaseModel):
     row_version: int
     evaluations: list[EvaluationRead] = Field(default_factory=list)
     notifications: list[NotificationRead] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts a list shows; absent criteria do not narrow it."""
+
+    plan_id: uuid.UUID | None = None
+    state: str | None = None
+    severity: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 class Acknowledge(Strict):

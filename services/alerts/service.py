@@ -13,6 +13,7 @@ from services.alerts.evaluation import TARGET_KINDS, Observation
 from services.alerts.models import Alert, Channel, PlanBudget, Rule, Silence
 from services.alerts.repository import AlertRepository
 from services.alerts.schemas import (
+    AlertFilter,
     AlertRead,
     ChannelIn,
     ChannelRead,
@@ -316,18 +317,9 @@ async def read(session: AsyncSession, alert: Alert) -> AlertRead:
     )
 
 
-async def list_alerts(
-    session: AsyncSession,
-    *,
-    plan_id: uuid.UUID | None,
-    state: str | None,
-    severity: str | None,
-    limit: int,
-) -> list[AlertRead]:
+async def list_alerts(session: AsyncSession, where: AlertFilter, *, limit: int) -> list[AlertRead]:
     """Alerts newest first, filtered (history is kept, unlike Alertmanager)."""
-    alerts = await AlertRepository(session).alerts(
-        plan_id=plan_id, state=state, severity=severity, limit=limit
-    )
+    alerts = await AlertRepository(session).alerts(where, limit=limit)
     return [await read(session, a) for a in alerts]
 
 

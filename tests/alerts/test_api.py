@@ -40,6 +40,16 @@ async def test_a_snapshot_event_raises_an_alert_that_a_person_acknowledges(
 
     (alert,) = await eventually(firing)
     assert alert["state"] == "firing"
+    started = alert["started_at"]
+    for window, expected in (({"since": started}, 1), ({"until": started}, 0)):
+        listed = await client.get(
+            "/alerts/alerts", params={"plan_id": str(PLAN), **window}, headers=SPECIALIST
+        )
+        assert len(listed.json()) == expected, window
+    naive = await client.get(
+        "/alerts/alerts", params={"since": "2024-06-07T09:00"}, headers=SPECIALIST
+    )
+    assert naive.status_code == 422  # a moment without its time zone is ambiguous
     taken = await client.post(
         f"/alerts/alerts/{alert['id']}/acknowledge",
         json={"note": "swapping creatives"},
