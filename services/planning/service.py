@@ -265,6 +265,7 @@ async def replace_section(
     spec = SECTIONS[section]
     previous = {row.id: row for row in await repo.section(spec.model, plan.id)}  # type: ignore[attr-defined]
     await _check_section(session, plan, section, items)
+    _check_own_ids(section, items, previous)
     rows = [
         _row(spec.model, plan.id, n, item, previous.get(getattr(item, "id", None)))
         for n, item in enumerate(items)
@@ -292,6 +293,19 @@ def _row(model: type[Base], plan_id: uuid.UUID, position: int, item: BaseModel, 
     return model(
         id=getattr(item, "id", None) or uuid.uuid4(), plan_id=plan_id, position=position, **values
     )
+
+
+def _check_own_ids(section: str, items: Sequence[BaseModel], previous: dict[Any, Any]) -> None:
+    """An id names a row this section already has; new rows get theirs from the server."""
+    for n, item in enumerate(items):
+        given = getattr(item, "id", None)
+        if given is not None and given not in previous:
+            raise RuleViolated(
+                f"{section} item {n} names id {given}, which is not a row of this plan's "
+                f"{section}; leave id out to add a row",
+                field=f"{section}.{n}.id",
+                rule="own-row-id",
+            )
 
 
 def _check_unique_ids(section: str, rows: Sequence[Any]) -> None:

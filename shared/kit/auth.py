@@ -44,8 +44,11 @@ def decode_token(token: str, settings: Settings) -> Principal:
         )
     except jwt.PyJWTError as exc:
         raise Unauthenticated(f"invalid token: {exc}") from exc
+    claimed = claims.get("roles", [])
+    if not isinstance(claimed, list) or not all(isinstance(r, str) for r in claimed):
+        raise Unauthenticated("invalid token: roles must be a list of role names")
     try:
-        roles = frozenset(Role(r) for r in claims.get("roles", []))
+        roles = frozenset(Role(r) for r in claimed)
     except ValueError as exc:
         raise Unauthenticated(f"invalid token: unknown role ({exc})") from exc
     return Principal(subject=str(claims["sub"]), roles=roles)
