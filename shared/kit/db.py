@@ -32,11 +32,21 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, application_name: str = "") -> AsyncEngine:
-    """An asyncpg engine; application_name shows which service holds a connection."""
-    connect_args = (
-        {"server_settings": {"application_name": application_name}} if application_name else {}
-    )
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    application_name: str = "",
+    statement_timeout_ms: int = 0,
+) -> AsyncEngine:
+    """An asyncpg engine; application_name shows which service holds a connection, and a
+    statement timeout (0 = none) turns a statement stuck behind a lock into a quick 503."""
+    server_settings = {}
+    if application_name:
+        server_settings["application_name"] = application_name
+    if statement_timeout_ms:
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
+    connect_args = {"server_settings": server_settings} if server_settings else {}
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.kit.context import correlation_id
@@ -141,6 +143,11 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 # are its error; the transaction was rolled back. Python's refusal to encode an unpaired
 # surrogate is the same kind of error.
 DATA_EXCEPTION_CLASS = "22"
+UNIQUE_VIOLATION = "23505"
+# Failures that pass: a serialization failure or deadlock (40), a statement cancelled by its
+# timeout (57014), a lock not granted (55P03), a server out of connections or memory (53), a
+# lost connection (08) or a server shutting down (57P0x). The client should simply retry.
+TRANSIENT_SQLSTATES = ("40", "57014", "55P03", "53", "08", "57P0")
 
 
 def _unstorable(request: Request) -> JSONResponse:
@@ -152,6 +159,17 @@ def _unstorable(request: Request) -> JSONResponse:
         "or a date or number out of range); nothing was stored",
         request.url.path,
         rule="storable-value",
+    )
+
+
+def _storage_unavailable(request: Request) -> JSONResponse:
+    return problem(
+        503,
+        "storage-unavailable",
+        "Storage unavailable, retry later",
+        "the database could not take the request just now; nothing was stored",
+        request.url.path,
+        retry_after=1,
     )
 
 
@@ -192,11 +210,45 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
 
+    def by_sqlstate(request: Request, state: str) -> JSONResponse | None:
+        if state.startswith(DATA_EXCEPTION_CLASS):
+            return _unstorable(request)
+        if state == UNIQUE_VIOLATION:
+            return problem(
+                409,
+                "conflict",
+                "Conflict",
+                "a value that must be unique is already taken; nothing was stored",
+                request.url.path,
+                rule="unique",
+            )
+        if state.startswith(TRANSIENT_SQLSTATES):
+            return _storage_unavailable(request)
+        return None
+
     @app.exception_handler(DBAPIError)
     async def on_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-        if str(getattr(exc.orig, "sqlstate", "") or "").startswith(DATA_EXCEPTION_CLASS):
-            return _unstorable(request)
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        if answer := by_sqlstate(request, state):
+            return answer
+        if exc.connection_invalidated:
+            return _storage_unavailable(request)
         return await on_unexpected(request, exc)
+
+    @app.exception_handler(asyncpg.PostgresError)
+    async def on_driver_error(request: Request, exc: asyncpg.PostgresError) -> JSONResponse:
+        # The webhook hot path talks to asyncpg directly, so its errors arrive unwrapped.
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return by_sqlstate(request, state) or await on_unexpected(request, exc)
+
+    @app.exception_handler(PoolTimeout)
+    async def on_pool_exhausted(request: Request, _exc: PoolTimeout) -> JSONResponse:
+        return _storage_unavailable(request)
+
+    @app.exception_handler(ConnectionError)
+    async def on_unreachable(request: Request, _exc: ConnectionError) -> JSONResponse:
+        log.warning("database unreachable on %s", request.url.path, exc_info=True)
+        return _storage_unavailable(request)
 
     @app.exception_handler(UnicodeEncodeError)
     async def on_unencodable(request: Request, _exc: UnicodeEncodeError) -> JSONResponse:

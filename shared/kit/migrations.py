@@ -67,4 +67,5 @@ def run_env(metadata: MetaData) -> None:
     with context.begin_transaction():
         # A migration waiting behind a long lock would stall every request queued behind it.
         connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+        connection.execute(text("SET LOCAL statement_timeout = 0"))  # backfills may take long
         context.run_migrations()

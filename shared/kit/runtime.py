@@ -68,7 +68,11 @@ class ServiceRuntime:
     ) -> None:
         self.definition = definition
         self.settings = settings
-        self.engine = create_engine(database_url, application_name=definition.name)
+        self.engine = create_engine(
+            database_url,
+            application_name=definition.name,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
         self.sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
         self.transport = transport or build_transport(settings, self.engine)
         self.publisher = self.transport.publisher()

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     relay_idle_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     migrate_on_start: bool = True
+    db_statement_timeout_ms: int = Field(
+        default=30_000, ge=0, description="cancel a statement after this long (0 = never)"
+    )
     jobs_enabled: bool = Field(
         default=True, description="run periodic jobs (reminders, cut-offs); tests drive them"
     )

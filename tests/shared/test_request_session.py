@@ -48,11 +48,11 @@ async def app(database_url: str) -> AsyncIterator[FastAPI]:
     await engine.dispose()
 
 
-async def test_a_commit_that_fails_is_a_500_problem_and_nothing_is_stored(app: FastAPI) -> None:
+async def test_a_commit_that_fails_is_a_problem_and_nothing_is_stored(app: FastAPI) -> None:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         failed = await client.post("/stored", params={"fail_at_commit": True})
-        assert failed.status_code == 500
+        assert failed.status_code == 409  # the deferred unique check fails at COMMIT
         assert failed.headers["content-type"] == "application/problem+json"
         assert (await client.get("/notes")).json() == {"count": 0}
 
