@@ -16,6 +16,7 @@ from shared.kit.bus.transport import Transport
 from shared.kit.embedded_pg import embedded_database_url
 from shared.kit.errors import PROBLEM_RESPONSES, install_problem_handlers, problem
 from shared.kit.observability import RequestObservability
+from shared.kit.ratelimit import RateLimits
 from shared.kit.runtime import ServiceDefinition, ServiceRuntime
 from shared.kit.settings import Settings, get_settings, service_database_url
 
@@ -78,6 +79,7 @@ def create_service_app(
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
+    app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(RequestObservability, service=name)
     for router in [*definition.routers, dead_letter_router()]:
         app.include_router(router, prefix=f"/{name}", responses=PROBLEM_RESPONSES)

@@ -6,7 +6,8 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from limits import parse
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,15 @@ class Settings(BaseSettings):
     relay_idle_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
     migrate_on_start: bool = True
+    rate_limit_writes: str = Field(
+        default="50/second", description="writes per client (bearer token) in a moving window"
+    )
+    rate_limit_webhooks: str = Field(
+        default="200/second", description="webhook deliveries per source in a moving window"
+    )
+    rate_limit_storage: str = Field(
+        default="async+memory://", description="where windows are kept; async+redis://… shares them"
+    )
     db_statement_timeout_ms: int = Field(
         default=30_000, ge=0, description="cancel a statement after this long (0 = never)"
     )
@@ -60,6 +70,12 @@ class Settings(BaseSettings):
         default=True, description="run periodic jobs (reminders, cut-offs); tests drive them"
     )
     log_level: str = "INFO"
+
+    @field_validator("rate_limit_writes", "rate_limit_webhooks")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse(value)  # "100/second", "1000 per minute" … ; anything else fails at start-up
+        return value
 
     @property
     def bus_kind(self) -> BusKind:
