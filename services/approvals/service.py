@@ -376,10 +376,18 @@ async def delegate(
     """Set an out-of-office window: the delegate decides in the caller's roles meanwhile."""
     if data.delegate == actor.subject:
         raise RuleViolated("delegate to someone else", field="delegate", rule="self-delegation")
+    # Admin is an operator's power, not an approver's: it is never lent.
+    lent = sorted(r.value for r in actor.roles if r is not Role.ADMIN)
+    if not lent:
+        raise RuleViolated(
+            "only approver roles can be delegated, and the caller holds none",
+            field="delegate",
+            rule="delegable-roles",
+        )
     row = Delegation(
         delegator=actor.subject,
         delegate=data.delegate,
-        roles=sorted(r.value for r in actor.roles),
+        roles=lent,
         starts_at=data.starts_at,
         ends_at=data.ends_at,
     )

@@ -28,6 +28,7 @@ from shared.contract.events.tasks import (
     TaskReassignedV1,
     TaskStatusChangedV1,
 )
+from shared.contract.types import Role
 from shared.kit.auth import Principal
 from shared.kit.bus.outbox import Outbox
 from shared.kit.errors import Conflict, Forbidden, NotFound, RuleViolated
@@ -47,6 +48,19 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 NEEDS_REASON = frozenset({"blocked", "cancelled", "returned"})
 R2_DECIDES = frozenset({"done", "returned"})
+# Besides the task's R1 and R2, the people who plan the campaign may move and log any task.
+PLANNERS = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER})
+
+
+def check_participant(task: Task, actor: Principal) -> None:
+    """Only the task's owner, its approver or a planner works on it (OWASP API1)."""
+    if actor.subject in (task.owner_id, task.approver_id) or actor.has_any(PLANNERS):
+        return
+    raise Forbidden(
+        f"only the owner {task.owner_id}, the approver {task.approver_id} or a planner "
+        "may change this task",
+        rule="task-participant",
+    )
 
 
 class PlanUnknown(NotFound):
@@ -335,6 +349,7 @@ async def change_status(
         raise RuleViolated(f"{data.to} needs a reason", field="reason", rule="reason-required")
     if data.to in R2_DECIDES and actor.subject != task.approver_id:
         raise Forbidden(f"only the approver (R2) {task.approver_id} decides", rule="r2-decides")
+    check_participant(task, actor)
     if data.to == "in_progress":
         await _check_prerequisites(session, task, data.override_reason)
     before = task.status
@@ -397,6 +412,7 @@ async def log_progress(
 ) -> ProgressRead:
     """Add a row to the progress and issue log; completion % follows it, with history."""
     task = await get_task(session, task_id, for_update=True)
+    check_participant(task, actor)
     entry = ProgressEntry(id=uuid.uuid4(), task_id=task.id, **data.model_dump())
     await TaskRepository(session).add(entry)
     if data.completion != task.completion:
@@ -435,6 +451,7 @@ async def set_progress_status(
 ) -> ProgressRead:
     """Move a logged issue along; handling it announces issue_resolved."""
     task = await get_task(session, task_id)
+    check_participant(task, actor)
     entry = await TaskRepository(session).progress_entry(entry_id)
     if entry is None or entry.task_id != task.id:
         raise NotFound(f"no log entry {entry_id} on task {task_id}")

@@ -6,7 +6,8 @@ read them, and roles (test_function_level) decide who writes. What the code *doe
 * child objects to their parent: a line, partner, objective, log entry or prerequisite named
   under another plan or task is not found (or refused), and the other plan is untouched;
 * Idempotency-Keys per principal: someone else's key never returns their answer;
-* a task's done/returned to its R2 (approver_id) alone, whatever the caller's roles;
+* a task's done/returned to its R2 (approver_id) alone, whatever the caller's roles; its other
+  moves and its progress log to its R1, its R2 or a planner;
 * approvals: nobody decides their own request or sees it in their inbox, and a stage is decided
   only by its roles (or admin, or a delegate standing in for them).
 """
@@ -314,6 +315,59 @@ async def test_only_the_tasks_r2_decides_it(stack: Stack, world: World) -> None:
     assert unchanged == task
     r2 = bearer(Role.SUPERVISOR, task["approver_id"])
     assert (await http.post(url, json={"to": "done"}, headers=r2)).status_code == 200
+
+
+OUTSIDERS = {
+    role.value: bearer(role, f"outsider-{role.value}")
+    for role in (Role.SALES, Role.FINANCE, Role.LEGAL, Role.TECH)
+}
+
+
+async def test_only_a_tasks_people_and_planners_move_it_or_log_on_it(
+    stack: Stack, world: World
+) -> None:
+    http = stack.client
+    task = await _task(http, world.a["plan"]["id"], "P-OUT")
+    status_url, log_url = f"/tasks/tasks/{task['id']}/status", f"/tasks/tasks/{task['id']}/progress"
+    entry = {
+        "logged_on": "2024-05-02",
+        "progress": "venue booked",
+        "completion": 30,
+        "owner_id": "x",
+    }
+    failures = []
+    for who, headers in OUTSIDERS.items():
+        for url, body in ((status_url, {"to": "in_progress"}), (log_url, entry)):
+            got = await http.post(url, json=body, headers=headers)
+            if got.status_code != 403 or got.json().get("rule") != "task-participant":
+                failures.append(f"{url.rsplit('/', 1)[-1]} by {who}: {got.status_code}")
+    assert not failures, failures
+    assert (await http.get(f"/tasks/tasks/{task['id']}", headers=ADMIN)).json() == task
+    owner_in_sales = bearer(Role.SALES, task["owner_id"])  # the R1, whatever their role
+    assert (await http.post(log_url, json=entry, headers=owner_in_sales)).status_code == 201
+    started = await http.post(status_url, json={"to": "in_progress"}, headers=owner_in_sales)
+    assert started.status_code == 200, started.text
+
+
+async def test_admin_is_never_lent_by_a_delegation(stack: Stack) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shared.kit.auth import mint_token
+    from shared.kit.settings import Settings
+
+    now = datetime.now(UTC)
+    window = {
+        "delegate": "deputy",
+        "starts_at": (now - timedelta(minutes=1)).isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+    }
+    alone = await stack.client.post("/approvals/delegations", json=window, headers=ADMIN)
+    assert (alone.status_code, alone.json()["rule"]) == (422, "delegable-roles")
+    both = mint_token("admin-and-supervisor", [Role.ADMIN, Role.SUPERVISOR], Settings())
+    lent = await stack.client.post(
+        "/approvals/delegations", json=window, headers={"Authorization": f"Bearer {both}"}
+    )
+    assert (lent.status_code, lent.json()["roles"]) == (201, ["supervisor"])
 
 
 async def _filed(stack: Stack, requester: dict[str, str]) -> dict[str, Any]:
