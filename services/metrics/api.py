@@ -11,10 +11,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Body, Depends, Query, Request, status
 from fastapi.responses import HTMLResponse
 
-from services.metrics import ingest, report, service
+from services.metrics import ingest, report, review, service
 from services.metrics.schemas import (
     Evaluation,
     EvaluationNoteIn,
+    FlagStatus,
+    FraudDecision,
+    FraudFlagCreate,
+    FraudFlagRead,
     MappingIn,
     MetricRead,
     PlanKpis,
@@ -32,6 +36,12 @@ Operator = Annotated[Principal, Depends(require(Role.TECH, Role.ADMIN))]
 Analyst = Annotated[
     Principal,
     Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER, Role.SALES, Role.FINANCE)),
+]
+# Who reviews fraud flags: team leads own the ambassadors' payouts, tech owns the data.
+Reviewer = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.MANAGER, Role.TECH))]
+FlagReader = Annotated[
+    Principal,
+    Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER, Role.FINANCE, Role.TECH)),
 ]
 MAX_BODY = 10 * 1024 * 1024  # a 10,000-row batch is well under this
 MAX_IN_FLIGHT = 16
@@ -159,3 +169,40 @@ async def annotate(
 ) -> None:
     """Add the data source, analysis and suggestion to a row."""
     await service.annotate(session, plan_id, objective_id, note)
+
+
+@router.get("/plans/{plan_id}/fraud-flags", response_model=list[FraudFlagRead])
+async def fraud_flags(
+    plan_id: uuid.UUID,
+    session: Session,
+    _reader: FlagReader,
+    status: FlagStatus | None = None,
+) -> list[FraudFlagRead]:
+    """Entity-days suspected of fake registrations, and the reviewers' decisions."""
+    return await review.fraud_flags(session, plan_id, status)
+
+
+@router.post(
+    "/plans/{plan_id}/fraud-flags",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FraudFlagRead,
+)
+async def flag_entity_day(
+    plan_id: uuid.UUID, data: FraudFlagCreate, session: Session, reviewer: Reviewer
+) -> FraudFlagRead:
+    """Flag an entity-day by hand (suspected, or excluded from net figures at once)."""
+    return await review.flag_entity_day(session, plan_id, data, reviewer.subject, datetime.now(UTC))
+
+
+@router.put("/plans/{plan_id}/fraud-flags/{flag_id}", response_model=FraudFlagRead)
+async def decide_fraud_flag(
+    plan_id: uuid.UUID,
+    flag_id: uuid.UUID,
+    decision: FraudDecision,
+    session: Session,
+    reviewer: Reviewer,
+) -> FraudFlagRead:
+    """Exclude the entity-day from net KPI figures, or clear the suspicion."""
+    return await review.decide_fraud_flag(
+        session, plan_id, flag_id, decision, reviewer.subject, datetime.now(UTC)
+    )

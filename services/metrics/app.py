@@ -12,6 +12,7 @@ from services.metrics.api import router
 from services.metrics.freshness import JOBS as FRESHNESS
 from services.metrics.handlers import SUBSCRIBERS
 from services.metrics.models import Base, bus
+from services.metrics.review import JOBS as FRAUD_JOBS
 from services.metrics.service import JOBS
 from shared.kit.app import create_service_app
 from shared.kit.runtime import ServiceDefinition
@@ -23,7 +24,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscribers=SUBSCRIBERS,
-    jobs=[*JOBS, *FRESHNESS],
+    jobs=[*JOBS, *FRESHNESS, *FRAUD_JOBS],
     description="Signed webhook ingestion, metric dictionary, rollups, KPIs, fraud, evaluation.",
 )
 

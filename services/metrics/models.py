@@ -7,7 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Numeric, Text, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Identity,
+    Index,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -144,3 +153,34 @@ class LateNotice(Base):
     source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     business_day: Mapped[date] = mapped_column(primary_key=True)
+
+
+class FraudFlag(Base):
+    """A suspected fraud signal on one entity-day, and a reviewer's decision on it.
+
+    One row per (source, entity, day, signal): the unique key is also the claim that makes the
+    fraud-suspected event go out once. An entity-day with any ``excluded`` flag is left out of
+    the net figures.
+    """
+
+    __tablename__ = "fraud_flags"
+    __table_args__ = (
+        UniqueConstraint("source_id", "entity", "day", "signal"),
+        Index("ix_metrics_fraud_flags_plan_day", "plan_id", "day"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    source_id: Mapped[uuid.UUID]
+    entity: Mapped[str] = mapped_column(Text)
+    day: Mapped[date]
+    signal: Mapped[str] = mapped_column(Text)
+    plan_id: Mapped[uuid.UUID]
+    channel_id: Mapped[uuid.UUID | None]
+    score: Mapped[Decimal] = mapped_column(Value)
+    detail: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)  # suspected | excluded | cleared
+    flagged_by: Mapped[str] = mapped_column(Text)  # "system" or the reviewer who flagged it
+    flagged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)

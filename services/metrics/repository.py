@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,11 +16,27 @@ from services.metrics.models import (
     DirtyDay,
     EvaluationNote,
     Fact,
+    FraudFlag,
     LateNotice,
     Mapping,
     PlanTarget,
     Source,
 )
+
+Ts = TypeVarTuple("Ts")
+EXCLUDED = "excluded"
+
+
+def net_of_exclusions(query: Select[*Ts]) -> Select[*Ts]:
+    """Leave out the facts of entity-days a reviewer excluded as fraudulent."""
+    return query.where(
+        ~exists().where(
+            FraudFlag.source_id == Fact.source_id,
+            FraudFlag.entity == Fact.entity,
+            FraudFlag.day == Fact.day,
+            FraudFlag.status == EXCLUDED,
+        )
+    )
 
 
 class MetricsRepository:
@@ -65,8 +82,13 @@ class MetricsRepository:
         until: date,
         channel_id: uuid.UUID | None = None,
         day: date | None = None,
+        *,
+        net: bool = False,
     ) -> dict[str, Decimal]:
-        """Each metric summed over a plan (or one channel), up to a day or for one day."""
+        """Each metric summed over a plan (or one channel), up to a day or for one day.
+
+        ``net`` leaves out the entity-days excluded as fraudulent; gross counts everything.
+        """
         query = (
             select(Fact.metric, func.sum(Fact.value))
             .where(Fact.plan_id == plan_id)
@@ -75,16 +97,20 @@ class MetricsRepository:
         query = query.where(Fact.day == day) if day else query.where(Fact.day <= until)
         if channel_id is not None:
             query = query.where(Fact.channel_id == channel_id)
+        if net:
+            query = net_of_exclusions(query)
         return dict((await self.session.execute(query)).all())
 
-    async def latest(self, plan_id: uuid.UUID, until: date) -> dict[str, Decimal]:
+    async def latest(
+        self, plan_id: uuid.UUID, until: date, *, net: bool = False
+    ) -> dict[str, Decimal]:
         """Each metric's total on its latest reported day (for indices like search volume)."""
-        per_day = (
+        per_day_query = (
             select(Fact.metric, Fact.day, func.sum(Fact.value).label("total"))
             .where(Fact.plan_id == plan_id, Fact.day <= until)
             .group_by(Fact.metric, Fact.day)
-            .subquery()
         )
+        per_day = (net_of_exclusions(per_day_query) if net else per_day_query).subquery()
         query = (
             select(per_day.c.metric, per_day.c.total)
             .distinct(per_day.c.metric)
@@ -169,3 +195,81 @@ class MetricsRepository:
                 set_={k: statement.excluded[k] for k in ("data_source", "analysis", "suggestion")},
             )
         )
+
+    async def facts_between(
+        self, first: date, last: date, metrics: Sequence[str]
+    ) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID, str, date, str, Decimal]]:
+        """(plan, channel, source, entity, day, metric, value) of mapped facts in a window."""
+        query = select(
+            Fact.plan_id,
+            Fact.channel_id,
+            Fact.source_id,
+            Fact.entity,
+            Fact.day,
+            Fact.metric,
+            Fact.value,
+        ).where(
+            Fact.plan_id.is_not(None),
+            Fact.day >= first,
+            Fact.day <= last,
+            Fact.metric.in_(metrics),
+        )
+        return [
+            (p, c, s, e, d, m, v)
+            for p, c, s, e, d, m, v in (await self.session.execute(query)).all()
+            if p is not None
+        ]
+
+    async def entity_day(
+        self, source_id: uuid.UUID, entity: str, day: date
+    ) -> tuple[uuid.UUID | None, uuid.UUID | None] | None:
+        """The plan and channel an entity-day's facts carry, None when it has no facts."""
+        query = (
+            select(Fact.plan_id, Fact.channel_id)
+            .where(Fact.source_id == source_id, Fact.entity == entity, Fact.day == day)
+            .limit(1)
+        )
+        row = (await self.session.execute(query)).first()
+        return None if row is None else (row[0], row[1])
+
+    async def claim_fraud_flag(self, values: dict[str, Any]) -> bool:
+        """Record a flag once; False when that entity-day already has one for the signal."""
+        claimed = await self.session.execute(
+            insert(FraudFlag).values(**values).on_conflict_do_nothing().returning(FraudFlag.id)
+        )
+        return claimed.first() is not None
+
+    async def fraud_flags(self, plan_id: uuid.UUID, status: str | None) -> Sequence[FraudFlag]:
+        """A plan's flags, newest day first."""
+        query = select(FraudFlag).where(FraudFlag.plan_id == plan_id)
+        if status is not None:
+            query = query.where(FraudFlag.status == status)
+        query = query.order_by(
+            FraudFlag.day.desc(), FraudFlag.entity, FraudFlag.signal, FraudFlag.id
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def fraud_flag(self, flag_id: uuid.UUID) -> FraudFlag | None:
+        """One flag, locked for a decision."""
+        return await self.session.get(FraudFlag, flag_id, with_for_update=True)
+
+    async def mark_dirty(self, plan_id: uuid.UUID, channel_id: uuid.UUID | None, day: date) -> None:
+        """Have the snapshot job republish a plan-day (e.g. after an exclusion changed net)."""
+        keys = {"plan", str(channel_id or "plan")}
+        await self.session.execute(
+            insert(DirtyDay)
+            .values([{"plan_id": plan_id, "channel_key": k, "day": day} for k in sorted(keys)])
+            .on_conflict_do_nothing()
+        )
+
+    async def excluded_entity_days(self, plan_id: uuid.UUID, until: date) -> int:
+        """How many entity-days of a plan up to a day are excluded from net figures."""
+        days = (
+            select(FraudFlag.source_id, FraudFlag.entity, FraudFlag.day)
+            .where(
+                FraudFlag.plan_id == plan_id, FraudFlag.day <= until, FraudFlag.status == EXCLUDED
+            )
+            .distinct()
+            .subquery()
+        )
+        return int(await self.session.scalar(select(func.count()).select_from(days)) or 0)

@@ -71,7 +71,11 @@ class MetricRead(BaseModel):
 
 
 class ObjectiveKpi(BaseModel):
-    """One objective: target, actual, achievement, pace and projection."""
+    """One objective: target, actual, achievement, pace and projection.
+
+    ``actual`` and the figures after it are net: entity-days excluded as fraudulent are left
+    out. ``actual_gross``/``achievement_gross`` count everything reported.
+    """
 
     objective_id: uuid.UUID
     type: str
@@ -84,6 +88,10 @@ class ObjectiveKpi(BaseModel):
     expected_to_date: Decimal | None
     projected_at_due: Decimal | None
     due_on: date
+    actual_gross: Decimal | None = None
+    achievement_gross: Decimal | None = None
+    actual_net: Decimal | None = None
+    achievement_net: Decimal | None = None
 
 
 class PlanKpis(BaseModel):
@@ -93,6 +101,9 @@ class PlanKpis(BaseModel):
     plan_version: int
     as_of: date
     objectives: list[ObjectiveKpi]
+    excluded_entity_days: int = Field(
+        default=0, description="entity-days left out of the net figures as fraudulent"
+    )
 
 
 class EvaluationRow(BaseModel):
@@ -137,3 +148,44 @@ class EvaluationNoteIn(Strict):
     data_source: Annotated[str, Field(max_length=200)] | None = None
     analysis: Annotated[str, Field(max_length=4000)] | None = None
     suggestion: Annotated[str, Field(max_length=4000)] | None = None
+
+
+FlagStatus = Literal["suspected", "excluded", "cleared"]
+Note = Annotated[str, Field(max_length=2000)]
+
+
+class FraudFlagRead(BaseModel):
+    """A fraud flag on one entity-day (a campaign, school or ambassador code on a day)."""
+
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    channel_id: uuid.UUID | None
+    source_id: uuid.UUID
+    entity: str
+    day: date
+    signal: str
+    score: Decimal
+    detail: str
+    status: FlagStatus
+    flagged_by: str
+    flagged_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+
+
+class FraudFlagCreate(Strict):
+    """A reviewer flagging an entity-day by hand."""
+
+    source_id: uuid.UUID
+    entity: Annotated[str, Field(min_length=1, max_length=100)]
+    day: date
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    status: Literal["suspected", "excluded"] = "suspected"
+
+
+class FraudDecision(Strict):
+    """A reviewer's decision: leave the entity-day out of net figures, or clear it."""
+
+    status: Literal["excluded", "cleared"]
+    note: Note | None = None

@@ -170,24 +170,43 @@ async def _targets(session: AsyncSession, plan_id: uuid.UUID) -> PlanTarget:
     return target
 
 
+def _standing(
+    objective: dict[str, Any],
+    target: PlanTarget,
+    sums: dict[str, Decimal],
+    latest: dict[str, Decimal],
+    as_of: date,
+) -> kpi.Achievement:
+    return kpi.achievement(
+        metric=objective["metric"],
+        target_kind=objective["target_kind"],
+        target=Decimal(objective["target_value"]),
+        baseline=Decimal(objective["baseline_value"]) if objective["baseline_value"] else None,
+        value=kpi.value_of(objective["metric"], sums, latest),
+        starts_on=target.starts_on,
+        due_on=date.fromisoformat(objective["due_on"]),
+        as_of=as_of,
+    )
+
+
 async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKpis:
-    """Each objective's actual, achievement, expected-to-date and projection."""
+    """Each objective's actual, achievement, expected-to-date and projection.
+
+    The headline figures are net of entity-days excluded as fraudulent; gross is shown beside.
+    """
     target = await _targets(session, plan_id)
     repo = MetricsRepository(session)
-    sums, latest = await repo.sums(plan_id, as_of), await repo.latest(plan_id, as_of)
+    gross_sums, gross_latest = await repo.sums(plan_id, as_of), await repo.latest(plan_id, as_of)
+    excluded = await repo.excluded_entity_days(plan_id, as_of)
+    if excluded:
+        net_sums = await repo.sums(plan_id, as_of, net=True)
+        net_latest = await repo.latest(plan_id, as_of, net=True)
+    else:
+        net_sums, net_latest = gross_sums, gross_latest
     rows = []
     for objective in target.objectives:
-        value = kpi.value_of(objective["metric"], sums, latest)
-        standing = kpi.achievement(
-            metric=objective["metric"],
-            target_kind=objective["target_kind"],
-            target=Decimal(objective["target_value"]),
-            baseline=Decimal(objective["baseline_value"]) if objective["baseline_value"] else None,
-            value=value,
-            starts_on=target.starts_on,
-            due_on=date.fromisoformat(objective["due_on"]),
-            as_of=as_of,
-        )
+        gross = _standing(objective, target, gross_sums, gross_latest, as_of)
+        standing = _standing(objective, target, net_sums, net_latest, as_of)
         rows.append(
             ObjectiveKpi(
                 objective_id=objective["objective_id"],
@@ -203,9 +222,19 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
                 expected_to_date=standing.expected_to_date,
                 projected_at_due=standing.projected,
                 due_on=objective["due_on"],
+                actual_gross=gross.actual,
+                achievement_gross=gross.achievement,
+                actual_net=standing.actual,
+                achievement_net=standing.achievement,
             )
         )
-    return PlanKpis(plan_id=plan_id, plan_version=target.version, as_of=as_of, objectives=rows)
+    return PlanKpis(
+        plan_id=plan_id,
+        plan_version=target.version,
+        as_of=as_of,
+        objectives=rows,
+        excluded_entity_days=excluded,
+    )
 
 
 def _percent(ratio: Decimal | None) -> str | None:
@@ -338,6 +367,7 @@ async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Set
                     )
                     for o in standing.objectives
                 ],
+                excluded_entity_days=standing.excluded_entity_days,
             ),
             subject=str(plan_id),
         )

@@ -59,6 +59,8 @@ async def stack(stack_database_url: str) -> AsyncIterator[Stack]:
         relay_idle_poll_seconds=0.05,
         consumer_max_attempts=3,
         jobs_enabled=False,
+        # These suites fire hundreds of writes a second from one token on purpose.
+        rate_limit_writes="100000/second",
     )
     dispatcher, root = create_allinone_app(settings, database_url=stack_database_url)
     async with root.router.lifespan_context(root):

@@ -46,6 +46,7 @@ ANALYST = frozenset({S, SUP, M, SALES, FIN, ADMIN})
 OPERATOR = frozenset({TECH, ADMIN})
 AUDITOR = frozenset({FIN, LEGAL, TECH, ADMIN})
 ADMIN_ONLY = frozenset({ADMIN})
+FRAUD_REVIEWER = frozenset({SUP, M, TECH, ADMIN})
 
 Access = frozenset[Role] | str
 
@@ -130,6 +131,9 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "GET /metrics/plans/{plan_id}/evaluation": ANY_USER,
         "GET /metrics/plans/{plan_id}/evaluation.html": ANY_USER,
         "PUT /metrics/plans/{plan_id}/evaluation/{objective_id}": ANALYST,
+        "GET /metrics/plans/{plan_id}/fraud-flags": frozenset({S, SUP, M, FIN, TECH, ADMIN}),
+        "POST /metrics/plans/{plan_id}/fraud-flags": FRAUD_REVIEWER,
+        "PUT /metrics/plans/{plan_id}/fraud-flags/{flag_id}": FRAUD_REVIEWER,
     },
     "alerts": {
         **_common("alerts"),

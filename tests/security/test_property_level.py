@@ -86,6 +86,8 @@ DECLARED_ON_PURPOSE: Final[dict[tuple[str, str], str]] = {
     ("ProgressIn", "completion"): "the progress log is where completion % is reported",
     ("ProgressIn", "status"): "an issue's own open/in_progress/handled",
     ("ProgressStatus", "status"): "moving an issue along is what this route does",
+    ("FraudFlagCreate", "status"): "a reviewer may flag an entity-day as excluded at once",
+    ("FraudDecision", "status"): "excluding or clearing a flag is what this route does",
 }
 
 WRITE_METHODS: Final = ("post", "put", "patch")
@@ -423,6 +425,20 @@ async def _world(stack: Stack) -> list[Write]:
             [{"entity": "cmp-1", "plan_id": aid}],
             None,
             TECH,
+        ),
+        Write(
+            "POST /metrics/plans/{plan_id}/fraud-flags",
+            f"/metrics/plans/{aid}/fraud-flags",
+            {"source_id": sid, "entity": "cmp-1", "day": "2024-06-07", "reason": "spike"},
+            f"/metrics/plans/{aid}/fraud-flags",
+            SUPERVISOR,
+        ),
+        Write(
+            "PUT /metrics/plans/{plan_id}/fraud-flags/{flag_id}",
+            f"/metrics/plans/{aid}/fraud-flags/{uuid.uuid4()}",
+            {"status": "cleared", "note": "a school fair explains it"},
+            f"/metrics/plans/{aid}/fraud-flags",
+            SUPERVISOR,
         ),
         Write(
             "PUT /metrics/plans/{plan_id}/evaluation/{objective_id}",

@@ -29,7 +29,10 @@ class ObjectiveAchievement(BaseModel):
 
 
 class KpiSnapshotV1(EventPayload):
-    """Achievement per objective of a plan as known at ``as_of`` (subject: plan id)."""
+    """Achievement per objective of a plan as known at ``as_of`` (subject: plan id).
+
+    Figures are net: entity-days a reviewer excluded as fake-registration fraud are left out.
+    """
 
     event_type = "metrics.plan.kpi_snapshot"
     event_version = 1
@@ -38,6 +41,8 @@ class KpiSnapshotV1(EventPayload):
     plan_version: int
     as_of: datetime
     objectives: list[ObjectiveAchievement]
+    # How many entity-days were left out of the net figures (0: net equals gross).
+    excluded_entity_days: int = 0
 
 
 class MetricValue(BaseModel):
