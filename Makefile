@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt bench migrate token venv docs topics chaos fuzz demo
+.PHONY: run test lint fmt bench bench-quick migrate token venv docs topics chaos fuzz demo
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ token: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## The same table with smaller sizes (under 2 minutes); written to bench/results/quick.json.
+bench-quick: $(STAMP)
+	BENCH_QUICK=1 $(BIN)/python -m bench
 
 ## Regenerate the event catalogue (docs/events): JSON Schema per event version + AsyncAPI 3.
 docs: $(STAMP)

@@ -1,8 +1,14 @@
 """``make bench``: figures measured side by side with their baselines in the same run.
 
-Figures so far: outbox relay throughput to the embedded log against a raw claim-and-mark loop;
-webhook ingest through the real endpoint against raw asyncpg upsert and COPY (bench/ingest.py).
-Each figure is the median of several runs after a warm-up; results go to bench/results/latest.json.
+Figures: outbox relay throughput to the embedded log against a raw claim-and-mark loop;
+webhook ingest through the real endpoint against raw asyncpg upsert and COPY (bench/ingest.py);
+metric snapshot → alert raised latency, REST CRUD under load against a bare endpoint, and idle
+RSS of the all-in-one process (bench/system.py); peak RSS ingesting a 10,000-row batch
+(bench/memory.py). Each figure is the median of several runs after a warm-up (latencies:
+percentiles over samples after warm-up ones). Everything runs in a scratch database created
+on the server (one for the relay and ingest figures, a fresh one for the all-in-one process)
+and dropped at the end. The summary table is printed and written to
+bench/results/latest.json (``BENCH_QUICK=1``: smaller sizes, bench/results/quick.json).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import json
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -19,9 +26,14 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
+from bench.common import QUICK, ROOT, RUNS, UNLIMITED, progress, size
+from bench.ingest import BATCHES as INGEST_BATCHES
 from bench.ingest import ingest_throughput
+from bench.system import ALERT_SAMPLES, DECISIONS, LOAD_SECONDS, system_figures
 from services.planning.models import bus as planning_bus
 from shared.contract.events import PlanCreatedV1
 from shared.kit import migrations
@@ -34,9 +46,9 @@ from shared.kit.embedded_pg import embedded_database_url, stop_server
 # planning's outbox, as the planning service writes it
 outbox = Outbox(planning_bus.outbox, source="planning")
 
-EVENTS = int(os.environ.get("BENCH_EVENTS", "5000"))
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-RESULTS = Path(__file__).parent / "results" / "latest.json"
+EVENTS = size(5000, 1000, "BENCH_EVENTS")
+MEMORY_ROWS = size(10_000, 10_000, "BENCH_MEMORY_ROWS")
+RESULTS = Path(__file__).parent / "results" / ("quick.json" if QUICK else "latest.json")
 
 
 def plan_event(n: int) -> PlanCreatedV1:
@@ -115,31 +127,136 @@ async def relay_throughput(url: str) -> dict[str, object]:
     }
 
 
+async def memory_figure(url: str) -> dict[str, object]:
+    """Peak RSS of a process ingesting one 10,000-row batch, measured in that process."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.memory",
+        url,
+        str(MEMORY_ROWS),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await process.communicate()
+    if process.returncode:
+        raise RuntimeError("the memory bench failed")
+    found = json.loads(out.splitlines()[-1])
+    return {
+        "figure": f"peak RSS ingesting a {MEMORY_ROWS:,}-row batch, MiB",
+        "ours": round(found["maxrss_kib"] / 1024, 1),
+        "baseline": None,
+        "ratio": None,
+        "goal": "report",
+        "met": None,
+        "before_batch_mib": round(found["maxrss_before_kib"] / 1024, 1),
+        "body_bytes": found["body_bytes"],
+    }
+
+
+async def _scratch_database(url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """A fresh database on the same server, so every run starts from empty tables."""
+    parsed = make_url(url)
+    name = f"cp_bench_{uuid.uuid4().hex[:10]}"
+    libpq = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(libpq)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(libpq)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    return parsed.set(database=name).render_as_string(hide_password=False), drop
+
+
+def _cell(value: object) -> str:
+    return "-" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(results: list[dict[str, object]]) -> str:
+    """The summary: figure, ours, baseline, ratio, goal, met?"""
+    lines = [
+        f"{'figure':<56} {'ours':>10} {'baseline':>10} {'ratio':>6} {'goal':>10}  met",
+        "-" * 100,
+    ]
+    for r in results:
+        met = {True: "yes", False: "NO", None: "-"}[r["met"]]  # type: ignore[index]
+        lines.append(
+            f"{r['figure']:<56} {_cell(r['ours']):>10} {_cell(r['baseline']):>10} "
+            f"{_cell(r['ratio']):>6} {r['goal']!s:>10}  {met}"
+        )
+    return "\n".join(lines)
+
+
 async def main() -> None:
+    started = time.perf_counter()
+    os.environ.update(UNLIMITED)  # inherited by every process the bench starts
     configured = os.environ.get("BENCH_DATABASE_URL")
     data_dir = Path(tempfile.mkdtemp(prefix="cp-bench-pg-"))
-    url = configured or embedded_database_url(data_dir)
+    server = configured or embedded_database_url(data_dir)
     try:
-        results = [await relay_throughput(url), await ingest_throughput(url)]
+        url, drop = await _scratch_database(server)
+        try:
+            progress("outbox relay")
+            results = [await relay_throughput(url)]
+            progress("webhook ingest")
+            ingest = await ingest_throughput(url)
+            results.append(ingest)
+            results.append(
+                {
+                    "figure": "  … against 1,000-row batched COPY, rows/s",
+                    "ours": ingest["ours"],
+                    "baseline": ingest["copy_rows_per_s"],
+                    "baseline_is": "asyncpg COPY of the same rows",
+                    "ratio": ingest["ratio_to_copy"],
+                    "goal": ingest["copy_goal"],
+                    "met": ingest["copy_met"],
+                }
+            )
+        finally:
+            await drop()
+        # Its own database: the relay bench leaves 20,000 planning.plan records in the bus log
+        # that the all-in-one consumers would otherwise work through during the load runs.
+        url, drop = await _scratch_database(server)
+        try:
+            progress("all-in-one process")
+            results += await system_figures(url)
+            progress("memory: 10,000-row batch")
+            results.append(await memory_figure(url))
+        finally:
+            await drop()
     finally:
         if not configured:
             stop_server(data_dir)
         shutil.rmtree(data_dir, ignore_errors=True)
-    print(f"{'figure':<42} {'ours':>9} {'baseline':>9} {'ratio':>6} {'goal':>7}  met")
-    for r in results:
-        print(
-            f"{r['figure']:<42} {r['ours']:>9} {r['baseline']:>9} {r['ratio']:>6} "
-            f"{r['goal']:>7}  {'yes' if r['met'] else 'NO'}"
-        )
-        if "copy_rows_per_s" in r:
-            print(
-                f"{'  … against 1,000-row batched COPY':<42} {r['ours']:>9} "
-                f"{r['copy_rows_per_s']:>9} {r['ratio_to_copy']:>6} {r['copy_goal']:>7}  "
-                f"{'yes' if r['copy_met'] else 'NO'}"
-            )
+    elapsed = time.perf_counter() - started
+    print()
+    print(table(results))
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"events": EVENTS, "runs": RUNS, "results": results}, indent=2))
-    print(f"\nwritten to {RESULTS}")
+    document = {
+        "mode": "quick" if QUICK else "full",
+        "runs": RUNS,
+        "sizes": {
+            "relay_events": EVENTS,
+            "ingest_batches": INGEST_BATCHES,
+            "alert_samples": ALERT_SAMPLES,
+            "load_seconds": LOAD_SECONDS,
+            "decisions_per_run": DECISIONS,
+            "memory_rows": MEMORY_ROWS,
+        },
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "seconds": round(elapsed),
+        "results": results,
+    }
+    RESULTS.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {RESULTS.relative_to(ROOT)} ({elapsed:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from bench.common import RUNS, size
 from services.metrics.models import Source
 from services.metrics.signatures import new_secret, sign
 from shared.kit import migrations
@@ -33,9 +34,8 @@ from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.db import create_engine, create_sessionmaker
 
 BATCH_ROWS = 1000
-BATCHES = int(os.environ.get("BENCH_INGEST_BATCHES", "30"))
+BATCHES = size(30, 8, "BENCH_INGEST_BATCHES")
 IN_FLIGHT = 4
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 METRICS = ("impressions", "clicks", "conversions", "cost")
 
 SCRATCH = """

@@ -1,0 +1,108 @@
+"""What every bench shares: sizes (full or ``BENCH_QUICK``), ports, percentiles, processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0", "false")
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # measured runs; one warm-up run comes first
+ROOT = Path(__file__).resolve().parents[1]
+
+
+STARTED = time.perf_counter()
+
+# The bench measures capacity, so the per-client limits (50 writes/s per bearer token, 200
+# webhook deliveries/s per source by default) are lifted in every process it starts; the
+# limiter middleware itself still runs and is part of the cost measured.
+UNLIMITED = {"RATE_LIMIT_WRITES": "1000000/second", "RATE_LIMIT_WEBHOOKS": "1000000/second"}
+
+
+def progress(text: str) -> None:
+    """One progress line, with seconds since the bench started."""
+    print(f"[{time.perf_counter() - STARTED:5.0f} s] {text}", flush=True)
+
+
+def size(full: int, quick: int, env: str | None = None) -> int:
+    """A size: the env override, else the quick or the full default."""
+    if env and (configured := os.environ.get(env)):
+        return int(configured)
+    return quick if QUICK else full
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (share in 0..1) of a non-empty sample."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(current, peak) resident set size of a live process, KiB, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+def log_path(what: str) -> Path:
+    """Where a server process started by the bench writes its output."""
+    return Path(tempfile.gettempdir()) / f"cp-bench-{what}.log"
+
+
+async def start_process(
+    args: Sequence[str], env: Mapping[str, str], health_url: str, what: str
+) -> asyncio.subprocess.Process:
+    """Start ``python <args>`` (output to ``log_path(what)``); wait for ``health_url``."""
+    with log_path(what).open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *args,
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        )
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            try:
+                if (await client.get(health_url)).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            if process.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+    await stop_process(process)
+    raise RuntimeError(f"{what} did not start; see {log_path(what)}")
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), timeout=30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
