@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 
 from sqlalchemy import select
@@ -63,6 +63,13 @@ class TaskRepository:
             query = query.with_for_update()
         return (await self.session.scalars(query)).first()
 
+    async def by_ids(self, task_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Task]:
+        """Tasks by id (those that exist)."""
+        if not task_ids:
+            return {}
+        query = select(Task).where(Task.id.in_(task_ids))
+        return {t.id: t for t in await self.session.scalars(query)}
+
     async def by_code(self, plan_id: uuid.UUID, codes: Sequence[str]) -> dict[str, Task]:
         """Tasks of a plan by their codes."""
         rows = await self.session.scalars(
@@ -83,6 +90,8 @@ class TaskRepository:
 
     async def dependencies(self, task_ids: Sequence[uuid.UUID]) -> Sequence[Dependency]:
         """Links into the given tasks."""
+        if not task_ids:
+            return []
         return (
             await self.session.scalars(select(Dependency).where(Dependency.task_id.in_(task_ids)))
         ).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,20 +96,32 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID, *, for_update: boo
 
 async def read(session: AsyncSession, task: Task) -> TaskRead:
     """A task with its prerequisites by code."""
+    (shown,) = await read_many(session, [task])
+    return shown
+
+
+async def read_many(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskRead]:
+    """Tasks with their prerequisites, in two queries however many tasks there are."""
     repo = TaskRepository(session)
-    links = await repo.dependencies([task.id])
-    prerequisites = []
+    links = await repo.dependencies([t.id for t in tasks])
+    before = await repo.by_ids({link.prerequisite_id for link in links})
+    prerequisites: dict[uuid.UUID, list[DependencyRead]] = {t.id: [] for t in tasks}
     for link in links:
-        before = await repo.get(link.prerequisite_id)
-        if before is not None:
-            prerequisites.append(
+        if (prerequisite := before.get(link.prerequisite_id)) is not None:
+            prerequisites[link.task_id].append(
                 DependencyRead(
-                    code=before.code, task_id=before.id, kind=link.kind, lag_days=link.lag_days
+                    code=prerequisite.code,
+                    task_id=prerequisite.id,
+                    kind=link.kind,
+                    lag_days=link.lag_days,
                 )
             )
-    return TaskRead.model_validate(task).model_copy(
-        update={"prerequisites": sorted(prerequisites, key=lambda p: p.code)}
-    )
+    return [
+        TaskRead.model_validate(t).model_copy(
+            update={"prerequisites": sorted(prerequisites[t.id], key=lambda p: p.code)}
+        )
+        for t in tasks
+    ]
 
 
 async def create_task(

@@ -25,7 +25,7 @@ from services.tasks.schemas import (
     TemplateUse,
     Variance,
 )
-from services.tasks.service import create_task, get_known_plan, get_task, read
+from services.tasks.service import create_task, get_known_plan, get_task, read, read_many
 from shared.kit.errors import Conflict, NotFound, RuleViolated
 
 
@@ -289,7 +289,7 @@ async def list_tasks(
 ) -> list[TaskRead]:
     """A plan's tasks, filtered."""
     tasks = await TaskRepository(session).of_plan(plan_id, owner_id=owner_id, status=status)
-    return [await read(session, t) for t in tasks]
+    return await read_many(session, tasks)
 
 
 async def variance_against_latest(session: AsyncSession, plan_id: uuid.UUID) -> list[Variance]:
