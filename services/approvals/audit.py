@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.approvals.models import AuditEntry
 from shared.kit.locks import advisory_key
@@ -46,6 +47,9 @@ def entry_hash(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+PENDING = "approvals.audit.pending"
+
+
 async def append(
     session: AsyncSession,
     *,
@@ -54,27 +58,50 @@ async def append(
     action: str,
     detail: dict[str, Any],
     client_address: str | None = None,
-) -> AuditEntry:
-    """Add an entry at the end of the chain (appends are serialised by a transaction lock)."""
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    previous = await session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
-    previous_hash = previous or GENESIS
+) -> None:
+    """Add an entry to the chain when this transaction commits.
+
+    Appends are serialised by a transaction lock on the chain. Taking it here would hold it for
+    the rest of the decision (every statement after this one), so all decisions would queue
+    behind each other; the entries wait in the session and join the chain just before COMMIT.
+    """
     # Microseconds are dropped because the canonical form must survive the database round trip.
-    at = datetime.now(UTC).replace(microsecond=0)
-    detail = json.loads(json.dumps(detail, default=str))
-    entry = AuditEntry(
-        request_id=request_id,
-        at=at,
-        actor=actor,
-        action=action,
-        detail=detail,
-        client_address=client_address,
-        previous_hash=previous_hash,
-        hash=entry_hash(previous_hash, request_id, at, actor, action, detail, client_address),
+    entry = {
+        "request_id": request_id,
+        "at": datetime.now(UTC).replace(microsecond=0),
+        "actor": actor,
+        "action": action,
+        "detail": json.loads(json.dumps(detail, default=str)),
+        "client_address": client_address,
+    }
+    session.info.setdefault(PENDING, []).append(entry)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """Link the transaction's entries to the end of the chain, under the chain lock."""
+    pending: list[dict[str, Any]] | None = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+    previous_hash = (
+        session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
     )
-    session.add(entry)
-    await session.flush()
-    return entry
+    for entry in pending:
+        row = AuditEntry(
+            **entry,
+            previous_hash=previous_hash,
+            hash=entry_hash(previous_hash, **entry),
+        )
+        session.add(row)
+        previous_hash = row.hash
+    session.flush()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    """What was rolled back never happened: its entries never join the chain."""
+    session.info.pop(PENDING, None)
 
 
 class ChainVerification(BaseModel):

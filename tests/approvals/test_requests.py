@@ -291,6 +291,27 @@ async def test_an_edited_audit_row_breaks_the_chain(
     assert (await client.get("/approvals/audit/verify", headers=SALES)).status_code == 403
 
 
+async def test_concurrent_filings_and_decisions_keep_one_intact_chain(
+    client: httpx.AsyncClient,
+) -> None:
+    filed = await asyncio.gather(
+        *(
+            client.post(
+                "/approvals/requests",
+                json=sponsorship(10),
+                headers=bearer(Role.SPECIALIST, f"s{n}"),
+            )
+            for n in range(12)
+        )
+    )
+    assert [f.status_code for f in filed] == [201] * 12
+    decided = await asyncio.gather(*(_decide(client, f.json(), SUPERVISOR) for f in filed))
+    assert [d.status_code for d in decided] == [200] * 12
+    trail = (await client.get("/approvals/audit/verify", headers=FINANCE)).json()
+    assert trail["intact"] is True
+    assert trail["entries_checked"] == 24  # one filing and one decision each, none lost
+
+
 async def test_a_quorum_workflow_set_by_an_admin_routes_new_requests(
     client: httpx.AsyncClient,
 ) -> None:
