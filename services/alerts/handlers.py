@@ -8,16 +8,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.alerts import SERVICE, service
 from shared.contract.envelope import Envelope
-from shared.contract.events.approvals import ApprovalOverdueV1
+from shared.contract.events.approvals import (
+    ApprovalApprovedV1,
+    ApprovalOverdueV1,
+    ApprovalRejectedV1,
+    ApprovalStepDecidedV1,
+)
 from shared.contract.events.metrics import (
     DataLateV1,
     FraudSuspectedV1,
+    IngestionSummaryV1,
     KpiSnapshotV1,
     MetricsUpdatedV1,
     SpendRecordedV1,
 )
 from shared.contract.events.planning import BudgetLineOverspentV1, PlanTargetsSetV1
-from shared.contract.events.tasks import TaskCreatedV1, TaskOverdueV1
+from shared.contract.events.tasks import TaskCreatedV1, TaskOverdueV1, TaskStatusChangedV1
 from shared.kit.bus.inbox import subscribe
 
 
@@ -86,12 +92,60 @@ async def on_condition(
     )
 
 
+async def on_task_moved(
+    event: TaskStatusChangedV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """A finished or cancelled task is no longer overdue."""
+    if event.to_status in ("done", "cancelled"):
+        await service.on_condition_cleared(
+            session,
+            "tasks.task.overdue",
+            event.task_id,
+            f"task {event.code} is {event.to_status}",
+            datetime.now(UTC),
+        )
+
+
+async def on_stage_decided(
+    event: ApprovalStepDecidedV1 | ApprovalApprovedV1 | ApprovalRejectedV1,
+    _envelope: Envelope,
+    session: AsyncSession,
+) -> None:
+    """A decided stage is no longer overdue."""
+    await service.on_condition_cleared(
+        session,
+        "approvals.request.overdue",
+        event.request_id,
+        "the overdue stage was decided",
+        datetime.now(UTC),
+    )
+
+
+async def on_ingested(
+    event: IngestionSummaryV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """Data from a late source arrived."""
+    if event.rows:
+        await service.on_condition_cleared(
+            session,
+            "metrics.source.data_late",
+            event.source_id,
+            f"{event.rows} row(s) arrived ({event.first_day} – {event.last_day})",
+            datetime.now(UTC),
+        )
+
+
 SUBSCRIBERS = [
     subscribe(SERVICE, on_targets_set, PlanTargetsSetV1),
     subscribe(SERVICE, on_kpi_snapshot, KpiSnapshotV1),
     subscribe(SERVICE, on_metrics_updated, MetricsUpdatedV1),
     subscribe(SERVICE, on_spend_recorded, SpendRecordedV1),
     subscribe(SERVICE, on_task_created, TaskCreatedV1),
+    subscribe(SERVICE, on_task_moved, TaskStatusChangedV1),
+    subscribe(
+        SERVICE, on_stage_decided, ApprovalStepDecidedV1, ApprovalApprovedV1, ApprovalRejectedV1
+    ),
+    subscribe(SERVICE, on_ingested, IngestionSummaryV1),
     subscribe(
         SERVICE,
         on_condition,

@@ -107,6 +107,20 @@ class AlertRepository:
         )
         return (await self.session.scalars(query)).first()
 
+    async def open_for_condition(self, event_type: str, subject: uuid.UUID) -> Sequence[Alert]:
+        """Unresolved alerts an event rule raised for one subject (a task, request, source)."""
+        query = (
+            select(Alert)
+            .join(Rule, Rule.id == Alert.rule_id)
+            .where(
+                Rule.event_type == event_type,
+                Alert.objective_id == subject,
+                Alert.state != "resolved",
+            )
+            .with_for_update(of=Alert)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def alert(self, alert_id: uuid.UUID, *, for_update: bool = False) -> Alert | None:
         """One alert."""
         query = select(Alert).where(Alert.id == alert_id)

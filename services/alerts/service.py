@@ -292,6 +292,16 @@ async def on_event(
             )
 
 
+async def on_condition_cleared(
+    session: AsyncSession, event_type: str, subject: uuid.UUID, reason: str, now: datetime
+) -> None:
+    """The condition an event rule fired on is over (the task finished, the stage was decided,
+    the data arrived): its alerts resolve by themselves, as metric alerts do on recovery."""
+    for alert in await AlertRepository(session).open_for_condition(event_type, subject):
+        await lifecycle.resolve(session, alert, now, by=None, reason=reason)
+        alert.row_version += 1
+
+
 async def get_alert(
     session: AsyncSession, alert_id: uuid.UUID, *, for_update: bool = False
 ) -> Alert:

@@ -9,9 +9,12 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.alerts import evaluation, service
+from services.alerts import evaluation, handlers, service
 from services.alerts.schemas import RuleCreate
+from shared.contract.envelope import Envelope
+from shared.contract.events.approvals import ApprovalStepDecidedV1, RequestKind
 from shared.contract.events.metrics import (
+    IngestionSummaryV1,
     KpiSnapshotV1,
     MetricsUpdatedV1,
     MetricValue,
@@ -19,7 +22,7 @@ from shared.contract.events.metrics import (
     SpendRecordedV1,
 )
 from shared.contract.events.planning import ChannelTarget
-from shared.contract.events.tasks import TaskCreatedV1
+from shared.contract.events.tasks import TaskCreatedV1, TaskStatusChangedV1
 from shared.contract.types import ChannelType, Money
 from tests.alerts.scenario import PLAN, T0, alerts_of, run, targets
 
@@ -149,3 +152,65 @@ async def test_the_follow_up_task_made_for_an_alert_is_linked_back_to_it(
         await service.on_task_created(session, task)
     (linked,) = await alerts_of(engine)
     assert linked.follow_up_task_id == task.task_id
+
+
+async def test_event_alerts_resolve_when_their_condition_is_over(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    task, source, request = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with sessions() as session, session.begin():
+        for event_type, subject in (
+            ("tasks.task.overdue", task),
+            ("metrics.source.data_late", source),
+            ("approvals.request.overdue", request),
+        ):
+            await service.on_event(session, event_type, PLAN, subject, event_type, T0)
+    assert sorted(a.state for a in await alerts_of(engine)) == ["firing"] * 3
+    envelope = Envelope.model_validate(
+        {"type": "x", "version": 1, "source": "test", "subject": "s", "time": T0, "data": {}}
+    )
+    started = TaskStatusChangedV1(
+        task_id=task,
+        plan_id=PLAN,
+        code="M-001",
+        name="n",
+        from_status="not_started",
+        to_status="in_progress",
+        by="amy",
+    )
+    async with sessions() as session, session.begin():
+        await handlers.on_task_moved(started, envelope, session)  # still overdue
+        await handlers.on_ingested(
+            IngestionSummaryV1(
+                source_id=source,
+                delivery_id="d",
+                rows=12,
+                facts_inserted=12,
+                facts_revised=0,
+                facts_ignored_stale=0,
+            ),
+            envelope,
+            session,
+        )
+    states = {a.summary: a.state for a in await alerts_of(engine)}
+    assert states == {
+        "tasks.task.overdue": "firing",
+        "metrics.source.data_late": "resolved",
+        "approvals.request.overdue": "firing",
+    }
+    async with sessions() as session, session.begin():
+        done = started.model_copy(update={"from_status": "submitted", "to_status": "done"})
+        await handlers.on_task_moved(done, envelope, session)
+        await handlers.on_stage_decided(
+            ApprovalStepDecidedV1(
+                request_id=request,
+                kind=RequestKind.EXPENSE,
+                reference_id=request,
+                stage="supervisor",
+                decision="approve",
+                decided_by="supervisor-wang",
+            ),
+            envelope,
+            session,
+        )
+    assert [a.state for a in await alerts_of(engine)] == ["resolved"] * 3
