@@ -52,8 +52,14 @@ def create_allinone_app(
     bus_engine = None
     if settings.bus_kind is BusKind.EMBEDDED:
         # One shared transport: a publish wakes this process's consumers without polling.
+        # Every consumer holds a connection for its group membership, so the pool has one per
+        # subscriber on top of what publishes and reads need; too small, and publishing waits
+        # forever for a connection the consumers never give back.
+        subscribers = sum(len(d.subscribers) for d in DEFINITIONS)
         bus_engine = create_engine(
-            database_url or resolve_database_url("bus", settings), application_name="bus"
+            database_url or resolve_database_url("bus", settings),
+            application_name="bus",
+            pool_size=subscribers + 10,
         )
         transport = EmbeddedTransport(bus_engine)
     services = {
