@@ -6,10 +6,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals import SERVICE, service
+from services.approvals import SERVICE, budget, service
 from shared.contract.envelope import Envelope
 from shared.contract.events.approvals import RequestKind
-from shared.contract.events.planning import AdjustmentRequestedV1, PlanSubmittedV1
+from shared.contract.events.planning import (
+    AdjustmentRequestedV1,
+    PlanSubmittedV1,
+    PlanTargetsSetV1,
+)
 from shared.kit.bus.inbox import subscribe
 
 
@@ -49,7 +53,15 @@ async def on_adjustment_requested(
     )
 
 
+async def on_targets_set(
+    event: PlanTargetsSetV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """Expenses are checked against the approved version's budget lines."""
+    await budget.keep_budget_lines(session, event)
+
+
 SUBSCRIBERS = [
     subscribe(SERVICE, on_plan_submitted, PlanSubmittedV1),
     subscribe(SERVICE, on_adjustment_requested, AdjustmentRequestedV1),
+    subscribe(SERVICE, on_targets_set, PlanTargetsSetV1),
 ]

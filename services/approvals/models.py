@@ -86,6 +86,20 @@ class Decision(Base):
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class BudgetLine(Base):
+    """A budget line of an approved plan version, as planning last announced it: what an
+    expense may be filed against and how much it holds."""
+
+    __tablename__ = "budget_lines"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(Text)
+    cost_type: Mapped[str] = mapped_column(Text)
+    planned: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(Text)
+
+
 class Delegation(Base):
     """An approver's out-of-office window: a delegate acts for them."""
 

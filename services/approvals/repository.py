@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals.models import ApprovalRequest, Decision, Delegation, Workflow
+from services.approvals.models import ApprovalRequest, BudgetLine, Decision, Delegation, Workflow
 
 
 class ApprovalRepository:
@@ -89,3 +90,22 @@ class ApprovalRepository:
             select(Workflow).where(Workflow.key == key).order_by(Workflow.version.desc()).limit(1)
         )
         return (await self.session.scalars(query)).first()
+
+    async def replace_budget_lines(self, plan_id: uuid.UUID, lines: Sequence[BudgetLine]) -> None:
+        """A plan version's budget lines replace the previous version's."""
+        await self.session.execute(delete(BudgetLine).where(BudgetLine.plan_id == plan_id))
+        self.session.add_all(lines)
+        await self.session.flush()
+
+    async def budget_line(self, line_id: uuid.UUID) -> BudgetLine | None:
+        """A known budget line, locked: filings against one line go one at a time."""
+        return await self.session.get(BudgetLine, line_id, with_for_update=True)
+
+    async def spoken_for(self, line_id: uuid.UUID) -> Decimal:
+        """What expenses pending or approved already hold on a budget line."""
+        query = select(func.coalesce(func.sum(ApprovalRequest.amount), 0)).where(
+            ApprovalRequest.budget_line_id == line_id,
+            ApprovalRequest.kind == "expense",
+            ApprovalRequest.status.in_(("pending", "approved")),
+        )
+        return Decimal(await self.session.scalar(query) or 0)

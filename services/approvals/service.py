@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals import SERVICE, audit
+from services.approvals import SERVICE, audit, budget
 from services.approvals.models import ApprovalRequest, Delegation, Workflow, bus
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import (
@@ -119,6 +119,8 @@ async def preview(session: AsyncSession, data: RequestCreate, now: datetime) -> 
         timezone=get_settings().company_timezone,
         settings=settings,
     )
+    if (fits := await budget.check(session, data)) is not None:
+        results.append(fits)
     return RoutePreview(
         workflow=key,
         workflow_version=version,
@@ -154,7 +156,7 @@ async def file_request(
         reference_id=uuid.uuid4(),
         requester=actor.subject,
         now=now,
-        plan_id=data.plan_id,
+        plan_id=data.plan_id or await budget.plan_of_line(session, data.budget_line_id),
         budget_line_id=data.budget_line_id,
         amount=data.amount,
         currency=data.currency,

@@ -41,6 +41,7 @@ from services.planning.service import (
 )
 from services.planning.settings import get_planning_settings
 from shared.contract.events.planning import (
+    BudgetLineTarget,
     ChannelTarget,
     ObjectiveTarget,
     PlanActivatedV1,
@@ -236,6 +237,16 @@ async def publish_targets(session: AsyncSession, plan: Plan) -> None:
                     ),
                 )
                 for c in await repo.section(Channel, plan.id)
+            ],
+            budget_lines=[
+                BudgetLineTarget(
+                    budget_line_id=line.id,
+                    name=line.name,
+                    cost_type=line.cost_type,
+                    channel_id=line.channel_id,
+                    planned=Money(amount=line.planned, currency=plan.currency),
+                )
+                for line in lines
             ],
         ),
         subject=str(plan.id),

@@ -407,7 +407,8 @@ async def test_an_expense_that_breaks_a_policy_is_refused_and_commits_nothing(
         preview = await http.post("/approvals/requests/preview", json=venue, headers=SPECIALIST)
         assert preview.status_code == 200, preview.text
         assert [(p["rule"], p["passed"]) for p in preview.json()["policies"]] == [
-            ("venue-lead-time", False)
+            ("venue-lead-time", False),
+            ("within-budget-line", True),
         ]
         refused = await http.post("/approvals/requests", json=venue, headers=SPECIALIST)
         problem = assert_problem(refused, 422, "policy-refused", "venue-lead-time")

@@ -131,6 +131,18 @@ class ChannelTarget(BaseModel):
     planned_budget: Money
 
 
+class BudgetLineTarget(BaseModel):
+    """One budget line of the plan version and its planned amount."""
+
+    model_config = ConfigDict(frozen=True)
+
+    budget_line_id: uuid.UUID
+    name: str
+    cost_type: str
+    channel_id: uuid.UUID | None = None
+    planned: Money
+
+
 class PlanTargetsSetV1(EventPayload):
     """The full set of a plan version's objectives, targets and channels.
 
@@ -151,6 +163,8 @@ class PlanTargetsSetV1(EventPayload):
     default_alert_rules: bool = True
     objectives: list[ObjectiveTarget]
     channels: list[ChannelTarget]
+    # What expenses may be filed against, and how much each line holds.
+    budget_lines: list[BudgetLineTarget] = Field(default_factory=list)
 
 
 class BudgetLineOverspentV1(EventPayload):
