@@ -133,6 +133,26 @@ class DirtyDay(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
 
 
+class DailyRollup(Base):
+    """A plan's daily sums per channel, source and metric, kept from facts by the snapshot job.
+
+    ``channel_key`` is the channel id as text, or ``plan`` for facts mapped to the plan without
+    a channel. ``value_net`` leaves out entity-days excluded as fraudulent and is NULL when every
+    fact of the row is excluded (the row then counts for gross only). Week, month and to-date
+    figures are sums of these rows; days still in ``dirty_days`` are read from facts instead.
+    """
+
+    __tablename__ = "daily_rollups"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    value_gross: Mapped[Decimal] = mapped_column(Numeric)
+    value_net: Mapped[Decimal | None] = mapped_column(Numeric)
+
+
 class EvaluationNote(Base):
     """Analysis and suggestion users add to a row of the evaluation report."""
 

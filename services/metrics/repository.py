@@ -4,15 +4,30 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, delete, exists, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    Select,
+    String,
+    Subquery,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.models import (
+    DailyRollup,
     DirtyDay,
     EvaluationNote,
     Fact,
@@ -22,21 +37,111 @@ from services.metrics.models import (
     PlanTarget,
     Source,
 )
+from shared.contract.metric_dictionary import METRIC_DICTIONARY
 
 Ts = TypeVarTuple("Ts")
 EXCLUDED = "excluded"
+PLAN_LEVEL = "plan"  # the channel key of facts mapped to a plan without a channel
+# Every metric a fact can carry (ingest validates against the dictionary). Naming them lets a
+# (plan, day) lookup use the facts' (plan_id, metric, day) index instead of the whole plan.
+KNOWN_METRICS = sorted(METRIC_DICTIONARY)
+
+# Recompute the rollups of a batch of plan-days from facts: all channels and sources of each
+# day, so a fact that moved channel leaves its old row, and net follows the fraud flags now.
+CLEAR_ROLLUPS = text(
+    """
+    DELETE FROM metrics.daily_rollups AS r
+    USING unnest(CAST(:plans AS uuid[]), CAST(:days AS date[])) AS d(plan_id, day)
+    WHERE r.plan_id = d.plan_id AND r.day = d.day
+    """
+)
+FILL_ROLLUPS = text(
+    """
+    INSERT INTO metrics.daily_rollups
+        (plan_id, day, metric, channel_key, source_id, value_gross, value_net)
+    SELECT f.plan_id, f.day, f.metric, coalesce(f.channel_id::text, 'plan'), f.source_id,
+        sum(f.value),
+        sum(f.value) FILTER (WHERE NOT EXISTS (
+            SELECT 1 FROM metrics.fraud_flags AS x
+            WHERE x.source_id = f.source_id AND x.entity = f.entity AND x.day = f.day
+                AND x.status = 'excluded'))
+    FROM unnest(CAST(:plans AS uuid[]), CAST(:days AS date[])) AS d(plan_id, day)
+    JOIN metrics.facts AS f
+        ON f.plan_id = d.plan_id AND f.day = d.day AND f.metric = ANY(CAST(:metrics AS text[]))
+    GROUP BY f.plan_id, f.day, f.metric, coalesce(f.channel_id::text, 'plan'), f.source_id
+    """
+)
+
+
+def _not_excluded() -> Any:
+    return ~exists().where(
+        FraudFlag.source_id == Fact.source_id,
+        FraudFlag.entity == Fact.entity,
+        FraudFlag.day == Fact.day,
+        FraudFlag.status == EXCLUDED,
+    )
 
 
 def net_of_exclusions(query: Select[*Ts]) -> Select[*Ts]:
     """Leave out the facts of entity-days a reviewer excluded as fraudulent."""
-    return query.where(
-        ~exists().where(
-            FraudFlag.source_id == Fact.source_id,
-            FraudFlag.entity == Fact.entity,
-            FraudFlag.day == Fact.day,
-            FraudFlag.status == EXCLUDED,
+    return query.where(_not_excluded())
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A plan's to-date sums and latest-day totals per metric, gross and net of exclusions."""
+
+    gross_sums: dict[str, Decimal]
+    gross_latest: dict[str, Decimal]
+    net_sums: dict[str, Decimal]
+    net_latest: dict[str, Decimal]
+
+
+def day_rows(
+    plan_id: uuid.UUID,
+    first: date | None,
+    last: date,
+    pending: Sequence[date],
+    metrics: Sequence[str] | None = None,
+) -> Subquery:
+    """(channel_key, source_id, day, metric, gross, net) of a plan's days in a window.
+
+    Days whose facts changed since the snapshot job last ran (``pending``: still in dirty_days)
+    are summed from facts; every other day is read from its rollup rows.
+    """
+    rollups = select(
+        DailyRollup.channel_key,
+        DailyRollup.source_id,
+        DailyRollup.day,
+        DailyRollup.metric,
+        DailyRollup.value_gross.label("gross"),
+        DailyRollup.value_net.label("net"),
+    ).where(DailyRollup.plan_id == plan_id, DailyRollup.day <= last)
+    if first is not None:
+        rollups = rollups.where(DailyRollup.day >= first)
+    if metrics is not None:
+        rollups = rollups.where(DailyRollup.metric.in_(metrics))
+    fresh = [d for d in pending if d <= last and (first is None or d >= first)]
+    if not fresh:
+        return rollups.subquery()
+    channel_key = func.coalesce(cast(Fact.channel_id, String), literal(PLAN_LEVEL))
+    from_facts = (
+        select(
+            channel_key,
+            Fact.source_id,
+            Fact.day,
+            Fact.metric,
+            func.sum(Fact.value),
+            func.sum(Fact.value).filter(_not_excluded()),
         )
+        .where(
+            Fact.plan_id == plan_id,
+            Fact.metric.in_(metrics if metrics is not None else KNOWN_METRICS),
+            Fact.day.in_(fresh),
+        )
+        .group_by(channel_key, Fact.source_id, Fact.day, Fact.metric)
     )
+    return union_all(rollups.where(DailyRollup.day.not_in(fresh)), from_facts).subquery()
 
 
 class MetricsRepository:
@@ -76,6 +181,51 @@ class MetricsRepository:
         """A plan's targets as planning last published them."""
         return await self.session.get(PlanTarget, plan_id)
 
+    async def pending_days(self, plan_id: uuid.UUID) -> list[date]:
+        """A plan's days whose facts changed and whose rollups are not yet recomputed."""
+        query = select(DirtyDay.day).where(DirtyDay.plan_id == plan_id).distinct()
+        return list((await self.session.scalars(query)).all())
+
+    async def _rows(
+        self,
+        plan_id: uuid.UUID,
+        first: date | None,
+        last: date,
+        metrics: Sequence[str] | None = None,
+    ) -> Subquery:
+        return day_rows(plan_id, first, last, await self.pending_days(plan_id), metrics)
+
+    async def figures(self, plan_id: uuid.UUID, until: date) -> Figures:
+        """Every metric's to-date sum and latest-day total, gross and net, in one statement."""
+        rows = await self._rows(plan_id, None, until)
+        per_day = (
+            select(
+                rows.c.metric,
+                rows.c.day,
+                func.sum(rows.c.gross).label("gross"),
+                func.sum(rows.c.net).label("net"),
+            )
+            .group_by(rows.c.metric, rows.c.day)
+            .subquery()
+        )
+        query = select(
+            per_day.c.metric,
+            func.sum(per_day.c.gross),
+            func.sum(per_day.c.net),
+            func.array_agg(aggregate_order_by(per_day.c.gross, per_day.c.day.desc()))[1],
+            func.array_agg(aggregate_order_by(per_day.c.net, per_day.c.day.desc())).filter(
+                per_day.c.net.is_not(None)
+            )[1],
+        ).group_by(per_day.c.metric)
+        figures = Figures({}, {}, {}, {})
+        for metric, gross, net, gross_latest, net_latest in (
+            await self.session.execute(query)
+        ).all():
+            figures.gross_sums[metric], figures.gross_latest[metric] = gross, gross_latest
+            if net is not None:
+                figures.net_sums[metric], figures.net_latest[metric] = net, net_latest
+        return figures
+
     async def sums(
         self,
         plan_id: uuid.UUID,
@@ -89,75 +239,83 @@ class MetricsRepository:
 
         ``net`` leaves out the entity-days excluded as fraudulent; gross counts everything.
         """
-        query = (
-            select(Fact.metric, func.sum(Fact.value))
-            .where(Fact.plan_id == plan_id)
-            .group_by(Fact.metric)
-        )
-        query = query.where(Fact.day == day) if day else query.where(Fact.day <= until)
+        rows = await self._rows(plan_id, day, day or until)
+        value = rows.c.net if net else rows.c.gross
+        query = select(rows.c.metric, func.sum(value)).group_by(rows.c.metric)
         if channel_id is not None:
-            query = query.where(Fact.channel_id == channel_id)
-        if net:
-            query = net_of_exclusions(query)
-        return dict((await self.session.execute(query)).all())
-
-    async def latest(
-        self, plan_id: uuid.UUID, until: date, *, net: bool = False
-    ) -> dict[str, Decimal]:
-        """Each metric's total on its latest reported day (for indices like search volume)."""
-        per_day_query = (
-            select(Fact.metric, Fact.day, func.sum(Fact.value).label("total"))
-            .where(Fact.plan_id == plan_id, Fact.day <= until)
-            .group_by(Fact.metric, Fact.day)
-        )
-        per_day = (net_of_exclusions(per_day_query) if net else per_day_query).subquery()
-        query = (
-            select(per_day.c.metric, per_day.c.total)
-            .distinct(per_day.c.metric)
-            .order_by(per_day.c.metric, per_day.c.day.desc())
-        )
-        return dict((await self.session.execute(query)).all())
+            query = query.where(rows.c.channel_key == str(channel_id))
+        return {m: v for m, v in (await self.session.execute(query)).all() if v is not None}
 
     async def channel_sums(
         self, plan_id: uuid.UUID, until: date
     ) -> dict[uuid.UUID | None, dict[str, Decimal]]:
         """Metric sums per channel of a plan."""
-        query = (
-            select(Fact.channel_id, Fact.metric, func.sum(Fact.value))
-            .where(Fact.plan_id == plan_id, Fact.day <= until)
-            .group_by(Fact.channel_id, Fact.metric)
+        rows = await self._rows(plan_id, None, until)
+        query = select(rows.c.channel_key, rows.c.metric, func.sum(rows.c.gross)).group_by(
+            rows.c.channel_key, rows.c.metric
         )
         out: dict[uuid.UUID | None, dict[str, Decimal]] = {}
-        for channel, metric, total in (await self.session.execute(query)).all():
+        for key, metric, total in (await self.session.execute(query)).all():
+            channel = None if key == PLAN_LEVEL else uuid.UUID(key)
             out.setdefault(channel, {})[metric] = total
         return out
 
-    async def daily(self, plan_id: uuid.UUID, metric: str) -> list[tuple[date, Decimal]]:
+    async def daily(
+        self, plan_id: uuid.UUID, metric: str, until: date = date.max
+    ) -> list[tuple[date, Decimal]]:
         """A metric's daily totals for a plan, for trend charts."""
-        query = (
-            select(Fact.day, func.sum(Fact.value))
-            .where(Fact.plan_id == plan_id, Fact.metric == metric)
-            .group_by(Fact.day)
-            .order_by(Fact.day)
-        )
+        rows = await self._rows(plan_id, None, until, [metric])
+        query = select(rows.c.day, func.sum(rows.c.gross)).group_by(rows.c.day).order_by(rows.c.day)
         return [(d, v) for d, v in (await self.session.execute(query)).all()]
 
+    async def channel_days(
+        self, plan_id: uuid.UUID, first: date, last: date, metrics: Sequence[str]
+    ) -> list[tuple[date, str, str, Decimal, Decimal | None]]:
+        """(day, channel_key, metric, gross, net) of a plan's days in a window, sources summed."""
+        rows = await self._rows(plan_id, first, last, metrics)
+        query = (
+            select(
+                rows.c.day,
+                rows.c.channel_key,
+                rows.c.metric,
+                func.sum(rows.c.gross),
+                func.sum(rows.c.net),
+            )
+            .group_by(rows.c.day, rows.c.channel_key, rows.c.metric)
+            .order_by(rows.c.day, rows.c.channel_key, rows.c.metric)
+        )
+        return [(d, c, m, g, n) for d, c, m, g, n in (await self.session.execute(query)).all()]
+
+    async def refresh_rollups(self, days: Sequence[tuple[uuid.UUID, date]]) -> None:
+        """Recompute the rollup rows of these plan-days from facts (two statements a batch)."""
+        keys = sorted(set(days))
+        if not keys:
+            return
+        values = {
+            "plans": [p for p, _ in keys],
+            "days": [d for _, d in keys],
+            "metrics": KNOWN_METRICS,
+        }
+        await self.session.execute(CLEAR_ROLLUPS, values)
+        await self.session.execute(FILL_ROLLUPS, values)
+
     async def take_dirty(self, limit: int = 500) -> Sequence[DirtyDay]:
-        """Claim changed plan/channel/days to publish; another replica skips what we hold."""
-        rows = (
-            await self.session.scalars(
-                select(DirtyDay).limit(limit).with_for_update(skip_locked=True)
-            )
-        ).all()
-        for row in rows:
-            await self.session.execute(
-                delete(DirtyDay).where(
-                    DirtyDay.plan_id == row.plan_id,
-                    DirtyDay.channel_key == row.channel_key,
-                    DirtyDay.day == row.day,
-                )
-            )
-        return rows
+        """Claim changed plan/channel/days to publish; another replica skips what we hold.
+
+        One statement locks and deletes: a change whose mark meets a claimed row waits for this
+        transaction and marks its day again after it.
+        """
+        claimed = (
+            select(DirtyDay.plan_id, DirtyDay.channel_key, DirtyDay.day)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = await self.session.execute(
+            delete(DirtyDay)
+            .where(tuple_(DirtyDay.plan_id, DirtyDay.channel_key, DirtyDay.day).in_(claimed))
+            .returning(DirtyDay.plan_id, DirtyDay.channel_key, DirtyDay.day)
+        )
+        return [DirtyDay(plan_id=p, channel_key=c, day=d) for p, c, d in rows.all()]
 
     async def mapped_sources(self) -> list[tuple[uuid.UUID, uuid.UUID]]:
         """Each (source, plan) pair a mapping connects: the sources expected to report."""
@@ -273,3 +431,19 @@ class MetricsRepository:
             .subquery()
         )
         return int(await self.session.scalar(select(func.count()).select_from(days)) or 0)
+
+    async def settlement_days(self, plan_id: uuid.UUID) -> int | None:
+        """The longest settlement window of the sources mapped to a plan (None: no source)."""
+        query = (
+            select(func.max(Source.settlement_days))
+            .join(Mapping, Mapping.source_id == Source.id)
+            .where(Mapping.plan_id == plan_id)
+        )
+        found = await self.session.scalar(query)
+        return None if found is None else int(found)
+
+    async def last_day(self, plan_id: uuid.UUID, until: date) -> date | None:
+        """The latest day with facts for a plan, up to a day."""
+        query = select(func.max(Fact.day)).where(Fact.plan_id == plan_id, Fact.day <= until)
+        found: date | None = await self.session.scalar(query)
+        return found

@@ -104,6 +104,14 @@ class PlanKpis(BaseModel):
     excluded_entity_days: int = Field(
         default=0, description="entity-days left out of the net figures as fraudulent"
     )
+    final_through: date | None = Field(
+        default=None,
+        description="figures up to this day are final; later days lie inside a source's "
+        "settlement window and may still be restated",
+    )
+    provisional: bool = Field(
+        default=False, description="true while any day up to as_of is not final yet"
+    )
 
 
 class EvaluationRow(BaseModel):
@@ -189,3 +197,36 @@ class FraudDecision(Strict):
 
     status: Literal["excluded", "cleared"]
     note: Note | None = None
+
+
+Grain = Literal["day", "week", "month"]
+
+
+class RollupChannel(BaseModel):
+    """One channel's figures in a period (``channel_id`` null: facts without a channel)."""
+
+    channel_id: uuid.UUID | None
+    values: dict[str, Decimal | None] = Field(description="net of excluded entity-days")
+    values_gross: dict[str, Decimal | None]
+
+
+class RollupPeriod(BaseModel):
+    """One day, week (Monday to Sunday) or calendar month, clipped to the requested range."""
+
+    start: date
+    end: date
+    values: dict[str, Decimal | None] = Field(description="the plan's total, net")
+    values_gross: dict[str, Decimal | None]
+    channels: list[RollupChannel]
+
+
+class PlanRollups(BaseModel):
+    """A plan's metrics per period and channel; ratios are ratios of the period's sums."""
+
+    plan_id: uuid.UUID
+    grain: Grain
+    timezone: str = Field(description="the company time zone the business days are in")
+    first: date
+    last: date
+    metrics: list[str]
+    periods: list[RollupPeriod]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +19,13 @@ from services.metrics.schemas import (
     Evaluation,
     EvaluationNoteIn,
     EvaluationRow,
+    Grain,
     MappingIn,
     ObjectiveKpi,
     PlanKpis,
+    PlanRollups,
+    RollupChannel,
+    RollupPeriod,
     SecretRead,
     SourceCreate,
     SourceRead,
@@ -36,10 +41,11 @@ from shared.contract.events.metrics import (
 from shared.contract.events.planning import PlanTargetsSetV1
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
 from shared.contract.types import Money
-from shared.kit.errors import NotFound
+from shared.kit.errors import NotFound, RuleViolated
 from shared.kit.jobs import PeriodicJob
 from shared.kit.settings import Settings
 
+MAX_ROLLUP_DAYS = 1100  # three years of days a request
 DAY_METRICS = (
     "impressions",
     "clicks",
@@ -196,11 +202,11 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
     """
     target = await _targets(session, plan_id)
     repo = MetricsRepository(session)
-    gross_sums, gross_latest = await repo.sums(plan_id, as_of), await repo.latest(plan_id, as_of)
+    figures = await repo.figures(plan_id, as_of)
+    gross_sums, gross_latest = figures.gross_sums, figures.gross_latest
     excluded = await repo.excluded_entity_days(plan_id, as_of)
     if excluded:
-        net_sums = await repo.sums(plan_id, as_of, net=True)
-        net_latest = await repo.latest(plan_id, as_of, net=True)
+        net_sums, net_latest = figures.net_sums, figures.net_latest
     else:
         net_sums, net_latest = gross_sums, gross_latest
     rows = []
@@ -228,13 +234,24 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
                 achievement_net=standing.achievement,
             )
         )
+    final = await final_through(repo, plan_id, as_of)
+    last = await repo.last_day(plan_id, as_of) if final is not None else None
     return PlanKpis(
         plan_id=plan_id,
         plan_version=target.version,
         as_of=as_of,
         objectives=rows,
         excluded_entity_days=excluded,
+        final_through=final,
+        provisional=final is not None and last is not None and last > final,
     )
+
+
+async def final_through(repo: MetricsRepository, plan_id: uuid.UUID, today: date) -> date | None:
+    """The last day whose figures no source of the plan will restate any more (Meta freezes
+    after 28 days, AppsFlyer after 2): today minus the longest settlement window."""
+    window = await repo.settlement_days(plan_id)
+    return None if window is None else today - timedelta(days=window)
 
 
 def _percent(ratio: Decimal | None) -> str | None:
@@ -301,6 +318,131 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
     )
 
 
+@dataclass
+class _Totals:
+    """Sums and latest-day totals of some days' rollup rows, gross and net."""
+
+    gross: dict[str, Decimal] = field(default_factory=dict)
+    net: dict[str, Decimal] = field(default_factory=dict)
+    gross_latest: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
+    net_latest: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
+
+    def add(self, day: date, metric: str, gross: Decimal, net: Decimal | None) -> None:
+        _add(self.gross, self.gross_latest, day, metric, gross)
+        if net is not None:
+            _add(self.net, self.net_latest, day, metric, net)
+
+    def values(self, metrics: list[str], *, net: bool) -> dict[str, Decimal | None]:
+        sums, latest = (self.net, self.net_latest) if net else (self.gross, self.gross_latest)
+        last = {m: v for m, (_, v) in latest.items()}
+        return {m: kpi.value_of(m, sums, last) for m in metrics}
+
+
+def _add(
+    sums: dict[str, Decimal],
+    latest: dict[str, tuple[date, Decimal]],
+    day: date,
+    metric: str,
+    value: Decimal,
+) -> None:
+    sums[metric] = sums.get(metric, Decimal(0)) + value
+    seen = latest.get(metric)
+    if seen is None or seen[0] < day:
+        latest[metric] = (day, value)
+    elif seen[0] == day:
+        latest[metric] = (day, seen[1] + value)
+
+
+def _period(day: date, grain: Grain, first: date, last: date) -> tuple[date, date]:
+    """The day's period (ISO week from Monday, calendar month), clipped to first..last."""
+    if grain == "day":
+        return day, day
+    if grain == "week":
+        start = day - timedelta(days=day.weekday())
+        end = start + timedelta(days=6)
+    else:
+        start = day.replace(day=1)
+        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return max(start, first), min(end, last)
+
+
+def _base_metrics(metrics: list[str]) -> list[str]:
+    """The summed metrics the requested ones are computed from (a ratio needs its parts)."""
+    base: set[str] = set()
+    for metric in metrics:
+        definition = METRIC_DICTIONARY[metric]
+        if definition.numerator and definition.denominator:
+            base |= {definition.numerator, definition.denominator}
+        else:
+            base.add(metric)
+    return sorted(base)
+
+
+async def rollups(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    *,
+    grain: Grain,
+    metrics: list[str],
+    first: date | None,
+    last: date,
+    timezone: str,
+) -> PlanRollups:
+    """A plan's metrics per day, week or month and channel, summed from the daily rollups.
+
+    Days are business days in the company time zone, as facts are; a ratio is the ratio of the
+    period's sums and an index its total on the period's latest reported day.
+    """
+    unknown = sorted(set(metrics) - set(METRIC_DICTIONARY))
+    if unknown:
+        raise RuleViolated(f"unknown metric(s): {', '.join(unknown)}", field="metric")
+    target = await _targets(session, plan_id)
+    first = first or target.starts_on
+    if first > last:
+        raise RuleViolated("from is after to", field="from", rule="date-range")
+    if (last - first).days >= MAX_ROLLUP_DAYS:
+        raise RuleViolated(
+            f"at most {MAX_ROLLUP_DAYS} days a request", field="from", rule="date-range"
+        )
+    requested = list(dict.fromkeys(metrics))
+    totals: dict[tuple[date, date], _Totals] = {}
+    channels: dict[tuple[date, date], dict[str, _Totals]] = {}
+    rows = await MetricsRepository(session).channel_days(
+        plan_id, first, last, _base_metrics(requested)
+    )
+    for day, channel_key, metric, gross, net in rows:
+        period = _period(day, grain, first, last)
+        totals.setdefault(period, _Totals()).add(day, metric, gross, net)
+        per_channel = channels.setdefault(period, {})
+        per_channel.setdefault(channel_key, _Totals()).add(day, metric, gross, net)
+    periods = [
+        RollupPeriod(
+            start=start,
+            end=end,
+            values=total.values(requested, net=True),
+            values_gross=total.values(requested, net=False),
+            channels=[
+                RollupChannel(
+                    channel_id=None if key == "plan" else uuid.UUID(key),
+                    values=figures.values(requested, net=True),
+                    values_gross=figures.values(requested, net=False),
+                )
+                for key, figures in sorted(channels[(start, end)].items())
+            ],
+        )
+        for (start, end), total in sorted(totals.items())
+    ]
+    return PlanRollups(
+        plan_id=plan_id,
+        grain=grain,
+        timezone=timezone,
+        first=first,
+        last=last,
+        metrics=requested,
+        periods=periods,
+    )
+
+
 async def annotate(
     session: AsyncSession, plan_id: uuid.UUID, objective_id: uuid.UUID, note: EvaluationNoteIn
 ) -> None:
@@ -318,13 +460,20 @@ def _part(sums: dict[str, Decimal], metric: str | None) -> Decimal | None:
 
 
 async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Settings) -> None:
-    """Coalesced: one KPI snapshot per changed plan, one metrics update per changed channel-day."""
+    """Coalesced: one KPI snapshot per changed plan, one metrics update per changed channel-day.
+
+    The claimed plan-days' daily rollups are recomputed from facts in the same transaction.
+    """
     repo = MetricsRepository(session)
     dirty = await repo.take_dirty()
     plans = {d.plan_id for d in dirty}
+    # The claimed days' rollups first, so the snapshots below (and every later read) sum them.
+    await repo.refresh_rollups([(d.plan_id, d.day) for d in dirty])
+    finals = {p: await final_through(repo, p, now.date()) for p in plans}
     for day in dirty:
         channel = None if day.channel_key == "plan" else uuid.UUID(day.channel_key)
         sums = await repo.sums(day.plan_id, day.day, channel, day=day.day)
+        final = finals[day.plan_id]
         await outbox.record(
             session,
             MetricsUpdatedV1(
@@ -338,6 +487,7 @@ async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Set
                         value=kpi.value_of(m, sums, {}),
                         numerator=_part(sums, METRIC_DICTIONARY[m].numerator),
                         denominator=_part(sums, METRIC_DICTIONARY[m].denominator),
+                        provisional=final is not None and day.day > final,
                     )
                     for m in DAY_METRICS
                 ],
@@ -364,6 +514,7 @@ async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Set
                         actual=o.actual,
                         expected_to_date=o.expected_to_date,
                         achievement=o.achievement,
+                        provisional=standing.provisional,
                     )
                     for o in standing.objectives
                 ],

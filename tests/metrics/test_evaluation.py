@@ -168,3 +168,14 @@ async def test_snapshots_are_published_once_per_change(
     )
     spend = [e for e in events if e.event_type == "metrics.plan.spend_recorded"]
     assert spend
+
+
+async def test_figures_inside_the_settlement_window_are_provisional_until_it_passes(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id = await _plan_with_facts(client, database_url)  # data up to 2024-06-20, 28-day window
+    url = f"/metrics/plans/{plan_id}/kpis"
+    early = (await client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)).json()
+    assert (early["final_through"], early["provisional"]) == ("2024-05-24", True)
+    late = (await client.get(url, params={"as_of": "2024-07-19"}, headers=MANAGER)).json()
+    assert (late["final_through"], late["provisional"]) == ("2024-06-21", False)
