@@ -114,6 +114,14 @@ class PlanKpis(BaseModel):
     )
 
 
+class EarlierTarget(BaseModel):
+    """What an earlier version of the plan aimed at, and what the actual achieves against it."""
+
+    version: int
+    target: str
+    achievement: str | None
+
+
 class EvaluationRow(BaseModel):
     """A row of the DOMAIN.md §6 evaluation table."""
 
@@ -123,6 +131,10 @@ class EvaluationRow(BaseModel):
     target: str
     actual: str | None
     achievement: str | None
+    earlier_targets: list[EarlierTarget] = Field(
+        default_factory=list,
+        description="the target in each earlier plan version where it differed, oldest first",
+    )
     data_source: str | None
     analysis: str | None
     suggestion: str | None

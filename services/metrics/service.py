@@ -16,6 +16,7 @@ from services.metrics.models import PlanTarget, Source
 from services.metrics.repository import MetricsRepository
 from services.metrics.schemas import (
     ChannelFigures,
+    EarlierTarget,
     Evaluation,
     EvaluationNoteIn,
     EvaluationRow,
@@ -254,6 +255,35 @@ async def final_through(repo: MetricsRepository, plan_id: uuid.UUID, today: date
     return None if window is None else today - timedelta(days=window)
 
 
+FOUR = Decimal("0.0001")
+
+
+def _earlier_targets(target: PlanTarget, row: ObjectiveKpi) -> list[EarlierTarget]:
+    """The objective's target in earlier versions, where an adjustment changed it."""
+    earlier = []
+    current = row.target
+    for kept in reversed(target.history):
+        found = next(
+            (o for o in kept["objectives"] if o["objective_id"] == str(row.objective_id)), None
+        )
+        if found is None:
+            continue
+        value = Decimal(found["target_value"])
+        if value != current:
+            ratio = (
+                (row.actual / value).quantize(Decimal("0.0001")) if row.actual and value else None
+            )
+            earlier.append(
+                EarlierTarget(
+                    version=kept["version"],
+                    target=_shown(row, value) or "",
+                    achievement=_percent(ratio),
+                )
+            )
+        current = value
+    return earlier[::-1]
+
+
 def _percent(ratio: Decimal | None) -> str | None:
     return None if ratio is None else f"{(ratio * 100).quantize(Decimal('1'))}%"
 
@@ -291,6 +321,7 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
                 target=_shown(row, row.target) or "",
                 actual=_shown(row, row.actual),
                 achievement=_percent(row.achievement),
+                earlier_targets=_earlier_targets(target, row),
                 data_source=note.data_source if note else None,
                 analysis=note.analysis if note else None,
                 suggestion=note.suggestion if note else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -179,3 +180,39 @@ async def test_figures_inside_the_settlement_window_are_provisional_until_it_pas
     assert (early["final_through"], early["provisional"]) == ("2024-05-24", True)
     late = (await client.get(url, params={"as_of": "2024-07-19"}, headers=MANAGER)).json()
     assert (late["final_through"], late["provisional"]) == ("2024-06-21", False)
+
+
+async def test_the_evaluation_shows_the_targets_earlier_versions_aimed_at(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id = await _plan_with_facts(client, database_url)
+    kept = (await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)).json()
+    ids = {o["metric"]: o["objective_id"] for o in kept["objectives"]}
+    first = targets(plan_id)  # the same objectives under the ids version 1 gave them
+    raised = [
+        o.model_copy(
+            update={
+                "objective_id": uuid.UUID(ids[o.metric]),
+                "target_value": Decimal(5500000) if o.metric == "gmv" else o.target_value,
+            }
+        )
+        for o in first.objectives
+    ]
+    await publish(
+        database_url, first.model_copy(update={"version": 2, "objectives": raised}), str(plan_id)
+    )
+    url = f"/metrics/plans/{plan_id}/evaluation"
+
+    async def second_version() -> dict[str, Any] | None:
+        shown: dict[str, Any] = (
+            await client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)
+        ).json()
+        return shown if shown["plan_version"] == 2 else None
+
+    report = await eventually(second_version)
+    rows = {r["metric"]: r for r in report["rows"]}
+    gmv = next(r for name, r in rows.items() if "GMV" in name or "gmv" in name.lower())
+    assert (gmv["target"], gmv["achievement"]) == ("5,500,000", "113%")
+    assert gmv["earlier_targets"] == [{"version": 1, "target": "5,000,000", "achievement": "124%"}]
+    unchanged = [r for r in report["rows"] if r is not gmv]
+    assert all(r["earlier_targets"] == [] for r in unchanged)
