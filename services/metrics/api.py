@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, status
 from fastapi.responses import HTMLResponse
 
-from services.metrics import ingest, report, review, service
+from services.metrics import coalesce, ingest, report, review, service
 from services.metrics.schemas import (
     Evaluation,
     EvaluationNoteIn,
@@ -19,17 +21,20 @@ from services.metrics.schemas import (
     FraudDecision,
     FraudFlagCreate,
     FraudFlagRead,
+    Grain,
     MappingIn,
     MetricRead,
     PlanKpis,
+    PlanRollups,
     SourceCreate,
     SourceRead,
 )
 from shared.contract.metric_dictionary import METRICS
 from shared.contract.types import Role
-from shared.kit.app import Session
+from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.errors import DomainError
+from shared.kit.runtime import ServiceRuntime
 from shared.kit.settings import get_settings
 
 Operator = Annotated[Principal, Depends(require(Role.TECH, Role.ADMIN))]
@@ -47,7 +52,25 @@ MAX_BODY = 10 * 1024 * 1024  # a 10,000-row batch is well under this
 MAX_IN_FLIGHT = 16
 QUEUE_SECONDS = 5.0
 
-router = APIRouter(tags=["metrics"])
+SMALL_BODY = 64 * 1024  # a body this small may be a small delivery, coalesced with others
+
+
+@asynccontextmanager
+async def _coalescing(app: FastAPI) -> AsyncIterator[None]:
+    """The app's coalescer of small deliveries: started after the runtime, stopped (its last
+    group stored) before the runtime's engine goes."""
+    runtime: ServiceRuntime = app.state.runtime
+    coalescer = coalesce.Coalescer(runtime.sessions, runtime.relay.wake)
+    await coalescer.start()
+    app.state.coalescer = coalescer
+    try:
+        yield
+    finally:
+        app.state.coalescer = None  # late requests take the one-transaction path
+        await coalescer.stop()
+
+
+router = APIRouter(tags=["metrics"], lifespan=_coalescing)
 _in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
 
@@ -68,25 +91,39 @@ def _today() -> date:
 
 
 @router.post("/webhooks/{source_id}", status_code=status.HTTP_200_OK)
-async def webhook(source_id: uuid.UUID, request: Request, session: Session) -> dict[str, Any]:
-    """Signed batch ingestion (Standard Webhooks); stored whole or refused with per-row errors."""
+async def webhook(source_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    """Signed batch ingestion (Standard Webhooks); stored whole or refused with per-row errors.
+
+    Small deliveries are stored with others in one transaction; larger ones each in their own.
+    Either way the answer is sent after the commit."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", limit=MAX_BODY)
+    headers = {
+        k: request.headers.get(k) for k in ("webhook-id", "webhook-timestamp", "webhook-signature")
+    }
+    body: bytes | None = None
+    parsed: ingest.Report | None = None
+    coalescer: coalesce.Coalescer | None = getattr(request.app.state, "coalescer", None)
+    small = declared is not None and declared.isdigit() and int(declared) <= SMALL_BODY
+    if coalescer is not None and small:
+        body = await request.body()
+        parsed = ingest.parse_report(body)
+        if parsed is not None and len(parsed.rows) <= coalesce.SMALL_ROWS:
+            return await coalescer.submit(source_id, headers, body, parsed, datetime.now(UTC))
     try:
         # A short queue absorbs bursts; past it, shed load and let the platform retry.
         await asyncio.wait_for(_in_flight.acquire(), timeout=QUEUE_SECONDS)
     except TimeoutError:
         raise Busy("too many deliveries in progress", retry_after=1) from None
     try:
-        body = await request.body()
+        if body is None:
+            body = await request.body()
         if len(body) > MAX_BODY:
             raise PayloadTooLarge(f"the body is over {MAX_BODY} bytes", limit=MAX_BODY)
-        headers = {
-            k: request.headers.get(k)
-            for k in ("webhook-id", "webhook-timestamp", "webhook-signature")
-        }
-        return await ingest.ingest(session, source_id, headers, body, datetime.now(UTC))
+        return await ingest.ingest_alone(
+            runtime_of(request), source_id, headers, body, datetime.now(UTC), report=parsed
+        )
     finally:
         _in_flight.release()
 
@@ -139,6 +176,28 @@ async def kpis(
 ) -> PlanKpis:
     """Per objective: actual, achievement, expected to date and projection at the due date."""
     return await service.kpis(session, plan_id, as_of or _today())
+
+
+@router.get("/plans/{plan_id}/rollups", response_model=PlanRollups)
+async def rollups(
+    plan_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    metric: Annotated[list[str], Query(min_length=1, max_length=20)],
+    grain: Grain = "day",
+    first: Annotated[date | None, Query(alias="from")] = None,
+    last: Annotated[date | None, Query(alias="to")] = None,
+) -> PlanRollups:
+    """Metrics per day, week or month and channel, in the company time zone (ratios of sums)."""
+    return await service.rollups(
+        session,
+        plan_id,
+        grain=grain,
+        metrics=metric,
+        first=first,
+        last=last or _today(),
+        timezone=get_settings().company_timezone,
+    )
 
 
 @router.get("/plans/{plan_id}/evaluation", response_model=Evaluation)

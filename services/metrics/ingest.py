@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics import SERVICE
 from services.metrics.models import bus
-from services.metrics.rows import REPORT, facts
+from services.metrics.rows import REPORT, CanonicalReport, MetaReport, OceanEngineReport, facts
 from services.metrics.signatures import SignatureInvalid, verify
 from shared.contract.events.metrics import IngestionSummaryV1
-from shared.kit.bus.outbox import Outbox
+from shared.kit.bus.outbox import DIRTY_FLAG, Outbox
 from shared.kit.errors import Conflict, DomainError, NotFound, RuleViolated
+from shared.kit.runtime import ServiceRuntime
 
 outbox = Outbox(bus.outbox, source=SERVICE)
 WEBHOOK_ROWS = Counter("webhook_rows_total", "Webhook rows received", ["outcome"])
@@ -27,8 +28,23 @@ WEBHOOK_ROWS = Counter("webhook_rows_total", "Webhook rows received", ["outcome"
 # One statement per batch: rows meet their mappings, every value goes to the revisions table (the
 # as-of history is complete), changed plan/channel/days are remembered for the coalesced
 # snapshots, and facts are upserted where the report is newer; an older report arriving late
-# changes no fact.
-UPSERT = """
+# changes no fact. A day already marked is marked again (DO UPDATE, not DO NOTHING) so its row
+# stays locked until this commit: the snapshot job skips locked marks and cannot rebuild the
+# day's rollup before these facts are visible.
+# Remember the changed plan/channel/days of the rows in ``incoming`` (also used by coalesce.py).
+MARK_DIRTY = """
+    INSERT INTO metrics.dirty_days (plan_id, channel_key, day)
+    SELECT DISTINCT plan_id, keys.channel_key, day
+    FROM incoming
+    CROSS JOIN LATERAL (VALUES (coalesce(channel_id::text, 'plan')), ('plan'))
+        AS keys(channel_key)
+    WHERE plan_id IS NOT NULL
+    ORDER BY 1, 2, 3
+    ON CONFLICT (plan_id, channel_key, day) DO UPDATE SET day = EXCLUDED.day
+"""
+UPSERT = "".join(  # constants only: the shared dirty-day marking in the middle
+    (
+        """
 WITH incoming AS (
     SELECT t.entity, t.day, t.metric, t.value, m.plan_id, m.channel_id
     FROM unnest($1::text[], $2::date[], $3::text[], $4::numeric[])
@@ -39,14 +55,9 @@ WITH incoming AS (
         (source_id, entity, day, metric, value, reported_at, delivery_id)
     SELECT $5, entity, day, metric, value, $6, $7 FROM incoming
 ), dirty AS (
-    INSERT INTO metrics.dirty_days (plan_id, channel_key, day)
-    SELECT DISTINCT plan_id, keys.channel_key, day
-    FROM incoming
-    CROSS JOIN LATERAL (VALUES (coalesce(channel_id::text, 'plan')), ('plan'))
-        AS keys(channel_key)
-    WHERE plan_id IS NOT NULL
-    ON CONFLICT DO NOTHING
-), changed AS (
+""",
+        MARK_DIRTY,
+        """), changed AS (
     INSERT INTO metrics.facts AS f
         (source_id, entity, day, metric, value, reported_at, plan_id, channel_id)
     SELECT $5, entity, day, metric, value, $6, plan_id, channel_id FROM incoming
@@ -57,7 +68,9 @@ WITH incoming AS (
     RETURNING (xmax = 0) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS changed FROM changed
-"""
+""",
+    )
+)
 SOURCE_SECRETS = text("SELECT secrets FROM metrics.sources WHERE id = :id")
 CLAIM = """
 INSERT INTO metrics.deliveries (source_id, delivery_id, body_hash, response)
@@ -67,6 +80,18 @@ SEEN = (
     "SELECT body_hash, response FROM metrics.deliveries WHERE source_id = $1 AND delivery_id = $2"
 )
 ANSWERED = "UPDATE metrics.deliveries SET response = $3 WHERE source_id = $1 AND delivery_id = $2"
+
+
+Report = CanonicalReport | MetaReport | OceanEngineReport
+
+
+def parse_report(body: bytes) -> Report | None:
+    """The validated report, or None when the body does not hold one (``ingest`` then says
+    why, after the signature and the delivery id are checked)."""
+    try:
+        return REPORT.validate_json(body)
+    except ValidationError:
+        return None
 
 
 class Unauthorized(DomainError):
@@ -87,6 +112,7 @@ async def ingest(
     headers: dict[str, str | None],
     body: bytes,
     now: datetime,
+    report: Report | None = None,
 ) -> dict[str, Any]:
     """Store a signed batch whole or not at all; a redelivery gets the first answer.
 
@@ -124,7 +150,7 @@ async def ingest(
         answer: dict[str, Any] = seen["response"]
         return answer
     try:
-        report = REPORT.validate_json(body)
+        report = report if report is not None else REPORT.validate_json(body)
     except ValidationError as exc:
         WEBHOOK_ROWS.labels("rejected").inc(_declared_rows(body))
         raise RuleViolated(
@@ -177,6 +203,24 @@ async def ingest(
         subject=str(source_id),
     )
     return response
+
+
+async def ingest_alone(
+    runtime: ServiceRuntime,
+    source_id: uuid.UUID,
+    headers: dict[str, str | None],
+    body: bytes,
+    now: datetime,
+    report: Report | None = None,
+) -> dict[str, Any]:
+    """``ingest`` in a transaction of its own, committed before the answer is returned (as the
+    request's Session dependency would; without its cost on the coalesced path)."""
+    async with runtime.sessions() as session:
+        async with session.begin():
+            answer = await ingest(session, source_id, headers, body, now, report)
+        if session.info.get(DIRTY_FLAG):
+            runtime.relay.wake()
+    return answer
 
 
 async def _driver(session: AsyncSession) -> Any:

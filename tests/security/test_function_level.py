@@ -128,6 +128,7 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "POST /metrics/sources/{source_id}/secrets": OPERATOR,
         "PUT /metrics/sources/{source_id}/mappings": OPERATOR,
         "GET /metrics/plans/{plan_id}/kpis": ANY_USER,
+        "GET /metrics/plans/{plan_id}/rollups": ANY_USER,
         "GET /metrics/plans/{plan_id}/evaluation": ANY_USER,
         "GET /metrics/plans/{plan_id}/evaluation.html": ANY_USER,
         "PUT /metrics/plans/{plan_id}/evaluation/{objective_id}": ANALYST,
