@@ -31,8 +31,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.common import QUICK, ROOT, RUNS, UNLIMITED, progress, size
+from bench.dashboard import FACTS as DASHBOARD_FACTS
+from bench.dashboard import dashboard_figures
 from bench.ingest import BATCHES as INGEST_BATCHES
 from bench.ingest import ingest_throughput
+from bench.single import single_figures
 from bench.system import ALERT_SAMPLES, DECISIONS, LOAD_SECONDS, system_figures
 from services.planning.models import bus as planning_bus
 from shared.contract.events import PlanCreatedV1
@@ -220,6 +223,8 @@ async def main() -> None:
                     "met": ingest["copy_met"],
                 }
             )
+            progress("single-row webhooks; 1,000-row latency at 70% of peak")
+            results += await single_figures(url)
         finally:
             await drop()
         # Its own database: the relay bench leaves 20,000 planning.plan records in the bus log
@@ -230,6 +235,13 @@ async def main() -> None:
             results += await system_figures(url)
             progress("memory: 10,000-row batch")
             results.append(await memory_figure(url))
+        finally:
+            await drop()
+        # Its own database too: ten million facts and their rollups, dropped after.
+        url, drop = await _scratch_database(server)
+        try:
+            progress("KPI dashboard over daily rollups")
+            results += await dashboard_figures(url)
         finally:
             await drop()
     finally:
@@ -250,6 +262,7 @@ async def main() -> None:
             "load_seconds": LOAD_SECONDS,
             "decisions_per_run": DECISIONS,
             "memory_rows": MEMORY_ROWS,
+            "dashboard_facts": DASHBOARD_FACTS,
         },
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "seconds": round(elapsed),
