@@ -59,7 +59,7 @@ def create_allinone_app(
         bus_engine = create_engine(
             database_url or resolve_database_url("bus", settings),
             application_name="bus",
-            pool_size=subscribers + 10,
+            pool_size=subscribers + settings.db_pool_size,
         )
         transport = EmbeddedTransport(bus_engine)
     services = {

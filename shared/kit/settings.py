@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     rate_limit_storage: str = Field(
         default="async+memory://", description="where windows are kept; async+redis://… shares them"
     )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="connections per service kept for requests and jobs (as many again may "
+        "overflow under load); the embedded bus adds one per consumer",
+    )
     db_statement_timeout_ms: int = Field(
         default=30_000, ge=0, description="cancel a statement after this long (0 = never)"
     )
