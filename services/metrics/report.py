@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 
-from services.metrics.schemas import Evaluation
+from services.metrics.schemas import Evaluation, PeriodComparison
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;
@@ -41,6 +41,12 @@ def _bar_chart(labels: list[str], ratios: list[Decimal | None]) -> str:
     )
 
 
+def _before(period: PeriodComparison | None) -> str:
+    if period is None or period.actual is None:
+        return ""
+    return f"{period.actual} ({period.change or 'n/a'}) {period.first_day} – {period.last_day}"
+
+
 def render(report: Evaluation) -> str:
     """The page a manager opens or prints."""
     head = "".join(
@@ -51,6 +57,7 @@ def render(report: Evaluation) -> str:
             "target",
             "actual",
             "achievement",
+            "period before",
             "earlier versions",
             "source",
             "analysis",
@@ -67,6 +74,7 @@ def render(report: Evaluation) -> str:
                 r.target,
                 r.actual,
                 r.achievement,
+                _before(r.previous_period),
                 "; ".join(f"v{e.version}: {e.target} ({e.achievement})" for e in r.earlier_targets),
                 r.data_source,
                 r.analysis,

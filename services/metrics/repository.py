@@ -195,9 +195,12 @@ class MetricsRepository:
     ) -> Subquery:
         return day_rows(plan_id, first, last, await self.pending_days(plan_id), metrics)
 
-    async def figures(self, plan_id: uuid.UUID, until: date) -> Figures:
-        """Every metric's to-date sum and latest-day total, gross and net, in one statement."""
-        rows = await self._rows(plan_id, None, until)
+    async def figures(
+        self, plan_id: uuid.UUID, until: date, *, since: date | None = None
+    ) -> Figures:
+        """Every metric's sum and latest-day total up to a day (from ``since``, else from the
+        first fact), gross and net, in one statement."""
+        rows = await self._rows(plan_id, since, until)
         per_day = (
             select(
                 rows.c.metric,

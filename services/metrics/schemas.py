@@ -122,6 +122,15 @@ class EarlierTarget(BaseModel):
     achievement: str | None
 
 
+class PeriodComparison(BaseModel):
+    """The metric over the campaign so far against the equally long period just before it."""
+
+    first_day: date
+    last_day: date
+    actual: str | None
+    change: str | None = Field(description="the campaign's value against this one, in percent")
+
+
 class EvaluationRow(BaseModel):
     """A row of the DOMAIN.md §6 evaluation table."""
 
@@ -131,6 +140,7 @@ class EvaluationRow(BaseModel):
     target: str
     actual: str | None
     achievement: str | None
+    previous_period: PeriodComparison | None = None
     earlier_targets: list[EarlierTarget] = Field(
         default_factory=list,
         description="the target in each earlier plan version where it differed, oldest first",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,7 @@ from services.metrics.schemas import (
     Grain,
     MappingIn,
     ObjectiveKpi,
+    PeriodComparison,
     PlanKpis,
     PlanRollups,
     RollupChannel,
@@ -203,7 +205,8 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
     """
     target = await _targets(session, plan_id)
     repo = MetricsRepository(session)
-    figures = await repo.figures(plan_id, as_of)
+    # The campaign counts from its first day; what came before is the previous period.
+    figures = await repo.figures(plan_id, as_of, since=target.starts_on)
     gross_sums, gross_latest = figures.gross_sums, figures.gross_latest
     excluded = await repo.excluded_entity_days(plan_id, as_of)
     if excluded:
@@ -258,6 +261,34 @@ async def final_through(repo: MetricsRepository, plan_id: uuid.UUID, today: date
 FOUR = Decimal("0.0001")
 
 
+async def _previous_period(
+    repo: MetricsRepository, target: PlanTarget, as_of: date
+) -> Callable[[str], PeriodComparison | None]:
+    """Each metric over the campaign so far against the equally long period before its start
+    (net of excluded fraud both times): what the campaign changed."""
+    last = min(as_of, target.ends_on)
+    length = (last - target.starts_on).days + 1
+    if length < 1:
+        return lambda _metric: None
+    first_before = target.starts_on - timedelta(days=length)
+    last_before = target.starts_on - timedelta(days=1)
+    now = await repo.figures(target.plan_id, last, since=target.starts_on)
+    then = await repo.figures(target.plan_id, last_before, since=first_before)
+
+    def compare(metric: str) -> PeriodComparison:
+        current = kpi.value_of(metric, now.net_sums, now.net_latest)
+        earlier = kpi.value_of(metric, then.net_sums, then.net_latest)
+        change = (current / earlier - 1) if current is not None and earlier else None
+        return PeriodComparison(
+            first_day=first_before,
+            last_day=last_before,
+            actual=None if earlier is None else f"{earlier.normalize():f}",
+            change=None if change is None else f"{change * 100:+.0f}%",
+        )
+
+    return compare
+
+
 def _earlier_targets(target: PlanTarget, row: ObjectiveKpi) -> list[EarlierTarget]:
     """The objective's target in earlier versions, where an adjustment changed it."""
     earlier = []
@@ -308,6 +339,7 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
     repo = MetricsRepository(session)
     notes = await repo.notes(plan_id)
     standing = await kpis(session, plan_id, as_of)
+    before = await _previous_period(repo, target, as_of)
     rows = []
     for row in standing.objectives:
         note = notes.get(row.objective_id)
@@ -321,6 +353,7 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
                 target=_shown(row, row.target) or "",
                 actual=_shown(row, row.actual),
                 achievement=_percent(row.achievement),
+                previous_period=before(row.metric),
                 earlier_targets=_earlier_targets(target, row),
                 data_source=note.data_source if note else None,
                 analysis=note.analysis if note else None,

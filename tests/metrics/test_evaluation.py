@@ -216,3 +216,31 @@ async def test_the_evaluation_shows_the_targets_earlier_versions_aimed_at(
     assert gmv["earlier_targets"] == [{"version": 1, "target": "5,000,000", "achievement": "124%"}]
     unchanged = [r for r in report["rows"] if r is not gmv]
     assert all(r["earlier_targets"] == [] for r in unchanged)
+
+
+async def test_the_campaign_counts_from_its_first_day_and_is_compared_with_the_period_before(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id = await _plan_with_facts(client, database_url)  # 180,000 registrations in May-June
+    source, secret = await register(client)
+    await client.put(
+        f"/metrics/sources/{source}/mappings",
+        json=[{"entity": "before", "plan_id": str(plan_id)}],
+        headers=TECH,
+    )
+    earlier = canonical(
+        "2024-06-21T09:00:00Z",
+        ("before", "2024-04-15", "registrations", "150000"),  # inside 10 March - 30 April
+        ("before", "2024-03-01", "registrations", "99999"),  # before even that
+    )
+    assert (await post(client, source, secret, earlier)).status_code == 200
+    url = f"/metrics/plans/{plan_id}/evaluation"
+    report = (await client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)).json()
+    (row,) = [r for r in report["rows"] if r["actual"] == "180,000"]
+    assert (row["target"], row["achievement"]) == ("200,000", "90%")  # April is not counted
+    assert row["previous_period"] == {
+        "first_day": "2024-03-10",
+        "last_day": "2024-04-30",
+        "actual": "150000",
+        "change": "+20%",
+    }
