@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -106,3 +109,50 @@ async def stop_process(process: asyncio.subprocess.Process) -> None:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+async def run_load(spec: dict[str, Any], *logs: str) -> dict[str, Any]:
+    """One run of bench/load.py in its own process; ``logs`` name the servers' log files."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.load",
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate(json.dumps(spec).encode())
+    if process.returncode:
+        raise RuntimeError("the load generator failed")
+    result: dict[str, Any] = json.loads(out)
+    if result["errors"]:
+        where = " or ".join(str(log_path(name)) for name in logs)
+        raise RuntimeError(f"load run had errors: {result['statuses']}; server output in {where}")
+    return result
+
+
+async def add_source(url: str, name: str) -> tuple[uuid.UUID, str]:
+    """A signed internal metrics source written straight into the (migrated) database."""
+    from services.metrics.models import Source
+    from services.metrics.signatures import new_secret
+    from shared.kit.db import create_engine, create_sessionmaker
+
+    engine = create_engine(url)
+    secret, source_id = new_secret(), uuid.uuid4()
+    async with create_sessionmaker(engine)() as session, session.begin():
+        session.add(
+            Source(
+                id=source_id,
+                name=name,
+                platform="internal",
+                account_id=name,
+                timezone="Asia/Shanghai",
+                currency="CNY",
+                settlement_days=28,
+                secrets=[
+                    {"id": "s1", "secret": secret, "active": True, "created_at": "2024-01-01"}
+                ],
+            )
+        )
+    await engine.dispose()
+    return source_id, secret

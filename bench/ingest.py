@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -26,12 +24,11 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.common import RUNS, size
-from services.metrics.models import Source
-from services.metrics.signatures import new_secret, sign
+from bench.common import RUNS, add_source, free_port, size
+from services.metrics.signatures import sign
 from shared.kit import migrations
 from shared.kit.bus.embedded import EmbeddedTransport
-from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.db import create_engine
 
 BATCH_ROWS = 1000
 BATCHES = size(30, 8, "BENCH_INGEST_BATCHES")
@@ -74,12 +71,6 @@ async def _bounded(jobs: list[Callable[[], Awaitable[Any]]]) -> None:
     await asyncio.gather(*(run(j) for j in jobs))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _start_service(url: str, port: int) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
@@ -115,28 +106,12 @@ async def ingest_throughput(url: str) -> dict[str, object]:
     engine = create_engine(url)
     await migrations.upgrade(engine, "metrics", Path("services/metrics/migrations"))
     await EmbeddedTransport(engine).ensure_schema()
-    secret = new_secret()
-    source_id = uuid.uuid4()
-    async with create_sessionmaker(engine)() as session, session.begin():
-        session.add(
-            Source(
-                id=source_id,
-                name="bench",
-                platform="internal",
-                account_id="bench",
-                timezone="Asia/Shanghai",
-                currency="CNY",
-                settlement_days=28,
-                secrets=[
-                    {"id": "s1", "secret": secret, "active": True, "created_at": "2024-01-01"}
-                ],
-            )
-        )
     await engine.dispose()
+    source_id, secret = await add_source(url, "bench")
     libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     pool = await asyncpg.create_pool(libpq, min_size=IN_FLIGHT, max_size=IN_FLIGHT)
     await pool.execute(SCRATCH)
-    port = _free_port()
+    port = free_port()
     service = await _start_service(url, port)
     total = BATCH_ROWS * BATCHES
     try:

@@ -19,11 +19,10 @@ from datetime import date, timedelta
 
 import httpx
 
+from bench.common import add_source
 from services.metrics.app import DEFINITION as METRICS
-from services.metrics.models import Source
-from services.metrics.signatures import new_secret, sign
+from services.metrics.signatures import sign
 from shared.kit.app import create_service_app
-from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import BusKind, Settings
 
 METRIC_NAMES = ("impressions", "clicks", "conversions", "cost")
@@ -56,26 +55,9 @@ async def main(url: str, rows: int) -> dict[str, int]:
     settings = Settings(
         database_url=url, bus=BusKind.EMBEDDED, jobs_enabled=False, log_level="WARNING"
     )
-    engine = create_engine(url)
-    secret, source_id = new_secret(), uuid.uuid4()
     app = create_service_app(METRICS, settings=settings, database_url=url)
     async with app.router.lifespan_context(app):
-        async with create_sessionmaker(engine)() as session, session.begin():
-            session.add(
-                Source(
-                    id=source_id,
-                    name="bench memory",
-                    platform="internal",
-                    account_id="bench-memory",
-                    timezone="Asia/Shanghai",
-                    currency="CNY",
-                    settlement_days=28,
-                    secrets=[
-                        {"id": "s1", "secret": secret, "active": True, "created_at": "2024-01-01"}
-                    ],
-                )
-            )
-        await engine.dispose()
+        source_id, secret = await add_source(url, "bench-memory")
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 

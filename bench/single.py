@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -26,24 +25,23 @@ from fastapi import FastAPI, Request
 
 from bench.common import (
     QUICK,
-    ROOT,
     RUNS,
     UNLIMITED,
+    add_source,
     free_port,
-    log_path,
     median,
     percentile,
+    run_load,
     size,
     start_process,
     stop_process,
 )
 from bench.load import _answer, _encode
-from services.metrics.models import Source
 from services.metrics.rows import REPORT
-from services.metrics.signatures import new_secret, sign
+from services.metrics.signatures import sign
 from shared.kit import migrations
 from shared.kit.bus.embedded import EmbeddedTransport
-from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.db import create_engine
 
 SINGLES = size(20_000, 6_000, "BENCH_SINGLES")  # deliveries per run
 IN_FLIGHT = 64
@@ -75,25 +73,8 @@ async def _register(url: str) -> tuple[uuid.UUID, str]:
     engine = create_engine(url)
     await migrations.upgrade(engine, "metrics", Path("services/metrics/migrations"))
     await EmbeddedTransport(engine).ensure_schema()
-    secret = new_secret()
-    source_id = uuid.uuid4()
-    async with create_sessionmaker(engine)() as session, session.begin():
-        session.add(
-            Source(
-                id=source_id,
-                name="bench single",
-                platform="internal",
-                account_id="bench",
-                timezone="Asia/Shanghai",
-                currency="CNY",
-                settlement_days=28,
-                secrets=[
-                    {"id": "s1", "secret": secret, "active": True, "created_at": "2024-01-01"}
-                ],
-            )
-        )
     await engine.dispose()
-    return source_id, secret
+    return await add_source(url, "bench-single")
 
 
 def _signed(
@@ -157,25 +138,7 @@ def _batches(
 
 
 async def _load(spec: dict[str, Any]) -> dict[str, Any]:
-    """One closed-loop run of bench/load.py in its own process."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.load",
-        cwd=ROOT,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await process.communicate(json.dumps(spec).encode())
-    if process.returncode:
-        raise RuntimeError("the load generator failed")
-    result: dict[str, Any] = json.loads(out)
-    if result["errors"]:
-        raise RuntimeError(
-            f"load run had errors: {result['statuses']}; server output in "
-            f"{log_path('metrics-single')} or {log_path('bare-single')}"
-        )
-    return result
+    return await run_load(spec, "metrics-single", "bare-single")
 
 
 async def _paced(port: int, requests: list[dict[str, Any]], rate: float) -> list[float]:

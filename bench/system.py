@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,14 +29,13 @@ from sqlalchemy.engine import make_url
 
 from bench.common import (
     QUICK,
-    ROOT,
     RUNS,
     free_port,
-    log_path,
     median,
     percentile,
     progress,
     rss_kib,
+    run_load,
     size,
     start_process,
     stop_process,
@@ -260,25 +258,7 @@ async def _webhook_latency(http: httpx.AsyncClient, watch: AlertWatch) -> dict[s
 
 
 async def _load(spec: dict[str, Any]) -> dict[str, Any]:
-    """One run of bench/load.py in its own process."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.load",
-        cwd=ROOT,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await process.communicate(json.dumps(spec).encode())
-    if process.returncode:
-        raise RuntimeError("the load generator failed")
-    result: dict[str, Any] = json.loads(out)
-    if result["errors"]:
-        raise RuntimeError(
-            f"load run had errors: {result['statuses']}; server output in "
-            f"{log_path('allinone')} or {log_path('bare')}"
-        )
-    return result
+    return await run_load(spec, "allinone", "bare")
 
 
 async def _median_load(
