@@ -23,7 +23,12 @@ from shared.contract.events.metrics import (
     SpendRecordedV1,
 )
 from shared.contract.events.planning import BudgetLineOverspentV1, PlanTargetsSetV1
-from shared.contract.events.tasks import TaskCreatedV1, TaskOverdueV1, TaskStatusChangedV1
+from shared.contract.events.tasks import (
+    TaskCreatedV1,
+    TaskDueSoonV1,
+    TaskOverdueV1,
+    TaskStatusChangedV1,
+)
 from shared.kit.bus.inbox import subscribe
 
 
@@ -60,6 +65,7 @@ async def on_task_created(event: TaskCreatedV1, _envelope: Envelope, session: As
 
 async def on_condition(
     event: TaskOverdueV1
+    | TaskDueSoonV1
     | DataLateV1
     | FraudSuspectedV1
     | ApprovalOverdueV1
@@ -68,7 +74,9 @@ async def on_condition(
     session: AsyncSession,
 ) -> None:
     """Non-metric conditions raise the plan's event rule for them."""
-    if isinstance(event, TaskOverdueV1):
+    if isinstance(event, TaskDueSoonV1):
+        subject, summary = event.task_id, f"task {event.code} {event.name} ends on {event.ends_on}"
+    elif isinstance(event, TaskOverdueV1):
         subject, summary = (
             event.task_id,
             f"task {event.code} {event.name} is {event.days_overdue} day(s) overdue",
@@ -97,13 +105,14 @@ async def on_task_moved(
 ) -> None:
     """A finished or cancelled task is no longer overdue."""
     if event.to_status in ("done", "cancelled"):
-        await service.on_condition_cleared(
-            session,
-            "tasks.task.overdue",
-            event.task_id,
-            f"task {event.code} is {event.to_status}",
-            datetime.now(UTC),
-        )
+        for condition in ("tasks.task.overdue", "tasks.task.due_soon"):
+            await service.on_condition_cleared(
+                session,
+                condition,
+                event.task_id,
+                f"task {event.code} is {event.to_status}",
+                datetime.now(UTC),
+            )
 
 
 async def on_stage_decided(
@@ -150,6 +159,7 @@ SUBSCRIBERS = [
         SERVICE,
         on_condition,
         TaskOverdueV1,
+        TaskDueSoonV1,
         DataLateV1,
         FraudSuspectedV1,
         ApprovalOverdueV1,

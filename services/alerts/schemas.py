@@ -22,6 +22,7 @@ Labels = Annotated[
 ]
 EVENT_TYPES = (
     "tasks.task.overdue",
+    "tasks.task.due_soon",
     "metrics.source.data_late",
     "metrics.plan.fraud_suspected",
     "approvals.request.overdue",

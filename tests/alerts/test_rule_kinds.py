@@ -22,7 +22,7 @@ from shared.contract.events.metrics import (
     SpendRecordedV1,
 )
 from shared.contract.events.planning import ChannelTarget
-from shared.contract.events.tasks import TaskCreatedV1, TaskStatusChangedV1
+from shared.contract.events.tasks import TaskCreatedV1, TaskDueSoonV1, TaskStatusChangedV1
 from shared.contract.types import ChannelType, Money
 from tests.alerts.scenario import PLAN, T0, alerts_of, run, targets
 
@@ -214,3 +214,49 @@ async def test_event_alerts_resolve_when_their_condition_is_over(
             session,
         )
     assert [a.state for a in await alerts_of(engine)] == ["resolved"] * 3
+
+
+async def test_a_due_soon_rule_warns_and_the_finished_task_clears_it(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await _rule(sessions, kind="event", event_type="tasks.task.due_soon", severity="info")
+    task = uuid.uuid4()
+    envelope = Envelope.model_validate(
+        {
+            "type": "tasks.task.due_soon",
+            "version": 1,
+            "source": "tasks",
+            "subject": "s",
+            "time": T0,
+            "data": {},
+        }
+    )
+    due = TaskDueSoonV1(
+        task_id=task,
+        plan_id=PLAN,
+        code="M-002",
+        name="venue",
+        owner_id="amy",
+        ends_on=date(2024, 6, 9),
+        business_day=date(2024, 6, 7),
+    )
+    async with sessions() as session, session.begin():
+        await handlers.on_condition(due, envelope, session)
+    (alert,) = await alerts_of(engine)
+    assert (alert.state, alert.severity, alert.summary) == (
+        "firing",
+        "info",
+        "task M-002 venue ends on 2024-06-09",
+    )
+    done = TaskStatusChangedV1(
+        task_id=task,
+        plan_id=PLAN,
+        code="M-002",
+        name="venue",
+        from_status="submitted",
+        to_status="done",
+        by="wang",
+    )
+    async with sessions() as session, session.begin():
+        await handlers.on_task_moved(done, envelope, session)
+    assert [a.state for a in await alerts_of(engine)] == ["resolved"]
