@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt bench bench-quick migrate token venv docs topics chaos fuzz demo
+.PHONY: run test lint fmt bench bench-quick profile migrate token venv docs topics chaos fuzz demo
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench: $(STAMP)
 ## The same table with smaller sizes (under 2 minutes); written to bench/results/quick.json.
 bench-quick: $(STAMP)
 	BENCH_QUICK=1 $(BIN)/python -m bench
+
+## bench-quick with py-spy attached to the servers; where each figure's time goes (bench/PROFILES.md).
+profile: $(STAMP)
+	BENCH_QUICK=1 BENCH_PROFILE=1 $(BIN)/python -m bench
+	$(BIN)/python -m bench.profiling
 
 ## Regenerate the event catalogue (docs/events): JSON Schema per event version + AsyncAPI 3.
 docs: $(STAMP)

@@ -35,6 +35,7 @@ from bench.dashboard import FACTS as DASHBOARD_FACTS
 from bench.dashboard import dashboard_figures
 from bench.ingest import BATCHES as INGEST_BATCHES
 from bench.ingest import ingest_throughput
+from bench.profiling import PROFILE, reset
 from bench.single import single_figures
 from bench.system import ALERT_SAMPLES, DECISIONS, LOAD_SECONDS, system_figures
 from services.planning.models import bus as planning_bus
@@ -200,6 +201,8 @@ def table(results: list[dict[str, object]]) -> str:
 
 async def main() -> None:
     started = time.perf_counter()
+    if PROFILE:
+        reset()
     os.environ.update(UNLIMITED)  # inherited by every process the bench starts
     configured = os.environ.get("BENCH_DATABASE_URL")
     data_dir = Path(tempfile.mkdtemp(prefix="cp-bench-pg-"))

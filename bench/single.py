@@ -37,6 +37,7 @@ from bench.common import (
     stop_process,
 )
 from bench.load import _answer, _encode
+from bench.profiling import profiled
 from services.metrics.rows import REPORT
 from services.metrics.signatures import sign
 from shared.kit import migrations
@@ -207,7 +208,8 @@ async def single_figures(url: str) -> list[dict[str, object]]:
             for run in range(RUNS + 1):  # the first run warms up
                 requests = _singles(source_id, secret, run)
                 spec = {"concurrency": IN_FLIGHT, "cycle": False, "requests": requests}
-                ours = await _load({**spec, "port": ours_port})
+                async with profiled(service.pid if run else None, "single-row-webhooks"):
+                    ours = await _load({**spec, "port": ours_port})
                 base = await _load({**spec, "port": bare_port})
                 if run:
                     ours_rates.append(ours["rps"])

@@ -40,6 +40,7 @@ from bench.common import (
     start_process,
     stop_process,
 )
+from bench.profiling import profiled
 from demo import seed
 from services.metrics.models import bus as metrics_bus
 from services.metrics.signatures import sign
@@ -262,10 +263,17 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _median_load(
-    port: int, requests: Callable[[], Awaitable[list[dict[str, Any]]]], cycle: bool
+    port: int,
+    requests: Callable[[], Awaitable[list[dict[str, Any]]]],
+    cycle: bool,
+    profile: tuple[int | None, str] = (None, ""),
 ) -> dict[str, float]:
-    """Warm-up run, then RUNS runs; the median req/s and p99 of the runs."""
+    """Warm-up run, then RUNS runs; the median req/s and p99 of the runs.
+
+    ``profile`` names the server process and figure to sample in the measured runs.
+    """
     rates, p99s = [], []
+    pid, figure = profile
     for run in range(RUNS + 1):
         spec = {
             "port": port,
@@ -274,7 +282,8 @@ async def _median_load(
             "cycle": cycle,
             "requests": await requests(),
         }
-        result = await _load(spec)
+        async with profiled(pid if run else None, figure):
+            result = await _load(spec)
         if run:
             rates.append(result["rps"])
             p99s.append(result["p99_ms"])
@@ -282,8 +291,8 @@ async def _median_load(
     return {"rps": median(rates), "p99_ms": median(p99s)}
 
 
-async def crud_load(port: int, base: str) -> dict[str, dict[str, float]]:
-    """req/s and p99 of three endpoints of the all-in-one process."""
+async def crud_load(port: int, base: str, pid: int | None) -> dict[str, dict[str, float]]:
+    """req/s and p99 of three endpoints of the all-in-one process (``pid``, for profiles)."""
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         created = await http.post("/planning/plans", json=seed.PLAN, headers=SPECIALIST)
         created.raise_for_status()
@@ -339,9 +348,15 @@ async def crud_load(port: int, base: str) -> dict[str, dict[str, float]]:
             ]
 
         return {
-            "create plan": await _median_load(port, create_plan, cycle=True),
-            "list tasks": await _median_load(port, list_tasks, cycle=True),
-            "decide approval": await _median_load(port, decide, cycle=False),
+            "create plan": await _median_load(
+                port, create_plan, cycle=True, profile=(pid, "rest-create-plan")
+            ),
+            "list tasks": await _median_load(
+                port, list_tasks, cycle=True, profile=(pid, "rest-list-tasks")
+            ),
+            "decide approval": await _median_load(
+                port, decide, cycle=False, profile=(pid, "rest-decide-approval")
+            ),
         }
 
 
@@ -388,7 +403,7 @@ async def system_figures(url: str) -> list[dict[str, object]]:
         progress("metric snapshot → alert raised")
         alerts = await alert_latency(base, url, pool)
         progress("REST CRUD under load")
-        crud = await crud_load(port, base)
+        crud = await crud_load(port, base, process.pid)
         loaded_rss, peak_rss = rss_kib(process.pid)
         connections = await pool.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
