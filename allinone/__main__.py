@@ -17,6 +17,7 @@ from shared.kit.auth import mint_token
 from shared.kit.bus.topics import service_topics
 from shared.kit.db import create_engine
 from shared.kit.observability import configure_logging
+from shared.kit.serve import freeze_startup_objects
 from shared.kit.settings import get_settings, refuse_unsafe_production
 
 
@@ -89,6 +90,7 @@ def main() -> None:
         refuse_unsafe_production(settings)
         host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
         app, _root = create_allinone_app(settings)
+        freeze_startup_objects()
         print(_banner(host, port), flush=True)
         uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=20)
 
