@@ -72,6 +72,39 @@ FILL_ROLLUPS = text(
     """
 )
 
+# A re-mapped campaign: its facts move with the mapping at once (not only when re-reported), and
+# the old and the new plan/channel days are marked; all CTEs read the same snapshot, so ``old``
+# sees the places before the UPDATE. A mark already there is updated, not skipped, so it stays
+# locked until this commit (see MARK_DIRTY in ingest.py).
+MOVE_ENTITY = text(
+    """
+    WITH old AS (
+        SELECT DISTINCT plan_id, channel_id, day FROM metrics.facts
+        WHERE source_id = :source AND entity = :entity
+            AND (plan_id IS DISTINCT FROM CAST(:plan AS uuid)
+                OR channel_id IS DISTINCT FROM CAST(:channel AS uuid))
+    ), moved AS (
+        UPDATE metrics.facts SET plan_id = :plan, channel_id = CAST(:channel AS uuid)
+        WHERE source_id = :source AND entity = :entity
+            AND (plan_id IS DISTINCT FROM CAST(:plan AS uuid)
+                OR channel_id IS DISTINCT FROM CAST(:channel AS uuid))
+    ), flags AS (
+        UPDATE metrics.fraud_flags SET plan_id = :plan, channel_id = CAST(:channel AS uuid)
+        WHERE source_id = :source AND entity = :entity
+    )
+    INSERT INTO metrics.dirty_days (plan_id, channel_key, day)
+    SELECT DISTINCT place.plan_id, place.channel_key, old.day
+    FROM old CROSS JOIN LATERAL (VALUES
+        (old.plan_id, coalesce(old.channel_id::text, 'plan')), (old.plan_id, 'plan'),
+        (CAST(:plan AS uuid), coalesce(CAST(CAST(:channel AS uuid) AS text), 'plan')),
+        (CAST(:plan AS uuid), 'plan')
+    ) AS place(plan_id, channel_key)
+    WHERE place.plan_id IS NOT NULL
+    ORDER BY 1, 2, 3
+    ON CONFLICT (plan_id, channel_key, day) DO UPDATE SET day = EXCLUDED.day
+    """
+)
+
 
 def _not_excluded() -> Any:
     return ~exists().where(
@@ -175,6 +208,16 @@ class MetricsRepository:
                 index_elements=[Mapping.source_id, Mapping.entity],
                 set_={"plan_id": plan_id, "channel_id": channel_id},
             )
+        )
+
+    async def move_entity(
+        self, source_id: uuid.UUID, entity: str, plan_id: uuid.UUID, channel_id: uuid.UUID | None
+    ) -> None:
+        """Carry a re-mapped campaign's facts and fraud flags to its new plan and channel, and
+        mark the days of both the old and the new place for the snapshot job."""
+        await self.session.execute(
+            MOVE_ENTITY,
+            {"source": source_id, "entity": entity, "plan": plan_id, "channel": channel_id},
         )
 
     async def target(self, plan_id: uuid.UUID) -> PlanTarget | None:

@@ -131,12 +131,12 @@ async def list_sources(session: AsyncSession) -> list[SourceRead]:
 
 
 async def map_entities(session: AsyncSession, source_id: uuid.UUID, items: list[MappingIn]) -> None:
-    """Map platform campaigns to plans and channels (later facts carry the mapping)."""
+    """Map platform campaigns to plans and channels; facts already stored move with them."""
     await _source(session, source_id)
+    repo = MetricsRepository(session)
     for item in items:
-        await MetricsRepository(session).upsert_mapping(
-            source_id, item.entity, item.plan_id, item.channel_id
-        )
+        await repo.upsert_mapping(source_id, item.entity, item.plan_id, item.channel_id)
+        await repo.move_entity(source_id, item.entity, item.plan_id, item.channel_id)
 
 
 async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:

@@ -417,3 +417,44 @@ async def test_dashboard_reads_equal_a_group_by_over_the_facts(
     assert figures.net_latest["brand_search_index"] == D(1019 * 5)
     kpis = await plan.kpis()
     assert kpis["excluded_entity_days"] == 1
+
+
+async def test_a_remapped_campaign_takes_its_facts_to_the_new_plan_and_channel(
+    plan: Plan, engine: AsyncEngine, settings: Settings
+) -> None:
+    await plan.report(
+        "2024-06-11T09:00:00Z",
+        ("feed-0", "2024-06-10", "registrations", "100"),
+        ("feed-1", "2024-06-10", "registrations", "20"),
+    )
+    await _publish(engine, settings)
+
+    # feed-1 was booked to the wrong channel: moved to search, without being re-reported.
+    moved = await plan.client.put(
+        f"/metrics/sources/{plan.source}/mappings",
+        json=[{"entity": "feed-1", "plan_id": str(plan.id), "channel_id": str(SEARCH)}],
+        headers=TECH,
+    )
+    assert moved.status_code == 204, moved.text
+    await _publish(engine, settings)
+    stored = await _stored(engine, plan.id)
+    assert stored[("2024-06-10", str(FEED), "registrations")] == (D(100), D(100))
+    assert stored[("2024-06-10", str(SEARCH), "registrations")] == (D(20), D(20))
+
+    # feed-0 belongs to another plan altogether: this plan's day no longer counts it.
+    other = uuid.uuid4()
+    moved = await plan.client.put(
+        f"/metrics/sources/{plan.source}/mappings",
+        json=[{"entity": "feed-0", "plan_id": str(other)}],
+        headers=TECH,
+    )
+    assert moved.status_code == 204, moved.text
+    await _publish(engine, settings)
+    stored = await _stored(engine, plan.id)
+    assert stored == {("2024-06-10", str(SEARCH), "registrations"): (D(20), D(20))}
+    assert (await _stored(engine, other))[("2024-06-10", "plan", "registrations")] == (
+        D(100),
+        D(100),
+    )
+    (registrations, _roi) = (await plan.kpis())["objectives"]
+    assert D(registrations["actual"]) == 20
