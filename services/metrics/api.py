@@ -94,6 +94,9 @@ def _today() -> date:
 async def webhook(source_id: uuid.UUID, request: Request) -> dict[str, Any]:
     """Signed batch ingestion (Standard Webhooks); stored whole or refused with per-row errors.
 
+    An internal source's system posts the same batches with its service token (``Authorization:
+    Bearer``) instead of a signature, and its delivery id as ``Idempotency-Key`` or webhook-id.
+
     Small deliveries are stored with others in one transaction; larger ones each in their own.
     Either way the answer is sent after the commit."""
     declared = request.headers.get("content-length")
@@ -102,6 +105,10 @@ async def webhook(source_id: uuid.UUID, request: Request) -> dict[str, Any]:
     headers = {
         k: request.headers.get(k) for k in ("webhook-id", "webhook-timestamp", "webhook-signature")
     }
+    # An internal source's service token; a system may name its delivery id the usual HTTP
+    # way (a platform's signature covers webhook-id, so that header wins when both come).
+    headers["authorization"] = request.headers.get("authorization")
+    headers["webhook-id"] = headers["webhook-id"] or request.headers.get("idempotency-key")
     body: bytes | None = None
     parsed: ingest.Report | None = None
     coalescer: coalesce.Coalescer | None = getattr(request.app.state, "coalescer", None)

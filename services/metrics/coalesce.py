@@ -25,7 +25,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,6 +39,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.metrics import SERVICE
+from services.metrics.callers import authenticate
 from services.metrics.ingest import (
     MARK_DIRTY,
     WEBHOOK_ROWS,
@@ -49,7 +50,7 @@ from services.metrics.ingest import (
     outbox,
 )
 from services.metrics.rows import facts
-from services.metrics.signatures import SignatureInvalid, verify
+from services.metrics.signatures import SignatureInvalid
 from shared.contract.envelope import Envelope
 from shared.contract.events.metrics import IngestionSummaryV1
 from shared.kit.bus.outbox import notify_channel
@@ -78,7 +79,10 @@ GROUP_SIZE = Histogram(
 
 Key = tuple[uuid.UUID, str, date, str]
 
-SECRETS = text("SELECT id, secrets FROM metrics.sources WHERE id = ANY(CAST(:ids AS uuid[]))")
+SECRETS = text(
+    "SELECT id, kind, secrets, token_subjects FROM metrics.sources"
+    " WHERE id = ANY(CAST(:ids AS uuid[]))"
+)
 CLAIM = """
 INSERT INTO metrics.deliveries (source_id, delivery_id, body_hash, response)
 SELECT s, d, h, '{}' FROM unnest($1::uuid[], $2::text[], $3::text[]) AS t(s, d, h)
@@ -360,10 +364,12 @@ class Coalescer:
         async with self.sessions() as session, session.begin():
             # Through SQLAlchemy first: that opens the transaction the raw statements run in.
             sources = {
-                row.id: row.secrets
-                for row in await session.execute(
-                    SECRETS, {"ids": list({item.source_id for item in group})}
-                )
+                row["id"]: row
+                for row in (
+                    await session.execute(
+                        SECRETS, {"ids": list({item.source_id for item in group})}
+                    )
+                ).mappings()
             }
             owners: dict[tuple[uuid.UUID, str], int] = {}
             for n, item in enumerate(group):
@@ -419,21 +425,17 @@ def _lost() -> StorageUnavailable:
     return StorageUnavailable("the delivery's first answer could not be read", retry_after=1)
 
 
-def _check(item: Delivery, secrets: list[dict[str, Any]] | None) -> DomainError | None:
-    """Why the delivery is refused before anything is written (no such source, bad signature)."""
-    if secrets is None:
+def _check(item: Delivery, source: Mapping[Any, Any] | None) -> DomainError | None:
+    """Why the delivery is refused before anything is written (no such source, bad signature
+    or service token)."""
+    if source is None:
         return NotFound(f"no metrics source {item.source_id}")
     try:
-        verify(
-            [s["secret"] for s in secrets if s.get("active")],
-            delivery_id=item.headers.get("webhook-id"),
-            timestamp=item.headers.get("webhook-timestamp"),
-            signature=item.headers.get("webhook-signature"),
-            body=item.body,
-            now=item.now,
-        )
+        authenticate(source, item.headers, item.body, item.now)
     except SignatureInvalid as exc:
         return Unauthorized(str(exc))
+    except DomainError as exc:
+        return exc
     return None
 
 

@@ -14,9 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics import SERVICE
+from services.metrics.callers import authenticate
 from services.metrics.models import bus
 from services.metrics.rows import REPORT, CanonicalReport, MetaReport, OceanEngineReport, facts
-from services.metrics.signatures import SignatureInvalid, verify
+from services.metrics.signatures import SignatureInvalid
 from shared.contract.events.metrics import IngestionSummaryV1
 from shared.kit.bus.outbox import DIRTY_FLAG, Outbox
 from shared.kit.errors import Conflict, DomainError, NotFound, RuleViolated
@@ -71,7 +72,7 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS changed FROM ch
 """,
     )
 )
-SOURCE_SECRETS = text("SELECT secrets FROM metrics.sources WHERE id = :id")
+SOURCE_SECRETS = text("SELECT kind, secrets, token_subjects FROM metrics.sources WHERE id = :id")
 CLAIM = """
 INSERT INTO metrics.deliveries (source_id, delivery_id, body_hash, response)
 VALUES ($1, $2, $3, '{}') ON CONFLICT DO NOTHING RETURNING true
@@ -114,7 +115,8 @@ async def ingest(
     now: datetime,
     report: Report | None = None,
 ) -> dict[str, Any]:
-    """Store a signed batch whole or not at all; a redelivery gets the first answer.
+    """Store a signed (or, for an internal source, token-bearing) batch whole or not at all; a
+    redelivery gets the first answer.
 
     The statements run on the raw asyncpg connection of the request's transaction: the ORM's
     per-statement overhead is most of the cost at a thousand rows a request. (SQLAlchemy's pool
@@ -122,18 +124,11 @@ async def ingest(
     """
     # Through SQLAlchemy first: that opens the request's transaction (BEGIN), which the raw
     # statements below then run inside; raw statements alone would each commit on their own.
-    secrets = (await session.execute(SOURCE_SECRETS, {"id": source_id})).scalar()
-    if secrets is None:
+    source = (await session.execute(SOURCE_SECRETS, {"id": source_id})).mappings().first()
+    if source is None:
         raise NotFound(f"no metrics source {source_id}")
     try:
-        verify(
-            [s["secret"] for s in secrets if s.get("active")],
-            delivery_id=headers.get("webhook-id"),
-            timestamp=headers.get("webhook-timestamp"),
-            signature=headers.get("webhook-signature"),
-            body=body,
-            now=now,
-        )
+        authenticate(source, headers, body, now)
     except SignatureInvalid as exc:
         raise Unauthorized(str(exc)) from exc
     delivery_id = str(headers["webhook-id"])

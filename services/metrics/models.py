@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -49,6 +50,11 @@ class Source(Base):
     # [{"id", "secret", "active", "created_at"}]; several may be active while rotating.
     secrets: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # platform: signs each delivery with a secret; internal: posts with a service token whose
+    # subject is one of token_subjects (and has no secrets).
+    kind: Mapped[str] = mapped_column(Text, server_default="platform")
+    system: Mapped[str | None] = mapped_column(Text)  # user_backend, ecommerce… (internal only)
+    token_subjects: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
 
 
 class Mapping(Base):

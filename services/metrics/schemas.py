@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
@@ -16,6 +16,15 @@ class Strict(BaseModel):
     """Input models refuse unknown fields."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# platform: an ad platform signing each delivery (Standard Webhooks); internal: a company system
+# posting with a service token (a bearer JWT with the service role) bound to the source.
+SourceKind = Literal["platform", "internal"]
+InternalSystem = Literal[
+    "user_backend", "ecommerce", "offline", "search_index", "retention", "other"
+]
+TokenSubject = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class SourceCreate(Strict):
@@ -27,6 +36,25 @@ class SourceCreate(Strict):
     timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Asia/Shanghai"
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "CNY"
     settlement_days: Annotated[int, Field(ge=0, le=90)] = 28
+    kind: SourceKind = "platform"
+    system: InternalSystem | None = None
+    token_subjects: list[TokenSubject] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> SourceCreate:
+        if self.kind == "internal":
+            if self.system is None or not self.token_subjects:
+                raise ValueError(
+                    "an internal source names its system and the service token subjects "
+                    "allowed to post to it"
+                )
+            if self.platform != "internal":
+                raise ValueError("an internal source's platform is internal")
+        elif self.system is not None or self.token_subjects:
+            raise ValueError(
+                "a platform source signs its deliveries: it has no system or token subjects"
+            )
+        return self
 
 
 class SecretRead(BaseModel):
@@ -49,6 +77,9 @@ class SourceRead(BaseModel):
     currency: str
     settlement_days: int
     secrets: list[SecretRead]
+    kind: SourceKind = "platform"
+    system: str | None = None
+    token_subjects: list[str] = Field(default_factory=list)
 
 
 class MappingIn(Strict):

@@ -79,6 +79,9 @@ def _source_read(source: Source, reveal: str | None = None) -> SourceRead:
             )
             for s in source.secrets
         ],
+        kind=source.kind,
+        system=source.system,
+        token_subjects=source.token_subjects,
     )
 
 
@@ -92,7 +95,12 @@ def _secret() -> dict[str, Any]:
 
 
 async def create_source(session: AsyncSession, data: SourceCreate) -> SourceRead:
-    """Register a source with its first signing secret (shown once)."""
+    """Register a source with its first signing secret (shown once); an internal source has
+    none: its service token subjects authenticate it."""
+    if data.kind == "internal":
+        internal = Source(id=uuid.uuid4(), **data.model_dump(), secrets=[])
+        await MetricsRepository(session).add(internal)
+        return _source_read(internal)
     first = _secret()
     source = Source(id=uuid.uuid4(), **data.model_dump(), secrets=[first])
     await MetricsRepository(session).add(source)
@@ -104,6 +112,12 @@ async def rotate_secret(
 ) -> SourceRead:
     """Add a secret (old and new both verify meanwhile), or retire one by id."""
     source = await _source(session, source_id)
+    if source.kind == "internal":
+        raise RuleViolated(
+            "an internal source posts with a service token and has no signing secrets",
+            field="source_id",
+            rule="internal-source-has-no-secrets",
+        )
     if retire:
         if retire not in {s["id"] for s in source.secrets}:
             raise NotFound(f"source {source_id} has no secret {retire}")

@@ -20,6 +20,8 @@ class Role(StrEnum):
     LEGAL = "legal"
     TECH = "tech"
     ADMIN = "admin"
+    # Not a person: an internal system (the user back end, e-commerce…) posting metrics.
+    SERVICE = "service"
 
 
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]

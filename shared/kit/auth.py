@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from shared.contract.types import Role
 from shared.kit.errors import Forbidden, Unauthenticated
@@ -76,7 +77,11 @@ async def current_principal(
     """The caller from the Authorization header, or 401."""
     if credentials is None:
         raise Unauthenticated("missing bearer token")
-    return decode_token(credentials.credentials, get_settings())
+    principal = decode_token(credentials.credentials, get_settings())
+    if Role.SERVICE in principal.roles:
+        # A machine's token opens only what is bound to its subject (see ``bearer_principal``).
+        raise Forbidden("a service token may not call this route")
+    return principal
 
 
 def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -94,6 +99,17 @@ def require(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
 
 Authenticated = Annotated[Principal, Depends(current_principal)]
 Operator = Annotated[Principal, Depends(require(Role.TECH))]
+
+
+def bearer_principal(authorization: str | None, settings: Settings) -> Principal:
+    """The caller of an ``Authorization: Bearer`` header value, whatever its roles, or 401.
+
+    For routes that bind a token to something of their own (a metrics source to the service
+    token subjects allowed to post to it) instead of admitting roles."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    if not authorization or scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("missing bearer token")
+    return decode_token(token, settings)
 
 
 def main(argv: list[str] | None = None) -> None:

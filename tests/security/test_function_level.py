@@ -36,8 +36,12 @@ S, SUP, M, SALES, FIN, LEGAL, TECH, ADMIN = (
 
 # Access classes that are not role sets.
 PUBLIC: Final = "public"  # no token needed (ops probes, API docs)
-SIGNED: Final = "signed"  # no bearer token; authenticated by a webhook signature instead
-ANY_USER: Final = frozenset(Role)  # any valid token, whatever its roles
+# Authenticated by the source itself: a platform's webhook signature, or an internal system's
+# service token bound to the source (tests/metrics/test_internal_sources.py); no role opens it.
+SIGNED: Final = "signed"
+# Any person's valid token, whatever its roles; a service token is a machine's, and opens only
+# the metrics source it is bound to (see test_a_service_token_is_refused_everywhere_else).
+ANY_USER: Final = frozenset(Role) - {Role.SERVICE}
 
 PLANNER = frozenset({S, SUP, M, ADMIN})
 BUDGET_KEEPER = frozenset({S, M, FIN, ADMIN})
@@ -306,6 +310,20 @@ async def test_a_token_with_no_roles_is_refused_everywhere_but_open_routes(stack
             if not isinstance(access, frozenset) or access == ANY_USER:
                 continue
             got = await _call(stack.services[service], route, headers)
+            if not _is_forbidden_problem(got):
+                failures.append(f"{route}: {got.status_code}")
+    assert not failures, failures
+
+
+async def test_a_service_token_is_refused_everywhere_else(stack: Stack) -> None:
+    """A machine's token is 403 on every route a role opens, ANY_USER ones included."""
+    service = bearer(Role.SERVICE, "user-backend")
+    failures = []
+    for name, routes in PERMISSIONS.items():
+        for route, access in routes.items():
+            if not isinstance(access, frozenset):
+                continue
+            got = await _call(stack.services[name], route, service)
             if not _is_forbidden_problem(got):
                 failures.append(f"{route}: {got.status_code}")
     assert not failures, failures

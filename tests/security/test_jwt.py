@@ -134,3 +134,56 @@ async def test_other_credentials_are_not_accepted(stack: Stack, headers: dict[st
 async def test_a_token_in_the_query_string_is_not_accepted(stack: Stack) -> None:
     got = await stack.client.get(URL, params={"access_token": _signed(_claims())})
     assert got.status_code == 401
+
+
+@pytest.fixture(scope="module")
+async def internal_source(stack: Stack) -> str:
+    """An internal source that eve's service token may post to."""
+    created = await stack.client.post(
+        "/metrics/sources",
+        json={
+            "name": "user back end",
+            "kind": "internal",
+            "platform": "internal",
+            "system": "user_backend",
+            "account_id": "prod",
+            "token_subjects": ["eve"],
+        },
+        headers={"Authorization": f"Bearer {_signed(_claims(roles=['tech']))}"},
+    )
+    assert created.status_code == 201, created.text
+    source_id: str = created.json()["id"]
+    return source_id
+
+
+async def _post_metrics(stack: Stack, source_id: str, token: str) -> httpx.Response:
+    batch = {
+        "format": "canonical",
+        "report_time": "2024-06-11T02:00:00Z",
+        "rows": [{"entity": "app", "day": "2024-06-10", "metric": "registrations", "value": "1"}],
+    }
+    transport = httpx.ASGITransport(app=stack.dispatcher, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        return await http.post(
+            f"/metrics/webhooks/{source_id}",
+            json=batch,
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"ub-{token[-12:]}"},
+        )
+
+
+async def test_the_control_service_token_posts_to_its_source(
+    stack: Stack, internal_source: str
+) -> None:
+    got = await _post_metrics(stack, internal_source, _signed(_claims(roles=["service"])))
+    assert got.status_code == 200, got.text
+
+
+@pytest.mark.parametrize("name", list(BAD))
+async def test_a_token_with_one_defect_is_401_at_an_internal_source_too(
+    stack: Stack, internal_source: str, name: str
+) -> None:
+    """The webhook decodes the bearer token itself: the same defects are refused the same way."""
+    got = await _post_metrics(stack, internal_source, BAD[name]())
+    assert got.status_code == 401, f"{name}: {got.status_code} {got.text}"
+    assert got.headers["content-type"] == "application/problem+json"
+    assert got.json()["type"] == "/problems/unauthenticated"
