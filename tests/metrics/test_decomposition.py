@@ -216,11 +216,8 @@ async def test_metrics_measures_each_node_from_its_codes_facts_net_of_excluded_f
     assert stored.status_code == 200, stored.text
 
     body = await _standing(client, plan_id, objective_id)
-    assert (body["metric"], body["as_of"], D(body["payout_cap"])) == (
-        "registrations",
-        "2024-06-15",
-        2,
-    )
+    assert (body["metric"], body["as_of"]) == ("registrations", "2024-06-15")
+    assert D(body["payout_cap"]) == D(2)
     nodes = _by_name(body["root"])
     figures = {
         name: (D(n["target"]), D(n["actual"]), D(n["achievement"]), D(n["payout_rate"]))
