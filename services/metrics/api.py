@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, status
 from fastapi.responses import HTMLResponse
 
-from services.metrics import coalesce, ingest, report, review, service
+from services.metrics import coalesce, ingest, payouts, report, review, service
 from services.metrics.schemas import (
+    DecompositionRead,
     Evaluation,
     EvaluationNoteIn,
     FlagStatus,
@@ -272,3 +273,18 @@ async def decide_fraud_flag(
     return await review.decide_fraud_flag(
         session, plan_id, flag_id, decision, reviewer.subject, datetime.now(UTC)
     )
+
+
+@router.get(
+    "/plans/{plan_id}/objectives/{objective_id}/decomposition", response_model=DecompositionRead
+)
+async def decomposition(
+    plan_id: uuid.UUID,
+    objective_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    as_of: date | None = None,
+) -> DecompositionRead:
+    """Per region, city and school: actual from its channel codes' facts, achievement and the
+    KPI payout rate (capped at 200 %), against the pace of its target."""
+    return await payouts.standing(session, plan_id, objective_id, as_of or _today())

@@ -1,12 +1,12 @@
-"""Events the metrics service consumes: planning's targets."""
+"""Events the metrics service consumes: planning's targets and target decompositions."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import SERVICE, service
+from services.metrics import SERVICE, payouts, service
 from shared.contract.envelope import Envelope
-from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.events.planning import ObjectiveDecomposedV1, PlanTargetsSetV1
 from shared.kit.bus.inbox import subscribe
 
 
@@ -17,4 +17,14 @@ async def on_targets_set(
     await service.on_targets(session, event)
 
 
-SUBSCRIBERS = [subscribe(SERVICE, on_targets_set, PlanTargetsSetV1)]
+async def on_objective_decomposed(
+    event: ObjectiveDecomposedV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """Keep an objective's target tree and the entities its leaves own."""
+    await payouts.on_decomposed(session, event)
+
+
+SUBSCRIBERS = [
+    subscribe(SERVICE, on_targets_set, PlanTargetsSetV1),
+    subscribe(SERVICE, on_objective_decomposed, ObjectiveDecomposedV1),
+]

@@ -210,3 +210,20 @@ class FraudFlag(Base):
     decided_by: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Decomposition(Base):
+    """An objective's target tree, kept from ``planning.objective.decomposed``.
+
+    ``tree`` is the event's flattened nodes, root first; leaves name the entities they own.
+    """
+
+    __tablename__ = "decompositions"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    objective_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    plan_revision: Mapped[int]
+    metric: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[date]
+    due_on: Mapped[date]
+    tree: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)

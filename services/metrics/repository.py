@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.models import (
     DailyRollup,
+    Decomposition,
     DirtyDay,
     EvaluationNote,
     Fact,
@@ -492,4 +493,38 @@ class MetricsRepository:
         """The latest day with facts for a plan, up to a day."""
         query = select(func.max(Fact.day)).where(Fact.plan_id == plan_id, Fact.day <= until)
         found: date | None = await self.session.scalar(query)
+        return found
+
+    async def decomposition(
+        self, plan_id: uuid.UUID, objective_id: uuid.UUID
+    ) -> Decomposition | None:
+        """An objective's target tree as planning last published it."""
+        return await self.session.get(Decomposition, (plan_id, objective_id))
+
+    async def entity_sums(
+        self,
+        plan_id: uuid.UUID,
+        entities: Sequence[str],
+        first: date,
+        last: date,
+        metrics: Sequence[str],
+    ) -> dict[tuple[uuid.UUID, str], dict[str, Decimal]]:
+        """Each entity's metric sums over a window, of its facts mapped to the plan, net of the
+        entity-days excluded as fraudulent (rollups do not keep entities: facts are read)."""
+        if not entities:
+            return {}
+        query = net_of_exclusions(
+            select(Fact.source_id, Fact.entity, Fact.metric, func.sum(Fact.value))
+            .where(
+                Fact.plan_id == plan_id,
+                Fact.metric.in_(metrics),
+                Fact.day >= first,
+                Fact.day <= last,
+                Fact.entity.in_(sorted(set(entities))),
+            )
+            .group_by(Fact.source_id, Fact.entity, Fact.metric)
+        )
+        found: dict[tuple[uuid.UUID, str], dict[str, Decimal]] = {}
+        for source_id, entity, metric, total in (await self.session.execute(query)).all():
+            found.setdefault((source_id, entity), {})[metric] = total
         return found

@@ -283,3 +283,41 @@ class PlanRollups(BaseModel):
     last: date
     metrics: list[str]
     periods: list[RollupPeriod]
+
+
+class DecompositionNodeRead(BaseModel):
+    """One node of an objective's target tree, measured from the facts of the entities under it.
+
+    ``actual`` is net of entity-days excluded as fraudulent; None when no node under it names
+    an entity. ``payout_rate`` is the achievement capped at 200 %.
+    """
+
+    node_id: uuid.UUID
+    name: str
+    level: str
+    owner_id: str | None
+    source_id: uuid.UUID | None
+    entities: list[str]
+    target: Decimal
+    actual: Decimal | None
+    achievement: Decimal | None
+    payout_rate: Decimal | None
+    expected_to_date: Decimal | None
+    projected_at_due: Decimal | None
+    children_target: Decimal | None
+    unassigned: Decimal | None
+    children: list[DecompositionNodeRead]
+
+
+class DecompositionRead(BaseModel):
+    """An objective's decomposition (company → city → school/ambassador) as of a day."""
+
+    plan_id: uuid.UUID
+    objective_id: uuid.UUID
+    plan_revision: int
+    metric: str
+    starts_on: date
+    due_on: date
+    as_of: date
+    payout_cap: Decimal
+    root: DecompositionNodeRead

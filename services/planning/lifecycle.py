@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.planning import rules
+from services.planning import rules, targets
 from services.planning.models import (
     BudgetLine,
     Channel,
@@ -251,6 +251,9 @@ async def publish_targets(session: AsyncSession, plan: Plan) -> None:
         ),
         subject=str(plan.id),
     )
+    # The trees go out again with the targets, so metrics paces them by the current due dates.
+    for objective in await repo.section(Objective, plan.id):
+        await targets.publish_decomposition(session, plan, objective)
 
 
 async def versions(session: AsyncSession, plan_id: uuid.UUID) -> list[VersionRead]:

@@ -191,6 +191,8 @@ class Node:
     owner_id: str | None = None
     actual: Decimal | None = None
     children: list[Node] | None = None
+    source_id: str | None = None
+    entities: list[str] | None = None  # the fact entities (channel codes) a leaf owns
 
 
 @dataclass(frozen=True)
@@ -226,3 +228,31 @@ def roll_up(node: Node) -> RolledUp:
         achievement=achievement,
         payout_rate=min(achievement, KPI_PAYOUT_CAP) if achievement is not None else None,
     )
+
+
+def entity_finding(root: Node) -> Finding | None:
+    """Why the tree's fact entities cannot be measured: a code owned twice, or by a parent.
+
+    Each entity's facts must count once, so an entity belongs to one leaf of the tree.
+    """
+    owner: dict[str, str] = {}
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        children = node.children or []
+        if node.entities and children:
+            return Finding(
+                "entities",
+                "leaf-entities",
+                f"{node.name!r} has children: only a leaf (school/ambassador) owns entities",
+            )
+        for entity in node.entities or []:
+            if entity in owner:
+                return Finding(
+                    "entities",
+                    "unique-entity",
+                    f"entity {entity!r} is owned by both {owner[entity]!r} and {node.name!r}",
+                )
+            owner[entity] = node.name
+        pending.extend(reversed(children))
+    return None

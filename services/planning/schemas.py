@@ -459,6 +459,11 @@ class DecompositionNodeIn(Strict):
     owner_id: Person | None = None
     actual: Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4)] | None = None
     children: list[DecompositionNodeIn] = Field(default_factory=list, max_length=500)
+    # A leaf's channel codes / platform campaign ids: metrics sums their facts as its actual.
+    source_id: uuid.UUID | None = None
+    entities: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=500
+    )
 
 
 class DecompositionNodeRead(BaseModel):
@@ -475,6 +480,8 @@ class DecompositionNodeRead(BaseModel):
     achievement: Quantity | None
     payout_rate: Quantity | None
     children: list[DecompositionNodeRead]
+    source_id: uuid.UUID | None = None
+    entities: list[str] = Field(default_factory=list)
 
 
 class PartnerIn(Strict):

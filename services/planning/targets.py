@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.planning import rules
+from services.planning.models import Objective, Plan
 from services.planning.repository import PlanRepository
 from services.planning.schemas import (
     DecompositionNodeIn,
@@ -17,7 +18,8 @@ from services.planning.schemas import (
     PartnerReviewIn,
     PlanStatus,
 )
-from services.planning.service import PlanNotEditable, get_plan, touch
+from services.planning.service import PlanNotEditable, get_plan, outbox, touch
+from shared.contract.events.planning import DecomposedNode, ObjectiveDecomposedV1
 from shared.kit.errors import NotFound, RuleViolated
 
 _CLOSED = (PlanStatus.ARCHIVED,)
@@ -36,6 +38,8 @@ def _stored(node: DecompositionNodeIn, seen: set[uuid.UUID]) -> dict[str, Any]:
         "owner_id": node.owner_id,
         "actual": None if node.actual is None else str(node.actual),
         "children": [_stored(child, seen) for child in node.children],
+        "source_id": None if node.source_id is None else str(node.source_id),
+        "entities": list(node.entities),
     }
 
 
@@ -48,6 +52,8 @@ def _node(data: dict[str, Any]) -> rules.Node:
         owner_id=data["owner_id"],
         actual=None if data["actual"] is None else Decimal(data["actual"]),
         children=[_node(child) for child in data["children"]],
+        source_id=data.get("source_id"),
+        entities=data.get("entities", []),
     )
 
 
@@ -64,6 +70,8 @@ def _read(rolled: rules.RolledUp) -> DecompositionNodeRead:
         achievement=rolled.achievement,
         payout_rate=rolled.payout_rate,
         children=[_read(child) for child in rolled.children],
+        source_id=None if rolled.node.source_id is None else uuid.UUID(rolled.node.source_id),
+        entities=rolled.node.entities or [],
     )
 
 
@@ -88,9 +96,14 @@ async def set_decomposition(
             field="target",
             rule="root-target",
         )
-    objective.decomposition = _stored(root, set())
+    stored = _stored(root, set())
+    finding = rules.entity_finding(_node(stored))
+    if finding is not None:
+        raise RuleViolated(finding.message, field=finding.field, rule=finding.rule)
+    objective.decomposition = stored
     touch(plan)
     await session.flush()
+    await publish_decomposition(session, plan, objective)
     return _read(rules.roll_up(_node(objective.decomposition)))
 
 
@@ -120,3 +133,38 @@ async def review_partner(
     touch(plan)
     await session.flush()
     return PartnerRead.model_validate(partner)
+
+
+def _published(data: dict[str, Any], parent_id: uuid.UUID | None = None) -> list[DecomposedNode]:
+    """The stored tree flattened, root first and each parent before its children."""
+    node_id = uuid.UUID(data["id"])
+    node = DecomposedNode(
+        node_id=node_id,
+        parent_id=parent_id,
+        name=data["name"],
+        level=data["level"],
+        target=Decimal(data["target"]),
+        owner_id=data["owner_id"],
+        source_id=None if data.get("source_id") is None else uuid.UUID(data["source_id"]),
+        entities=data.get("entities", []),
+    )
+    return [node, *(n for child in data["children"] for n in _published(child, node_id))]
+
+
+async def publish_decomposition(session: AsyncSession, plan: Plan, objective: Objective) -> None:
+    """Send an objective's tree to metrics, which measures each node from its entities' facts."""
+    if objective.decomposition is None:
+        return
+    await outbox.record(
+        session,
+        ObjectiveDecomposedV1(
+            plan_id=plan.id,
+            objective_id=objective.id,
+            plan_revision=plan.revision,
+            metric=objective.metric,
+            starts_on=plan.starts_on,
+            due_on=objective.due_on,
+            nodes=_published(objective.decomposition),
+        ),
+        subject=str(plan.id),
+    )

@@ -139,6 +139,7 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "GET /metrics/plans/{plan_id}/fraud-flags": frozenset({S, SUP, M, FIN, TECH, ADMIN}),
         "POST /metrics/plans/{plan_id}/fraud-flags": FRAUD_REVIEWER,
         "PUT /metrics/plans/{plan_id}/fraud-flags/{flag_id}": FRAUD_REVIEWER,
+        "GET /metrics/plans/{plan_id}/objectives/{objective_id}/decomposition": ANY_USER,
     },
     "alerts": {
         **_common("alerts"),

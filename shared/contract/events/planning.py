@@ -261,6 +261,42 @@ class BudgetReallocatedV1(EventPayload):
     moves: list[BudgetMove]
 
 
+class DecomposedNode(BaseModel):
+    """A share of an objective's target; a leaf names the fact entities it owns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    node_id: uuid.UUID
+    parent_id: uuid.UUID | None = None  # None for the root, which holds the objective's target
+    name: str
+    level: str  # company | region | city | school | ambassador
+    target: Decimal
+    owner_id: str | None = None
+    # The channel codes / platform campaign ids metrics keys facts by (``Fact.entity``),
+    # optionally of one source only.
+    source_id: uuid.UUID | None = None
+    entities: list[str] = Field(default_factory=list)
+
+
+class ObjectiveDecomposedV1(EventPayload):
+    """An objective's target was split over regions, cities and schools/ambassadors.
+
+    Published when the tree is set and again whenever the plan's targets are re-sent; each
+    event replaces the objective's previous tree. ``plan_revision`` orders them.
+    """
+
+    event_type = "planning.objective.decomposed"
+    event_version = 1
+
+    plan_id: uuid.UUID
+    objective_id: uuid.UUID
+    plan_revision: int
+    metric: str
+    starts_on: date
+    due_on: date
+    nodes: list[DecomposedNode]  # the tree flattened: root first, each parent before its children
+
+
 EVENTS: tuple[type[EventPayload], ...] = (
     PlanCreatedV1,
     PlanUpdatedV1,
@@ -277,4 +313,5 @@ EVENTS: tuple[type[EventPayload], ...] = (
     AdjustmentAppliedV1,
     AdjustmentRejectedV1,
     BudgetReallocatedV1,
+    ObjectiveDecomposedV1,
 )
