@@ -1,7 +1,7 @@
 """objective target decompositions
 
 Revision ID: 558dde85fa3c
-Revises: ec69f05b2344
+Revises: 5b0d7e3c9a21
 Create Date: 2026-11-25 10:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "558dde85fa3c"
-down_revision: str | None = "ec69f05b2344"
+down_revision: str | None = "5b0d7e3c9a21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
