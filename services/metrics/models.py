@@ -204,3 +204,20 @@ class FraudFlag(Base):
     decided_by: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class DerivedMetric(Base):
+    """A metric defined at runtime by a formula over summable metrics (never stored as facts)."""
+
+    __tablename__ = "derived_metrics"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    definition: Mapped[str] = mapped_column(Text)
+    expression: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # ratio | counter | money
+    version: Mapped[int]
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

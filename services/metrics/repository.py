@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.models import (
     DailyRollup,
+    DerivedMetric,
     DirtyDay,
     EvaluationNote,
     Fact,
@@ -450,3 +451,11 @@ class MetricsRepository:
         query = select(func.max(Fact.day)).where(Fact.plan_id == plan_id, Fact.day <= until)
         found: date | None = await self.session.scalar(query)
         return found
+
+    async def derived_metrics(self) -> Sequence[DerivedMetric]:
+        """Every derived metric by key."""
+        return (await self.session.scalars(select(DerivedMetric).order_by(DerivedMetric.key))).all()
+
+    async def derived_metric(self, key: str) -> DerivedMetric | None:
+        """One derived metric, locked for a redefinition."""
+        return await self.session.get(DerivedMetric, key, with_for_update=True)
