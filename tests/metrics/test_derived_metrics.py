@@ -343,7 +343,7 @@ async def test_definitions_are_kept_once_and_an_older_version_changes_nothing(
                     ),
                     {"t": "metrics.metric.defined"},
                 )
-            return count == 4  # two envelopes, each handled once by each service
+            return int(count or 0) == 4  # two envelopes, each handled once by each service
 
         await eventually(handled)
         async with engine.connect() as conn:
