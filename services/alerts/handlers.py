@@ -19,6 +19,7 @@ from shared.contract.events.metrics import (
     FraudSuspectedV1,
     IngestionSummaryV1,
     KpiSnapshotV1,
+    MetricDefinedV1,
     MetricsUpdatedV1,
     SpendRecordedV1,
 )
@@ -144,6 +145,13 @@ async def on_ingested(
         )
 
 
+async def on_metric_defined(
+    event: MetricDefinedV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """A derived metric exists: rules may watch it."""
+    await service.remember_metric(session, event)
+
+
 SUBSCRIBERS = [
     subscribe(SERVICE, on_targets_set, PlanTargetsSetV1),
     subscribe(SERVICE, on_kpi_snapshot, KpiSnapshotV1),
@@ -155,6 +163,7 @@ SUBSCRIBERS = [
         SERVICE, on_stage_decided, ApprovalStepDecidedV1, ApprovalApprovedV1, ApprovalRejectedV1
     ),
     subscribe(SERVICE, on_ingested, IngestionSummaryV1),
+    subscribe(SERVICE, on_metric_defined, MetricDefinedV1),
     subscribe(
         SERVICE,
         on_condition,

@@ -176,3 +176,14 @@ class PlanBudget(Base):
     ends_on: Mapped[date]
     currency: Mapped[str] = mapped_column(Text)
     channels: Mapped[dict[str, str]] = mapped_column(JSONB)  # channel id -> planned amount
+
+
+class DerivedMetric(Base):
+    """A derived metric the metrics service announced (``metrics.metric.defined``), so rules
+    may name it; the highest version seen wins."""
+
+    __tablename__ = "derived_metrics"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)  # ratio | counter | money
+    version: Mapped[int]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -11,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from services.alerts.windows import BusinessHours
-from shared.contract.metric_dictionary import METRIC_DICTIONARY
+from shared.contract.metric_dictionary import METRIC_KEY_PATTERN, known_metric
 from shared.contract.types import Severity
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -96,8 +98,10 @@ class RuleCreate(Strict):
             if self.metric not in (None, "cost"):
                 raise ValueError("a budget pacing rule watches cost")
             self.metric = "cost"
-        if self.metric not in METRIC_DICTIONARY:
-            raise ValueError(f"metric must be a key of the metric dictionary, not {self.metric!r}")
+        # A key that may name a derived metric is checked by the service, which knows them.
+        problem = unknown_metric(self.metric, ())
+        if problem and not (self.metric and re.fullmatch(METRIC_KEY_PATTERN, self.metric)):
+            raise ValueError(problem)
         if self.recovery is None:
             # Hysteresis by default: fire at 20 % below target, resolve only within 10 %.
             self.recovery = self.threshold if self.kind == "threshold" else self.threshold / 2
@@ -288,3 +292,10 @@ class ChannelRead(BaseModel):
     group_wait_seconds: int
     group_interval_seconds: int
     business_hours: BusinessHours | None
+
+
+def unknown_metric(metric: str | None, derived: Collection[str]) -> str | None:
+    """Why a rule cannot watch ``metric`` (None when it can): a built-in or known derived key."""
+    if known_metric(metric, derived):
+        return None
+    return f"metric must be a key of the metric dictionary, not {metric!r}"

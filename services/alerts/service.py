@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -24,12 +25,18 @@ from services.alerts.schemas import (
     RuleUpdate,
     SilenceCreate,
     SilenceRead,
+    unknown_metric,
 )
-from shared.contract.events.metrics import KpiSnapshotV1, MetricsUpdatedV1, SpendRecordedV1
+from shared.contract.events.metrics import (
+    KpiSnapshotV1,
+    MetricDefinedV1,
+    MetricsUpdatedV1,
+    SpendRecordedV1,
+)
 from shared.contract.events.planning import PlanTargetsSetV1
 from shared.contract.events.tasks import TaskCreatedV1
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
-from shared.kit.errors import Conflict, NotFound
+from shared.kit.errors import Conflict, DomainError, NotFound
 from shared.kit.http import check_version
 
 DEFAULT_CHANNEL = "default"
@@ -45,6 +52,10 @@ DEFAULT_EVENT_RULES = (
 
 async def create_rule(session: AsyncSession, data: RuleCreate) -> RuleRead:
     """Store a rule."""
+    if data.kind != "event":
+        derived = await AlertRepository(session).derived_metrics()
+        if problem := unknown_metric(data.metric, derived):
+            raise UnknownMetric(problem)
     rule = Rule(
         id=uuid.uuid4(),
         **data.model_dump(exclude={"follow_up"}),
@@ -148,6 +159,7 @@ async def on_kpi_snapshot(session: AsyncSession, event: KpiSnapshotV1, now: date
     time; ratios (CTR, ROI) to the target as is.
     """
     rules = await AlertRepository(session).enabled_rules(event.plan_id, kind=TARGET_KINDS)
+    derived = await AlertRepository(session).derived_metrics() if rules else {}
     for rule in rules:
         for objective in event.objectives:
             if rule.objective_id not in (None, objective.objective_id):
@@ -156,7 +168,7 @@ async def on_kpi_snapshot(session: AsyncSession, event: KpiSnapshotV1, now: date
                 rule.target is not None or rule.metric != objective.metric
             ):
                 continue  # a plan-wide rule with its own target is judged per channel-day
-            accumulates = _accumulates(objective.metric)
+            accumulates = _accumulates(objective.metric, derived)
             if rule.kind == "projected_miss":
                 value = evaluation.projected(
                     objective.actual, objective.target, objective.expected_to_date, accumulates
@@ -182,9 +194,10 @@ async def on_kpi_snapshot(session: AsyncSession, event: KpiSnapshotV1, now: date
             )
 
 
-def _accumulates(metric: str) -> bool:
+def _accumulates(metric: str, derived: Mapping[str, str] | None = None) -> bool:
     known = METRIC_DICTIONARY.get(metric)
-    return known is not None and known.kind.value in ("counter", "money")
+    kind = known.kind.value if known is not None else (derived or {}).get(metric)
+    return kind in ("counter", "money")
 
 
 async def on_metrics_updated(session: AsyncSession, event: MetricsUpdatedV1, now: datetime) -> None:
@@ -416,3 +429,22 @@ async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -
 async def list_channels(session: AsyncSession) -> list[ChannelRead]:
     """Every notification channel."""
     return [ChannelRead.model_validate(c) for c in await AlertRepository(session).channels()]
+
+
+class UnknownMetric(DomainError):
+    """A rule names a metric that is neither built in nor a derived one learnt of.
+
+    Answered exactly as the body's validation error was before metrics could be derived."""
+
+    status, slug, title = 422, "validation", "Invalid request"
+
+    def __init__(self, message: str) -> None:
+        error = {"field": "body", "location": "body", "message": f"Value error, {message}"}
+        super().__init__("Invalid input: body", errors=[{**error, "code": "value_error"}])
+
+
+async def remember_metric(session: AsyncSession, event: MetricDefinedV1) -> None:
+    """A derived metric metrics defined: rules may watch it from now on."""
+    await AlertRepository(session).remember_derived_metric(
+        event.key, event.kind.value, event.version
+    )

@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, status
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
 
-from services.metrics import coalesce, ingest, payouts, report, review, service
+from services.metrics import coalesce, derived, ingest, payouts, report, review, service
 from services.metrics.schemas import (
     DecompositionRead,
+    DerivedMetricIn,
     Evaluation,
     EvaluationNoteIn,
     FlagStatus,
@@ -30,7 +31,7 @@ from services.metrics.schemas import (
     SourceCreate,
     SourceRead,
 )
-from shared.contract.metric_dictionary import METRICS
+from shared.contract.metric_dictionary import METRIC_KEY_PATTERN
 from shared.contract.types import Role
 from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
@@ -137,9 +138,25 @@ async def webhook(source_id: uuid.UUID, request: Request) -> dict[str, Any]:
 
 
 @router.get("/dictionary", response_model=list[MetricRead])
-async def dictionary(_caller: Authenticated) -> list[MetricRead]:
-    """Every metric: its definition and how it aggregates (ratios are ratios of sums)."""
-    return [MetricRead.model_validate(m.model_dump()) for m in METRICS]
+async def dictionary(session: Session, _caller: Authenticated) -> list[MetricRead]:
+    """Every metric: its definition and how it aggregates (ratios are ratios of sums).
+
+    The built-in metrics come first, then the derived ones with their formulas."""
+    return await derived.entries(session)
+
+
+@router.put("/dictionary/{key}", response_model=MetricRead)
+async def define_metric(
+    key: Annotated[str, Path(pattern=METRIC_KEY_PATTERN)],
+    data: DerivedMetricIn,
+    session: Session,
+    operator: Operator,
+) -> MetricRead:
+    """Define or redefine a derived metric by a formula over summable metrics.
+
+    There is no DELETE: objectives and alert rules in other services may name the metric, and
+    metrics cannot see them; a redefinition keeps the key and bumps its version instead."""
+    return await derived.define(session, key, data, operator.subject, datetime.now(UTC))
 
 
 @router.post("/sources", status_code=status.HTTP_201_CREATED, response_model=SourceRead)

@@ -57,8 +57,12 @@ def achievement(
     starts_on: date,
     due_on: date,
     as_of: date,
+    accumulating: bool | None = None,
 ) -> Achievement:
-    """Actual against target (relative targets compare the change from the baseline)."""
+    """Actual against target (relative targets compare the change from the baseline).
+
+    ``accumulating`` says how the metric aggregates when the built-in dictionary cannot
+    (a derived metric); left out, the built-in dictionary decides."""
     if value is None:
         return Achievement(None, None, None, None)
     actual = value
@@ -69,7 +73,9 @@ def achievement(
     ratio = (actual / target).quantize(FOUR) if target else None
     total_days = max((due_on - starts_on).days + 1, 1)
     elapsed = min(max((as_of - starts_on).days + 1, 0), total_days)
-    if accumulates(metric) and target_kind == "absolute":
+    if accumulating is None:
+        accumulating = accumulates(metric)
+    if accumulating and target_kind == "absolute":
         expected = (target * elapsed / total_days).quantize(FOUR)
         projected = (actual * total_days / elapsed).quantize(FOUR) if elapsed else None
     else:

@@ -227,3 +227,20 @@ class Decomposition(Base):
     starts_on: Mapped[date]
     due_on: Mapped[date]
     tree: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+
+class DerivedMetric(Base):
+    """A metric defined at runtime by a formula over summable metrics (never stored as facts)."""
+
+    __tablename__ = "derived_metrics"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    definition: Mapped[str] = mapped_column(Text)
+    expression: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # ratio | counter | money
+    version: Mapped[int]
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

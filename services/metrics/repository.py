@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics.models import (
     DailyRollup,
     Decomposition,
+    DerivedMetric,
     DirtyDay,
     EvaluationNote,
     Fact,
@@ -528,3 +529,11 @@ class MetricsRepository:
         for source_id, entity, metric, total in (await self.session.execute(query)).all():
             found.setdefault((source_id, entity), {})[metric] = total
         return found
+
+    async def derived_metrics(self) -> Sequence[DerivedMetric]:
+        """Every derived metric by key."""
+        return (await self.session.scalars(select(DerivedMetric).order_by(DerivedMetric.key))).all()
+
+    async def derived_metric(self, key: str) -> DerivedMetric | None:
+        """One derived metric, locked for a redefinition."""
+        return await self.session.get(DerivedMetric, key, with_for_update=True)

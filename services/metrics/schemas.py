@@ -99,6 +99,11 @@ class MetricRead(BaseModel):
     kind: str
     numerator: str | None
     denominator: str | None
+    # Derived metrics only: the formula, who last defined it and how often it was redefined.
+    expression: str | None = None
+    version: int | None = None
+    defined_by: str | None = None
+    defined_at: datetime | None = None
 
 
 class ObjectiveKpi(BaseModel):
@@ -321,3 +326,16 @@ class DecompositionRead(BaseModel):
     as_of: date
     payout_cap: Decimal
     root: DecompositionNodeRead
+
+
+class DerivedMetricIn(Strict):
+    """A derived metric: a formula over summable metrics, e.g. ``(gmv - cost) / cost``.
+
+    A ratio is compared as it is; a counter or money metric is pro-rated to elapsed time, so its
+    formula must add up over days (metrics added, subtracted, multiplied by constants).
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    definition: Annotated[str, Field(min_length=1, max_length=2000)]
+    expression: Annotated[str, Field(min_length=1, max_length=500)]
+    kind: Literal["ratio", "counter", "money"] = "ratio"

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import kpi
+from services.metrics import derived, kpi
+from services.metrics.dictionary import BUILT_IN, Dictionary
 from services.metrics.ingest import outbox
 from services.metrics.models import PlanTarget, Source
 from services.metrics.repository import MetricsRepository
@@ -199,16 +200,18 @@ def _standing(
     sums: dict[str, Decimal],
     latest: dict[str, Decimal],
     as_of: date,
+    metrics: Dictionary = BUILT_IN,
 ) -> kpi.Achievement:
     return kpi.achievement(
         metric=objective["metric"],
         target_kind=objective["target_kind"],
         target=Decimal(objective["target_value"]),
         baseline=Decimal(objective["baseline_value"]) if objective["baseline_value"] else None,
-        value=kpi.value_of(objective["metric"], sums, latest),
+        value=metrics.value_of(objective["metric"], sums, latest),
         starts_on=target.starts_on,
         due_on=date.fromisoformat(objective["due_on"]),
         as_of=as_of,
+        accumulating=metrics.accumulates(objective["metric"]),
     )
 
 
@@ -219,6 +222,7 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
     """
     target = await _targets(session, plan_id)
     repo = MetricsRepository(session)
+    metrics = await derived.dictionary(session)
     # The campaign counts from its first day; what came before is the previous period.
     figures = await repo.figures(plan_id, as_of, since=target.starts_on)
     gross_sums, gross_latest = figures.gross_sums, figures.gross_latest
@@ -229,8 +233,8 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
         net_sums, net_latest = gross_sums, gross_latest
     rows = []
     for objective in target.objectives:
-        gross = _standing(objective, target, gross_sums, gross_latest, as_of)
-        standing = _standing(objective, target, net_sums, net_latest, as_of)
+        gross = _standing(objective, target, gross_sums, gross_latest, as_of, metrics)
+        standing = _standing(objective, target, net_sums, net_latest, as_of, metrics)
         rows.append(
             ObjectiveKpi(
                 objective_id=objective["objective_id"],
@@ -276,7 +280,7 @@ FOUR = Decimal("0.0001")
 
 
 async def _previous_period(
-    repo: MetricsRepository, target: PlanTarget, as_of: date
+    repo: MetricsRepository, target: PlanTarget, as_of: date, metrics: Dictionary = BUILT_IN
 ) -> Callable[[str], PeriodComparison | None]:
     """Each metric over the campaign so far against the equally long period before its start
     (net of excluded fraud both times): what the campaign changed."""
@@ -290,8 +294,8 @@ async def _previous_period(
     then = await repo.figures(target.plan_id, last_before, since=first_before)
 
     def compare(metric: str) -> PeriodComparison:
-        current = kpi.value_of(metric, now.net_sums, now.net_latest)
-        earlier = kpi.value_of(metric, then.net_sums, then.net_latest)
+        current = metrics.value_of(metric, now.net_sums, now.net_latest)
+        earlier = metrics.value_of(metric, then.net_sums, then.net_latest)
         change = (current / earlier - 1) if current is not None and earlier else None
         return PeriodComparison(
             first_day=first_before,
@@ -353,7 +357,8 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
     repo = MetricsRepository(session)
     notes = await repo.notes(plan_id)
     standing = await kpis(session, plan_id, as_of)
-    before = await _previous_period(repo, target, as_of)
+    metrics = await derived.dictionary(session)
+    before = await _previous_period(repo, target, as_of, metrics)
     rows = []
     for row in standing.objectives:
         note = notes.get(row.objective_id)
@@ -361,9 +366,7 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
             EvaluationRow(
                 objective_id=row.objective_id,
                 dimension=row.type.replace("_", " "),
-                metric=METRIC_DICTIONARY[row.metric].name
-                if row.metric in METRIC_DICTIONARY
-                else row.metric,
+                metric=metrics.name(row.metric),
                 target=_shown(row, row.target) or "",
                 actual=_shown(row, row.actual),
                 achievement=_percent(row.achievement),
@@ -410,10 +413,12 @@ class _Totals:
         if net is not None:
             _add(self.net, self.net_latest, day, metric, net)
 
-    def values(self, metrics: list[str], *, net: bool) -> dict[str, Decimal | None]:
+    def values(
+        self, metrics: list[str], *, net: bool, dictionary: Dictionary = BUILT_IN
+    ) -> dict[str, Decimal | None]:
         sums, latest = (self.net, self.net_latest) if net else (self.gross, self.gross_latest)
         last = {m: v for m, (_, v) in latest.items()}
-        return {m: kpi.value_of(m, sums, last) for m in metrics}
+        return {m: dictionary.value_of(m, sums, last) for m in metrics}
 
 
 def _add(
@@ -444,16 +449,9 @@ def _period(day: date, grain: Grain, first: date, last: date) -> tuple[date, dat
     return max(start, first), min(end, last)
 
 
-def _base_metrics(metrics: list[str]) -> list[str]:
+def _base_metrics(metrics: list[str], dictionary: Dictionary = BUILT_IN) -> list[str]:
     """The summed metrics the requested ones are computed from (a ratio needs its parts)."""
-    base: set[str] = set()
-    for metric in metrics:
-        definition = METRIC_DICTIONARY[metric]
-        if definition.numerator and definition.denominator:
-            base |= {definition.numerator, definition.denominator}
-        else:
-            base.add(metric)
-    return sorted(base)
+    return dictionary.base_metrics(metrics)
 
 
 async def rollups(
@@ -471,7 +469,8 @@ async def rollups(
     Days are business days in the company time zone, as facts are; a ratio is the ratio of the
     period's sums and an index its total on the period's latest reported day.
     """
-    unknown = sorted(set(metrics) - set(METRIC_DICTIONARY))
+    dictionary = await derived.dictionary(session)
+    unknown = sorted(set(metrics) - dictionary.keys())
     if unknown:
         raise RuleViolated(f"unknown metric(s): {', '.join(unknown)}", field="metric")
     target = await _targets(session, plan_id)
@@ -486,7 +485,7 @@ async def rollups(
     totals: dict[tuple[date, date], _Totals] = {}
     channels: dict[tuple[date, date], dict[str, _Totals]] = {}
     rows = await MetricsRepository(session).channel_days(
-        plan_id, first, last, _base_metrics(requested)
+        plan_id, first, last, _base_metrics(requested, dictionary)
     )
     for day, channel_key, metric, gross, net in rows:
         period = _period(day, grain, first, last)
@@ -497,13 +496,13 @@ async def rollups(
         RollupPeriod(
             start=start,
             end=end,
-            values=total.values(requested, net=True),
-            values_gross=total.values(requested, net=False),
+            values=total.values(requested, net=True, dictionary=dictionary),
+            values_gross=total.values(requested, net=False, dictionary=dictionary),
             channels=[
                 RollupChannel(
                     channel_id=None if key == "plan" else uuid.UUID(key),
-                    values=figures.values(requested, net=True),
-                    values_gross=figures.values(requested, net=False),
+                    values=figures.values(requested, net=True, dictionary=dictionary),
+                    values_gross=figures.values(requested, net=False, dictionary=dictionary),
                 )
                 for key, figures in sorted(channels[(start, end)].items())
             ],
@@ -537,6 +536,16 @@ def _part(sums: dict[str, Decimal], metric: str | None) -> Decimal | None:
     return sums.get(metric) if metric else None
 
 
+def _derived_values(
+    metrics: Dictionary, sums: dict[str, Decimal], provisional: bool
+) -> list[MetricValue]:
+    """Every derived metric's value on a channel-day, so alert rules can watch them too."""
+    return [
+        MetricValue(metric=m, value=metrics.value_of(m, sums, {}), provisional=provisional)
+        for m in sorted(metrics.derived)
+    ]
+
+
 async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Settings) -> None:
     """Coalesced: one KPI snapshot per changed plan, one metrics update per changed channel-day.
 
@@ -548,6 +557,7 @@ async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Set
     # The claimed days' rollups first, so the snapshots below (and every later read) sum them.
     await repo.refresh_rollups([(d.plan_id, d.day) for d in dirty])
     finals = {p: await final_through(repo, p, now.date()) for p in plans}
+    metrics = await derived.dictionary(session)
     for day in dirty:
         channel = None if day.channel_key == "plan" else uuid.UUID(day.channel_key)
         sums = await repo.sums(day.plan_id, day.day, channel, day=day.day)
@@ -568,7 +578,8 @@ async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Set
                         provisional=final is not None and day.day > final,
                     )
                     for m in DAY_METRICS
-                ],
+                ]
+                + _derived_values(metrics, sums, final is not None and day.day > final),
             ),
             subject=str(day.plan_id),
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.planning import SERVICE, adjustments, lifecycle
+from services.planning import SERVICE, adjustments, lifecycle, service
 from shared.contract.envelope import Envelope
 from shared.contract.events.approvals import ApprovalApprovedV1, ApprovalRejectedV1, RequestKind
-from shared.contract.events.metrics import KpiSnapshotV1, SpendRecordedV1
+from shared.contract.events.metrics import KpiSnapshotV1, MetricDefinedV1, SpendRecordedV1
 from shared.kit.bus.inbox import subscribe
 
 
@@ -54,8 +54,16 @@ async def on_spend_recorded(
     )
 
 
+async def on_metric_defined(
+    event: MetricDefinedV1, _envelope: Envelope, session: AsyncSession
+) -> None:
+    """A derived metric exists: objectives may name it."""
+    await service.remember_metric(session, event)
+
+
 SUBSCRIBERS = [
     subscribe(SERVICE, on_approval_decided, ApprovalApprovedV1, ApprovalRejectedV1),
     subscribe(SERVICE, on_kpi_snapshot, KpiSnapshotV1),
     subscribe(SERVICE, on_spend_recorded, SpendRecordedV1),
+    subscribe(SERVICE, on_metric_defined, MetricDefinedV1),
 ]

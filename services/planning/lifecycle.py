@@ -101,6 +101,7 @@ async def submit(
         risks=await repo.section(Risk, plan.id),
         reserve_min=settings.reserve_min_share,
         reserve_max=settings.reserve_max_share,
+        derived_metrics=await repo.derived_metrics(),
     )
     if findings:
         raise RuleViolated(

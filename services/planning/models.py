@@ -252,3 +252,14 @@ class Adjustment(Base):
     applied_version: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DerivedMetric(Base):
+    """A derived metric the metrics service announced (``metrics.metric.defined``), so objectives
+    may name it; the highest version seen wins."""
+
+    __tablename__ = "derived_metrics"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)  # ratio | counter | money
+    version: Mapped[int]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
 from services.planning.schemas import PlanStatus
-from shared.contract.metric_dictionary import METRIC_DICTIONARY
+from shared.contract.metric_dictionary import known_metric
 from shared.contract.types import TargetKind
 
 # Which lifecycle step may follow which; anything else is refused with the allowed steps.
@@ -88,13 +88,16 @@ def submission_findings(
     risks: Sequence[RiskLike],
     reserve_min: Decimal,
     reserve_max: Decimal,
+    derived_metrics: Collection[str] = frozenset(),
 ) -> list[Finding]:
-    """Everything that keeps a plan from being submitted: SMART objectives, reserve, risks."""
+    """Everything that keeps a plan from being submitted: SMART objectives, reserve, risks.
+
+    An objective's metric is a built-in one or among ``derived_metrics`` (those learnt of)."""
     findings: list[Finding] = []
     if not objectives:
         findings.append(Finding("objectives", "smart-objectives", "a plan needs an objective"))
     for n, objective in enumerate(objectives):
-        findings += _objective_findings(n, objective, starts_on, ends_on)
+        findings += _objective_findings(n, objective, starts_on, ends_on, derived_metrics)
     total = total_budget(planned, reserve)
     share = reserve / total if total else None  # exact: a rounded share could slip through
     if share is None:
@@ -122,11 +125,15 @@ def submission_findings(
 
 
 def _objective_findings(
-    n: int, objective: ObjectiveLike, starts_on: date, ends_on: date
+    n: int,
+    objective: ObjectiveLike,
+    starts_on: date,
+    ends_on: date,
+    derived_metrics: Collection[str] = frozenset(),
 ) -> list[Finding]:
     found = []
     where = f"objectives.{n}"
-    if objective.metric not in METRIC_DICTIONARY:
+    if not known_metric(objective.metric, derived_metrics):
         found.append(
             Finding(
                 f"{where}.metric",

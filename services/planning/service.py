@@ -51,6 +51,7 @@ from services.planning.schemas import (
     RiskRead,
     Section,
 )
+from shared.contract.events.metrics import MetricDefinedV1
 from shared.contract.events.planning import (
     BudgetLineOverspentV1,
     PlanCreatedV1,
@@ -325,6 +326,7 @@ async def _check_section(
 ) -> None:
     """Rules that need the plan: dates inside its period, references to its own rows."""
     repo = PlanRepository(session)
+    derived = await repo.derived_metrics() if section == "objectives" else {}
     for n, item in enumerate(items):
         where = f"{section}.{n}"
         if isinstance(item, ObjectiveIn):
@@ -337,6 +339,7 @@ async def _check_section(
                 risks=[],
                 reserve_min=Decimal(0),
                 reserve_max=Decimal(1),
+                derived_metrics=derived,
             )
             if findings:
                 first = findings[0]
@@ -436,3 +439,10 @@ async def update_forecast(
     touch(plan)
     await session.flush()
     return BudgetLineRead.model_validate(line)
+
+
+async def remember_metric(session: AsyncSession, event: MetricDefinedV1) -> None:
+    """A derived metric metrics defined: objectives may name it from now on."""
+    await PlanRepository(session).remember_derived_metric(
+        event.key, event.kind.value, event.version
+    )

@@ -7,6 +7,7 @@ rules on them. ``kind`` tells how a metric aggregates over time: counters and mo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +33,7 @@ class MetricDefinition(BaseModel):
     kind: MetricKind
     numerator: str | None = None
     denominator: str | None = None
+    expression: str | None = None  # a derived metric's formula over summable metrics
 
 
 def _counter(key: str, name: str, definition: str) -> MetricDefinition:
@@ -89,3 +91,16 @@ METRICS: tuple[MetricDefinition, ...] = (
 )
 
 METRIC_DICTIONARY: dict[str, MetricDefinition] = {m.key: m for m in METRICS}
+
+# What a derived metric's formula may read: metrics that add up over days, so a formula over
+# any period's sums is a ratio of sums, never an average of daily ratios.
+SUMMABLE_METRICS: frozenset[str] = frozenset(
+    m.key for m in METRICS if m.kind in (MetricKind.COUNTER, MetricKind.MONEY)
+)
+# A derived metric's key: lower-case words joined by underscores, like the built-in ones.
+METRIC_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+def known_metric(key: str | None, derived: Collection[str]) -> bool:
+    """True for a built-in key or one of the derived keys the caller has learnt of."""
+    return key is not None and (key in METRIC_DICTIONARY or key in derived)

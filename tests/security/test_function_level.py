@@ -127,6 +127,7 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         **_common("metrics"),
         "POST /metrics/webhooks/{source_id}": SIGNED,
         "GET /metrics/dictionary": ANY_USER,
+        "PUT /metrics/dictionary/{key}": OPERATOR,
         "POST /metrics/sources": OPERATOR,
         "GET /metrics/sources": OPERATOR,
         "POST /metrics/sources/{source_id}/secrets": OPERATOR,

@@ -420,6 +420,13 @@ async def _world(stack: Stack) -> list[Write]:
         ),
         Write("POST /metrics/sources", "/metrics/sources", source, "/metrics/sources", TECH),
         Write(
+            "PUT /metrics/dictionary/{key}",
+            "/metrics/dictionary/cost_per_mille",
+            {"name": "CPM", "definition": "d", "expression": "cost / impressions * 1000"},
+            "/metrics/dictionary",
+            TECH,
+        ),
+        Write(
             "PUT /metrics/sources/{source_id}/mappings",
             f"/metrics/sources/{sid}/mappings",
             [{"entity": "cmp-1", "plan_id": aid}],

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict
 
 from shared.contract.envelope import EventPayload
+from shared.contract.metric_dictionary import MetricKind
 from shared.contract.types import Money
 
 
@@ -128,6 +129,26 @@ class DataLateV1(EventPayload):
     cutoff_at: datetime
 
 
+class MetricDefinedV1(EventPayload):
+    """A derived metric was defined or redefined (subject: the metric key).
+
+    Planning and alerts accept it as an objective or rule metric from then on; ``version``
+    grows with each redefinition, so a consumer keeps the highest it has seen.
+    """
+
+    event_type = "metrics.metric.defined"
+    event_version = 1
+
+    key: str
+    name: str
+    definition: str
+    kind: MetricKind  # ratio, counter or money
+    expression: str
+    version: int
+    defined_by: str
+    defined_at: datetime
+
+
 EVENTS: tuple[type[EventPayload], ...] = (
     KpiSnapshotV1,
     MetricsUpdatedV1,
@@ -135,4 +156,5 @@ EVENTS: tuple[type[EventPayload], ...] = (
     FraudSuspectedV1,
     IngestionSummaryV1,
     DataLateV1,
+    MetricDefinedV1,
 )

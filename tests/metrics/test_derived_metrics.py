@@ -1,0 +1,370 @@
+"""Derived metrics: defined over the API by a safe formula, computed as ratios of sums, and
+accepted by planning and alerts once the definition event reached them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from services.metrics.expressions import ExpressionRefused, parse
+from shared.contract.events.metrics import MetricDefinedV1
+from shared.contract.events.planning import ChannelTarget, ObjectiveTarget, PlanTargetsSetV1
+from shared.contract.metric_dictionary import SUMMABLE_METRICS, MetricKind
+from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
+from shared.kit.db import create_engine
+from tests.conftest import bearer
+from tests.metrics.helpers import TECH, canonical, post, register
+from tests.planning import seed
+from tests.planning.helpers import SPECIALIST, publish, seeded_plan
+from tests.polling import eventually
+
+D = Decimal
+MANAGER = bearer(Role.MANAGER, "manager-li")
+ROAS = {
+    "name": "ROAS",
+    "definition": "revenue per unit of spend",
+    "expression": "revenue / cost",
+}
+CPM = {
+    "name": "Cost per mille",
+    "definition": "spend per thousand impressions",
+    "expression": "cost / impressions * 1000",
+}
+
+
+async def _define(client: httpx.AsyncClient, key: str, body: dict[str, Any]) -> httpx.Response:
+    return await client.put(f"/metrics/dictionary/{key}", json=body, headers=TECH)
+
+
+async def _plan_measuring(client: httpx.AsyncClient, database_url: str, metric: str) -> uuid.UUID:
+    """An approved plan (as metrics knows it) with one objective on ``metric`` and a mapped
+    entity ``feed`` reporting to it."""
+    plan_id = uuid.uuid4()
+    targets = PlanTargetsSetV1(
+        plan_id=plan_id,
+        version=1,
+        name="derived",
+        owner_id="manager-li",
+        starts_on=date(2024, 6, 1),
+        ends_on=date(2024, 6, 30),
+        currency="CNY",
+        objectives=[
+            ObjectiveTarget(
+                objective_id=uuid.uuid4(),
+                type=ObjectiveType.COST_EFFICIENCY,
+                metric=metric,
+                target_kind=TargetKind.ABSOLUTE,
+                target_value=D(4),
+                owner_id="manager-li",
+                due_on=date(2024, 6, 30),
+            )
+        ],
+        channels=[
+            ChannelTarget(
+                channel_id=uuid.uuid4(),
+                channel_type=ChannelType.IN_FEED,
+                name="feed",
+                planned_budget=Money(amount=D(1000)),
+            )
+        ],
+    )
+    await publish(database_url, targets, str(plan_id))
+
+    async def known() -> bool:
+        got = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
+        return got.status_code == 200
+
+    await eventually(known)
+    source, secret = await register(client)
+    mapped = await client.put(
+        f"/metrics/sources/{source}/mappings",
+        json=[{"entity": "feed", "plan_id": str(plan_id)}],
+        headers=TECH,
+    )
+    assert mapped.status_code == 204, mapped.text
+    # Day 1 sells well on little spend, day 2 poorly on much: the average of the daily ROAS
+    # (10 and 1.11) is 5.56, the ROAS of the two days together 200 / 100 = 2.
+    stored = await post(
+        client,
+        source,
+        secret,
+        canonical(
+            "2024-06-04T09:00:00Z",
+            ("feed", "2024-06-01", "revenue", "100"),
+            ("feed", "2024-06-01", "cost", "10"),
+            ("feed", "2024-06-01", "impressions", "4000"),
+            ("feed", "2024-06-01", "clicks", "40"),
+            ("feed", "2024-06-02", "revenue", "100"),
+            ("feed", "2024-06-02", "cost", "90"),
+            ("feed", "2024-06-02", "impressions", "1000"),
+            ("feed", "2024-06-02", "clicks", "60"),
+            ("feed", "2024-06-03", "revenue", "50"),
+            ("feed", "2024-06-03", "cost", "0"),
+            ("feed", "2024-06-03", "impressions", "0"),
+        ),
+    )
+    assert stored.status_code == 200, stored.text
+    return plan_id
+
+
+async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    assert (await _define(client, "roas", ROAS)).status_code == 200
+    defined = await _define(client, "cost_per_mille", CPM)
+    assert defined.status_code == 200, defined.text
+    assert defined.json() | {"defined_at": None} == {
+        "key": "cost_per_mille",
+        "name": "Cost per mille",
+        "definition": "spend per thousand impressions",
+        "kind": "ratio",
+        "numerator": None,
+        "denominator": None,
+        "expression": "cost / impressions * 1000",
+        "version": 1,
+        "defined_by": "data-ops",
+        "defined_at": None,
+    }
+    dictionary = (await client.get("/metrics/dictionary", headers=MANAGER)).json()
+    keys = [m["key"] for m in dictionary]
+    assert keys[-2:] == ["cost_per_mille", "roas"]
+    assert {"ctr", "roi", "cost"} <= set(keys)
+
+    plan_id = await _plan_measuring(client, database_url, "roas")
+    kpis = (
+        await client.get(
+            f"/metrics/plans/{plan_id}/kpis", params={"as_of": "2024-06-03"}, headers=MANAGER
+        )
+    ).json()
+    (objective,) = kpis["objectives"]
+    # Three days together: 250 / 100 (the zero-spend day adds revenue, not a ratio of its own).
+    assert D(objective["actual"]) == D("2.5")
+    assert D(objective["achievement"]) == D("0.625")
+    assert objective["expected_to_date"] == objective["target"]  # a ratio is not pro-rated
+
+    rollups = await client.get(
+        f"/metrics/plans/{plan_id}/rollups",
+        params={
+            "grain": "day",
+            "metric": ["roas", "cost_per_mille", "ctr"],
+            "from": "2024-06-01",
+            "to": "2024-06-03",
+        },
+        headers=MANAGER,
+    )
+    assert rollups.status_code == 200, rollups.text
+    days = {p["start"]: p["values"] for p in rollups.json()["periods"]}
+    assert D(days["2024-06-01"]["roas"]) == 10
+    assert D(days["2024-06-02"]["roas"]) == D("1.111111")
+    assert days["2024-06-03"]["roas"] is None  # nothing spent: no ROAS, not an error
+    assert D(days["2024-06-01"]["cost_per_mille"]) == D("2.5")
+    assert D(days["2024-06-02"]["cost_per_mille"]) == 90
+    assert D(days["2024-06-01"]["ctr"]) == D("0.01")  # built-in ratios work as before
+
+    months = await client.get(
+        f"/metrics/plans/{plan_id}/rollups",
+        params={
+            "grain": "month",
+            "metric": ["roas", "cost_per_mille"],
+            "from": "2024-06-01",
+            "to": "2024-06-02",
+        },
+        headers=MANAGER,
+    )
+    (month,) = months.json()["periods"]
+    assert D(month["values"]["roas"]) == 2  # not (10 + 1.11) / 2
+    assert D(month["values"]["cost_per_mille"]) == 20  # 100 / 5000 * 1000, not (2.5 + 90) / 2
+
+    evaluation = (
+        await client.get(
+            f"/metrics/plans/{plan_id}/evaluation",
+            params={"as_of": "2024-06-03"},
+            headers=MANAGER,
+        )
+    ).json()
+    assert evaluation["rows"][0]["metric"] == "ROAS"
+
+
+@pytest.mark.parametrize(
+    ("expression", "rule"),
+    [
+        ("__import__('os')", "allowed-elements"),
+        ("cost.real", "allowed-elements"),
+        ("abs(cost)", "allowed-elements"),
+        ("cost ** 2", "allowed-elements"),
+        ("cost if revenue else 1", "allowed-elements"),
+        ("vibes / cost", "known-base-metric"),
+        ("ctr * 100", "known-base-metric"),  # ratios are not summed: name their parts
+        ("revenue / (cost", "expression-syntax"),
+        ("1000 / 3", "metric-reference"),
+    ],
+)
+async def test_unsafe_or_unknown_formulas_are_refused_naming_the_rule(
+    client: httpx.AsyncClient, expression: str, rule: str
+) -> None:
+    refused = await _define(client, "bad", {**ROAS, "expression": expression})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["field"] == "expression"
+    assert refused.json()["rule"] == rule
+    dictionary = (await client.get("/metrics/dictionary", headers=MANAGER)).json()
+    assert "bad" not in {m["key"] for m in dictionary}
+
+
+async def test_built_in_keys_and_non_additive_counters_are_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    overwrite = await _define(client, "ctr", {**ROAS, "expression": "clicks / cost"})
+    assert overwrite.status_code == 422
+    assert (overwrite.json()["field"], overwrite.json()["rule"]) == ("key", "built-in-metric")
+    counter = await _define(client, "roas", {**ROAS, "kind": "money"})
+    assert counter.status_code == 422
+    assert (counter.json()["field"], counter.json()["rule"]) == ("kind", "additive-kind")
+    margin = await _define(
+        client,
+        "margin",
+        {"name": "Margin", "definition": "GMV less spend", "expression": "gmv - cost"}
+        | {"kind": "money"},
+    )
+    assert margin.status_code == 200, margin.text
+    specialist = await client.put("/metrics/dictionary/roas", json=ROAS, headers=SPECIALIST)
+    assert specialist.status_code == 403
+
+
+async def test_a_redefinition_bumps_the_version_and_the_same_one_changes_nothing(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    assert (await _define(client, "roas", ROAS)).json()["version"] == 1
+    assert (await _define(client, "roas", ROAS)).json()["version"] == 1
+    redefined = await _define(client, "roas", {**ROAS, "expression": "gmv / cost"})
+    assert (redefined.json()["version"], redefined.json()["expression"]) == (2, "gmv / cost")
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            sent = await conn.scalars(
+                text(
+                    "SELECT envelope -> 'data' ->> 'version' FROM metrics.outbox "
+                    "WHERE event_type = 'metrics.metric.defined' ORDER BY id"
+                )
+            )
+            assert sent.all() == ["1", "2"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_planning_objective_on_a_derived_metric_waits_for_its_definition(
+    client: httpx.AsyncClient,
+) -> None:
+    plan = await seeded_plan(client)
+    url = f"/planning/plans/{plan['plan']['id']}/objectives"
+    on_roas = [{**seed.OBJECTIVES[0], "metric": "roas"}]
+    before = await client.put(url, json=on_roas, headers=SPECIALIST)
+    assert before.status_code == 422
+    assert (before.json()["field"], before.json()["rule"]) == (
+        "objectives.0.metric",
+        "measurable-metric",
+    )
+    assert (await _define(client, "roas", ROAS)).status_code == 200
+
+    async def accepted() -> dict[str, Any] | None:
+        put = await client.put(url, json=on_roas, headers=SPECIALIST)
+        return put.json() if put.status_code == 200 else None
+
+    detail = await eventually(accepted)
+    assert detail["objectives"][0]["metric"] == "roas"
+    still_unknown = await client.put(
+        url, json=[{**seed.OBJECTIVES[0], "metric": "vibes"}], headers=SPECIALIST
+    )
+    assert still_unknown.status_code == 422
+
+
+def _unnamed(problem: dict[str, Any], metric: str) -> dict[str, Any]:
+    errors = [{**e, "message": e["message"].replace(repr(metric), "?")} for e in problem["errors"]]
+    return {**problem, "errors": errors, "correlation_id": None}
+
+
+async def test_an_alert_rule_on_a_derived_metric_waits_for_its_definition(
+    client: httpx.AsyncClient,
+) -> None:
+    def rule(metric: str) -> dict[str, Any]:
+        return {"name": "ROAS floor", "kind": "threshold", "metric": metric, "threshold": "2"}
+
+    before = await client.post("/alerts/rules", json=rule("roas"), headers=SPECIALIST)
+    assert before.status_code == 422
+    # Refused exactly as an unknown metric always was, whether the key could name a derived
+    # metric (checked by the service) or not (checked by the schema).
+    malformed = await client.post("/alerts/rules", json=rule("Roas!"), headers=SPECIALIST)
+    assert malformed.status_code == 422
+    assert _unnamed(before.json(), "roas") == _unnamed(malformed.json(), "Roas!")
+    assert before.json()["errors"][0]["message"] == (
+        "Value error, metric must be a key of the metric dictionary, not 'roas'"
+    )
+    assert (await _define(client, "roas", ROAS)).status_code == 200
+
+    async def accepted() -> dict[str, Any] | None:
+        made = await client.post("/alerts/rules", json=rule("roas"), headers=SPECIALIST)
+        return made.json() if made.status_code == 201 else None
+
+    assert (await eventually(accepted))["metric"] == "roas"
+
+
+async def test_definitions_are_kept_once_and_an_older_version_changes_nothing(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    def defined(version: int, kind: MetricKind) -> MetricDefinedV1:
+        return MetricDefinedV1(
+            key="margin",
+            name="Margin",
+            definition="GMV less spend",
+            kind=kind,
+            expression="gmv - cost",
+            version=version,
+            defined_by="data-ops",
+            defined_at=datetime(2024, 6, 1, tzinfo=UTC),
+        )
+
+    await publish(database_url, defined(2, MetricKind.MONEY), "margin", times=2)
+    await publish(database_url, defined(1, MetricKind.RATIO), "margin")
+    engine = create_engine(database_url)
+    try:
+
+        async def handled() -> bool:
+            async with engine.connect() as conn:
+                count = await conn.scalar(
+                    text(
+                        "SELECT (SELECT count(*) FROM planning.inbox WHERE event_type = :t)"
+                        " + (SELECT count(*) FROM alerts.inbox WHERE event_type = :t)"
+                    ),
+                    {"t": "metrics.metric.defined"},
+                )
+            return int(count or 0) == 4  # two envelopes, each handled once by each service
+
+        await eventually(handled)
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT 'planning', key, kind, version FROM planning.derived_metrics "
+                    "UNION ALL SELECT 'alerts', key, kind, version FROM alerts.derived_metrics"
+                )
+            )
+            kept = sorted(tuple(row) for row in rows.all())
+    finally:
+        await engine.dispose()
+    assert kept == [("alerts", "margin", "money", 2), ("planning", "margin", "money", 2)]
+
+
+def test_formulas_compute_in_decimal_from_the_literal_text() -> None:
+    tenth = parse("cost * 0.1", SUMMABLE_METRICS)
+    assert tenth.value({"cost": D(3)}) == D("0.3")  # 0.1 as a float would not be exact
+    assert tenth.linear
+    assert not parse("(gmv - cost) / cost", SUMMABLE_METRICS).linear
+    assert parse("(gmv - cost) / cost", SUMMABLE_METRICS).value({"gmv": D(3), "cost": D(0)}) is None
+    assert parse("-cost", SUMMABLE_METRICS).value({}) is None  # no data: no value
+    with pytest.raises(ExpressionRefused):
+        parse("True * cost", SUMMABLE_METRICS)
