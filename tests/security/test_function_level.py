@@ -47,6 +47,7 @@ OPERATOR = frozenset({TECH, ADMIN})
 AUDITOR = frozenset({FIN, LEGAL, TECH, ADMIN})
 ADMIN_ONLY = frozenset({ADMIN})
 FRAUD_REVIEWER = frozenset({SUP, M, TECH, ADMIN})
+RATE_KEEPER = frozenset({FIN, TECH, ADMIN})
 
 Access = frozenset[Role] | str
 
@@ -135,6 +136,8 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "GET /metrics/plans/{plan_id}/fraud-flags": frozenset({S, SUP, M, FIN, TECH, ADMIN}),
         "POST /metrics/plans/{plan_id}/fraud-flags": FRAUD_REVIEWER,
         "PUT /metrics/plans/{plan_id}/fraud-flags/{flag_id}": FRAUD_REVIEWER,
+        "PUT /metrics/fx-rates/{base}/{quote}/{valid_from}": RATE_KEEPER,
+        "GET /metrics/fx-rates": RATE_KEEPER,
     },
     "alerts": {
         **_common("alerts"),
@@ -185,6 +188,9 @@ PATH_VALUES: Final[dict[str, str]] = {
     "key": "plan",
     "channel_id": "ops-room",
     "owner_id": "nobody-in-particular",
+    "base": "USD",
+    "quote": "CNY",
+    "valid_from": "2024-06-01",
 }
 
 
