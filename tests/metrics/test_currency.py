@@ -276,6 +276,7 @@ async def test_usd_and_cny_sources_add_up_in_the_plans_cny(
                 bus.outbox.c.event_type == "metrics.plan.spend_recorded"
             )
         )
+    assert spend is not None
     assert spend["data"]["spend_to_date"] == {"amount": "1000.00", "currency": "CNY"}
     # the facts stay as the USD account reported them
     async with engine.connect() as conn:
