@@ -36,6 +36,14 @@ def upgrade() -> None:
         schema="metrics",
     )
     op.alter_column("daily_rollups", "value_gross", nullable=True, schema="metrics")
+    op.create_index(
+        "ix_metrics_daily_rollups_unconverted",
+        "daily_rollups",
+        ["plan_id", "day"],
+        unique=False,
+        schema="metrics",
+        postgresql_where=sa.text("unconverted_currency IS NOT NULL"),
+    )
     # Rollups built before this revision summed foreign money as reported: have the snapshot
     # job rebuild those days (they report a missing rate until finance enters one).
     op.execute(
@@ -55,6 +63,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(
+        "ix_metrics_daily_rollups_unconverted", table_name="daily_rollups", schema="metrics"
+    )
     op.execute("DELETE FROM metrics.daily_rollups WHERE value_gross IS NULL")
     op.alter_column("daily_rollups", "value_gross", nullable=False, schema="metrics")
     op.drop_column("daily_rollups", "unconverted_currency", schema="metrics")
