@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
 
-from services.metrics import coalesce, derived, ingest, payouts, report, review, service
+from services.metrics import coalesce, derived, ingest, payouts, rates, report, review, service
 from services.metrics.schemas import (
     DecompositionRead,
     DerivedMetricIn,
@@ -23,6 +23,8 @@ from services.metrics.schemas import (
     FraudDecision,
     FraudFlagCreate,
     FraudFlagRead,
+    FxRateIn,
+    FxRateRead,
     Grain,
     MappingIn,
     MetricRead,
@@ -32,7 +34,7 @@ from services.metrics.schemas import (
     SourceRead,
 )
 from shared.contract.metric_dictionary import METRIC_KEY_PATTERN
-from shared.contract.types import Role
+from shared.contract.types import CurrencyCode, Role
 from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.errors import DomainError
@@ -50,6 +52,8 @@ FlagReader = Annotated[
     Principal,
     Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER, Role.FINANCE, Role.TECH)),
 ]
+# Who keeps the exchange rates: finance owns them, tech runs the data.
+RateKeeper = Annotated[Principal, Depends(require(Role.FINANCE, Role.TECH, Role.ADMIN))]
 MAX_BODY = 10 * 1024 * 1024  # a 10,000-row batch is well under this
 MAX_IN_FLIGHT = 16
 QUEUE_SECONDS = 5.0
@@ -305,3 +309,31 @@ async def decomposition(
     """Per region, city and school: actual from its channel codes' facts, achievement and the
     KPI payout rate (capped at 200 %), against the pace of its target."""
     return await payouts.standing(session, plan_id, objective_id, as_of or _today())
+
+
+@router.put("/fx-rates/{base}/{quote}/{valid_from}", response_model=FxRateRead)
+async def set_fx_rate(
+    base: CurrencyCode,
+    quote: CurrencyCode,
+    valid_from: date,
+    data: FxRateIn,
+    session: Session,
+    keeper: RateKeeper,
+) -> FxRateRead:
+    """1 base = rate quote from valid_from until the pair's next rate; the inverse is implied.
+
+    The plans' figures that convert with it are recomputed by the snapshot job."""
+    return await rates.set_rate(
+        session, base, quote, valid_from, data, keeper.subject, datetime.now(UTC)
+    )
+
+
+@router.get("/fx-rates", response_model=list[FxRateRead])
+async def fx_rates(
+    session: Session,
+    _keeper: RateKeeper,
+    base: CurrencyCode | None = None,
+    quote: CurrencyCode | None = None,
+) -> list[FxRateRead]:
+    """Stored rates by pair and day, each with the day it gives way to the pair's next one."""
+    return await rates.list_rates(session, base, quote)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     DateTime,
     Identity,
     Index,
@@ -149,14 +150,26 @@ class DailyRollup(Base):
     """
 
     __tablename__ = "daily_rollups"
+    # The missing-rate warnings read only the few rows that have one.
+    __table_args__ = (
+        Index(
+            "ix_metrics_daily_rollups_unconverted",
+            "plan_id",
+            "day",
+            postgresql_where=text("unconverted_currency IS NOT NULL"),
+        ),
+    )
 
     plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     metric: Mapped[str] = mapped_column(Text, primary_key=True)
     channel_key: Mapped[str] = mapped_column(Text, primary_key=True)
     source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    value_gross: Mapped[Decimal] = mapped_column(Numeric)
+    value_gross: Mapped[Decimal | None] = mapped_column(Numeric)
     value_net: Mapped[Decimal | None] = mapped_column(Numeric)
+    # Set when the row's money has no rate into the plan's currency (see currency.py): both
+    # values are then NULL, and the row only says that this source currency lacks a rate.
+    unconverted_currency: Mapped[str | None] = mapped_column(Text)
 
 
 class EvaluationNote(Base):
@@ -244,3 +257,23 @@ class DerivedMetric(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_by: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FxRate(Base):
+    """1 ``base`` is worth ``rate`` ``quote`` from ``valid_from`` until the pair's next rate.
+
+    The inverse direction is implied (currency.py); a pair has one rate a day, either way.
+    """
+
+    __tablename__ = "fx_rates"
+    __table_args__ = (
+        CheckConstraint("rate > 0", name="positive_rate"),
+        CheckConstraint("base <> quote", name="two_currencies"),
+    )
+
+    base: Mapped[str] = mapped_column(Text, primary_key=True)
+    quote: Mapped[str] = mapped_column(Text, primary_key=True)
+    valid_from: Mapped[date] = mapped_column(primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(Numeric)
+    set_by: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

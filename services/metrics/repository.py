@@ -10,14 +10,17 @@ from decimal import Decimal
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
+    Date,
+    Numeric,
     Select,
-    String,
     Subquery,
-    cast,
+    Text,
+    Uuid,
+    bindparam,
+    column,
     delete,
     exists,
     func,
-    literal,
     select,
     text,
     tuple_,
@@ -25,7 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from services.metrics.currency import DEFAULT_PLAN_CURRENCY, MONEY_METRICS
 from services.metrics.models import (
     DailyRollup,
     Decomposition,
@@ -34,6 +39,7 @@ from services.metrics.models import (
     EvaluationNote,
     Fact,
     FraudFlag,
+    FxRate,
     LateNotice,
     Mapping,
     PlanTarget,
@@ -57,22 +63,124 @@ CLEAR_ROLLUPS = text(
     WHERE r.plan_id = d.plan_id AND r.day = d.day
     """
 )
-FILL_ROLLUPS = text(
-    """
-    INSERT INTO metrics.daily_rollups
-        (plan_id, day, metric, channel_key, source_id, value_gross, value_net)
-    SELECT f.plan_id, f.day, f.metric, coalesce(f.channel_id::text, 'plan'), f.source_id,
-        sum(f.value),
-        sum(f.value) FILTER (WHERE NOT EXISTS (
+# currency.py's rules in SQL, per fact f of source s and plan targets t: the value in the plan's
+# currency, NULL for money with no rate on its day. A fact whose source row is unknown is taken
+# to be in the plan's currency.
+CONVERTED = """
+    SELECT CASE
+        WHEN f.metric <> ALL(CAST(:money AS text[])) OR cur.fact_currency = cur.plan_currency
+        THEN f.value
+        ELSE (
+            SELECT CASE WHEN r.base = cur.fact_currency THEN round(f.value * r.rate, 6)
+                ELSE round(f.value / r.rate, 6) END
+            FROM metrics.fx_rates AS r
+            WHERE r.valid_from <= f.day
+                AND ((r.base = cur.fact_currency AND r.quote = cur.plan_currency)
+                    OR (r.base = cur.plan_currency AND r.quote = cur.fact_currency))
+            ORDER BY r.valid_from DESC, r.base = cur.fact_currency DESC
+            LIMIT 1)
+    END AS value
+"""
+# A batch of plan-days' rollup rows from facts, money in the plan's currency. A row whose money
+# has no rate keeps NULL values and names the currency (the whole row shares source and day).
+ROLLUP_ROWS = "".join(  # constants only: the shared conversion in the middle
+    (
+        """
+    SELECT f.plan_id, f.day, f.metric, coalesce(f.channel_id::text, 'plan') AS channel_key,
+        f.source_id,
+        sum(c.value) AS gross,
+        sum(c.value) FILTER (WHERE NOT EXISTS (
             SELECT 1 FROM metrics.fraud_flags AS x
             WHERE x.source_id = f.source_id AND x.entity = f.entity AND x.day = f.day
-                AND x.status = 'excluded'))
+                AND x.status = 'excluded')) AS net,
+        CASE WHEN count(c.value) = 0 THEN min(cur.fact_currency) END AS unconverted_currency
     FROM unnest(CAST(:plans AS uuid[]), CAST(:days AS date[])) AS d(plan_id, day)
     JOIN metrics.facts AS f
         ON f.plan_id = d.plan_id AND f.day = d.day AND f.metric = ANY(CAST(:metrics AS text[]))
+    LEFT JOIN metrics.sources AS s ON s.id = f.source_id
+    LEFT JOIN metrics.plan_targets AS t ON t.plan_id = f.plan_id
+    CROSS JOIN LATERAL (
+        SELECT coalesce(t.currency, :default_currency) AS plan_currency,
+            coalesce(s.currency, t.currency, :default_currency) AS fact_currency
+    ) AS cur
+    CROSS JOIN LATERAL (""",
+        CONVERTED,
+        """) AS c
     GROUP BY f.plan_id, f.day, f.metric, coalesce(f.channel_id::text, 'plan'), f.source_id
+""",
+    )
+)
+FILL_ROLLUPS = text(
+    """
+    INSERT INTO metrics.daily_rollups (plan_id, day, metric, channel_key, source_id,
+        value_gross, value_net, unconverted_currency)
+    """
+    + ROLLUP_ROWS
+)
+CURRENCY_PARAMS = {"money": MONEY_METRICS, "default_currency": DEFAULT_PLAN_CURRENCY}
+# The plan-days a rate (base, quote) set from :valid_from (until the pair's next rate) changes:
+# money facts in one currency of the pair, of plans in the other. The facts' primary key leads
+# with the source, so only the sources in those currencies are read. Marked as MARK_DIRTY does
+# (DO UPDATE keeps the mark locked until commit, so the snapshot job cannot rebuild a day with
+# the old rate after claiming it).
+MARK_RATE_DIRTY = text(
+    """
+    INSERT INTO metrics.dirty_days (plan_id, channel_key, day)
+    SELECT DISTINCT f.plan_id, keys.channel_key, f.day
+    FROM metrics.sources AS s
+    JOIN metrics.facts AS f ON f.source_id = s.id
+    LEFT JOIN metrics.plan_targets AS t ON t.plan_id = f.plan_id
+    CROSS JOIN LATERAL (VALUES (coalesce(f.channel_id::text, 'plan')), ('plan'))
+        AS keys(channel_key)
+    WHERE s.currency IN (:base, :quote) AND f.plan_id IS NOT NULL
+        AND f.metric = ANY(CAST(:money AS text[]))
+        AND f.day >= :valid_from AND f.day < coalesce(CAST(:until AS date), 'infinity')
+        AND coalesce(t.currency, :default_currency) IN (:base, :quote)
+        AND coalesce(t.currency, :default_currency) <> s.currency
+    ORDER BY 1, 2, 3
+    ON CONFLICT (plan_id, channel_key, day) DO UPDATE SET day = EXCLUDED.day
     """
 )
+# Every day of a plan with money facts (its currency became known: each fact's conversion may
+# change).
+MARK_MONEY_DIRTY = text(
+    """
+    INSERT INTO metrics.dirty_days (plan_id, channel_key, day)
+    SELECT DISTINCT f.plan_id, keys.channel_key, f.day
+    FROM metrics.facts AS f
+    CROSS JOIN LATERAL (VALUES (coalesce(f.channel_id::text, 'plan')), ('plan'))
+        AS keys(channel_key)
+    WHERE f.plan_id = :plan AND f.metric = ANY(CAST(:money AS text[]))
+    ORDER BY 1, 2, 3
+    ON CONFLICT (plan_id, channel_key, day) DO UPDATE SET day = EXCLUDED.day
+    """
+)
+
+
+def rollup_rows(plan_id: uuid.UUID, days: Sequence[date], metrics: Sequence[str]) -> Subquery:
+    """ROLLUP_ROWS of one plan's days, as the snapshot job would store them."""
+    values: dict[str, object] = {
+        **CURRENCY_PARAMS,
+        "plans": [plan_id] * len(days),
+        "days": list(days),
+        "metrics": list(metrics),
+    }
+    return (
+        text(ROLLUP_ROWS)
+        .bindparams(*(bindparam(k, v, unique=True) for k, v in values.items()))
+        .columns(
+            column("plan_id", Uuid),
+            column("day", Date),
+            column("metric", Text),
+            column("channel_key", Text),
+            column("source_id", Uuid),
+            column("gross", Numeric),
+            column("net", Numeric),
+            column("unconverted_currency", Text),
+        )
+        .subquery()
+    )
+
 
 # A re-mapped campaign: its facts move with the mapping at once (not only when re-reported), and
 # the old and the new plan/channel days are marked; all CTEs read the same snapshot, so ``old``
@@ -151,7 +259,11 @@ def day_rows(
         DailyRollup.metric,
         DailyRollup.value_gross.label("gross"),
         DailyRollup.value_net.label("net"),
-    ).where(DailyRollup.plan_id == plan_id, DailyRollup.day <= last)
+    ).where(
+        DailyRollup.plan_id == plan_id,
+        DailyRollup.day <= last,
+        DailyRollup.value_gross.is_not(None),  # money without a rate: reported, not summed
+    )
     if first is not None:
         rollups = rollups.where(DailyRollup.day >= first)
     if metrics is not None:
@@ -159,24 +271,16 @@ def day_rows(
     fresh = [d for d in pending if d <= last and (first is None or d >= first)]
     if not fresh:
         return rollups.subquery()
-    channel_key = func.coalesce(cast(Fact.channel_id, String), literal(PLAN_LEVEL))
-    from_facts = (
-        select(
-            channel_key,
-            Fact.source_id,
-            Fact.day,
-            Fact.metric,
-            func.sum(Fact.value),
-            func.sum(Fact.value).filter(_not_excluded()),
-        )
-        .where(
-            Fact.plan_id == plan_id,
-            Fact.metric.in_(metrics if metrics is not None else KNOWN_METRICS),
-            Fact.day.in_(fresh),
-        )
-        .group_by(channel_key, Fact.source_id, Fact.day, Fact.metric)
-    )
-    return union_all(rollups.where(DailyRollup.day.not_in(fresh)), from_facts).subquery()
+    from_facts = rollup_rows(plan_id, fresh, metrics if metrics is not None else KNOWN_METRICS)
+    converted = select(
+        from_facts.c.channel_key,
+        from_facts.c.source_id,
+        from_facts.c.day,
+        from_facts.c.metric,
+        from_facts.c.gross,
+        from_facts.c.net,
+    ).where(from_facts.c.gross.is_not(None))
+    return union_all(rollups.where(DailyRollup.day.not_in(fresh)), converted).subquery()
 
 
 class MetricsRepository:
@@ -343,6 +447,7 @@ class MetricsRepository:
             "plans": [p for p, _ in keys],
             "days": [d for _, d in keys],
             "metrics": KNOWN_METRICS,
+            **CURRENCY_PARAMS,
         }
         await self.session.execute(CLEAR_ROLLUPS, values)
         await self.session.execute(FILL_ROLLUPS, values)
@@ -537,3 +642,73 @@ class MetricsRepository:
     async def derived_metric(self, key: str) -> DerivedMetric | None:
         """One derived metric, locked for a redefinition."""
         return await self.session.get(DerivedMetric, key, with_for_update=True)
+
+    async def fx_rate(self, base: str, quote: str, valid_from: date) -> FxRate | None:
+        """One stored rate, locked for a change."""
+        return await self.session.get(FxRate, (base, quote, valid_from), with_for_update=True)
+
+    async def next_fx_rate_day(self, base: str, quote: str, after: date) -> date | None:
+        """The day the pair's next rate (either direction) takes over from one set on ``after``."""
+        query = select(func.min(FxRate.valid_from)).where(
+            tuple_(FxRate.base, FxRate.quote).in_([(base, quote), (quote, base)]),
+            FxRate.valid_from > after,
+        )
+        found: date | None = await self.session.scalar(query)
+        return found
+
+    async def fx_rates(
+        self, base: str | None, quote: str | None
+    ) -> list[tuple[FxRate, date | None]]:
+        """Stored rates by pair and day, each with the day its pair's next rate takes over."""
+        pair = (func.least(FxRate.base, FxRate.quote), func.greatest(FxRate.base, FxRate.quote))
+        ranked = select(
+            FxRate,
+            func.lead(FxRate.valid_from)
+            .over(partition_by=pair, order_by=FxRate.valid_from)
+            .label("until"),
+        ).subquery()
+        rate = aliased(FxRate, ranked)
+        query = select(rate, ranked.c.until).order_by(rate.base, rate.quote, rate.valid_from)
+        if base is not None:
+            query = query.where(rate.base == base)
+        if quote is not None:
+            query = query.where(rate.quote == quote)
+        return [(r, until) for r, until in (await self.session.execute(query)).all()]
+
+    async def mark_rate_dirty(
+        self, base: str, quote: str, valid_from: date, until: date | None
+    ) -> None:
+        """Have the snapshot job recompute the plan-days a rate set on a day converts."""
+        await self.session.execute(
+            MARK_RATE_DIRTY,
+            {"base": base, "quote": quote, "valid_from": valid_from, "until": until}
+            | CURRENCY_PARAMS,
+        )
+
+    async def mark_money_dirty(self, plan_id: uuid.UUID) -> None:
+        """Have the snapshot job recompute every day of a plan that has money facts."""
+        await self.session.execute(MARK_MONEY_DIRTY, {"plan": plan_id} | CURRENCY_PARAMS)
+
+    async def unconverted(
+        self, plan_id: uuid.UUID, first: date, last: date, metrics: Sequence[str]
+    ) -> list[tuple[str, date]]:
+        """(source currency, day) of a plan's money in a window that has no rate into the
+        plan's currency: from rollup rows, or from facts for days not rolled up yet."""
+        pending = [d for d in await self.pending_days(plan_id) if first <= d <= last]
+        rolled = select(DailyRollup.unconverted_currency, DailyRollup.day).where(
+            DailyRollup.plan_id == plan_id,
+            DailyRollup.day >= first,
+            DailyRollup.day <= last,
+            DailyRollup.metric.in_(metrics),
+            DailyRollup.unconverted_currency.is_not(None),
+        )
+        query: Any = rolled.distinct()
+        if pending:
+            fresh = rollup_rows(plan_id, pending, metrics)
+            query = union_all(
+                rolled.where(DailyRollup.day.not_in(pending)),
+                select(fresh.c.unconverted_currency, fresh.c.day).where(
+                    fresh.c.unconverted_currency.is_not(None)
+                ),
+            )
+        return [(c, d) for c, d in (await self.session.execute(query)).all()]

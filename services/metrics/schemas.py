@@ -106,6 +106,23 @@ class MetricRead(BaseModel):
     defined_at: datetime | None = None
 
 
+MISSING_RATES = (
+    "money reported in another currency with no exchange rate for its days: left out of the "
+    "figures (not summed as reported) until a rate is entered"
+)
+
+
+class MissingRate(BaseModel):
+    """A currency pair without a rate on some days; a rate for ``base``/``quote`` valid from
+    ``first_day`` brings those days' money into the figures."""
+
+    base: str = Field(description="the currency the money was reported in")
+    quote: str = Field(description="the plan's currency")
+    first_day: date
+    last_day: date
+    days: int
+
+
 class ObjectiveKpi(BaseModel):
     """One objective: target, actual, achievement, pace and projection.
 
@@ -148,6 +165,10 @@ class PlanKpis(BaseModel):
     provisional: bool = Field(
         default=False, description="true while any day up to as_of is not final yet"
     )
+    currency: str | None = Field(
+        default=None, description="the plan's currency: all money is in it"
+    )
+    missing_rates: list[MissingRate] = Field(default_factory=list, description=MISSING_RATES)
 
 
 class EarlierTarget(BaseModel):
@@ -206,6 +227,10 @@ class Evaluation(BaseModel):
     as_of: date
     rows: list[EvaluationRow]
     channels: list[ChannelFigures]
+    currency: str | None = Field(
+        default=None, description="the plan's currency: all money is in it"
+    )
+    missing_rates: list[MissingRate] = Field(default_factory=list, description=MISSING_RATES)
 
 
 class EvaluationNoteIn(Strict):
@@ -339,3 +364,27 @@ class DerivedMetricIn(Strict):
     definition: Annotated[str, Field(min_length=1, max_length=2000)]
     expression: Annotated[str, Field(min_length=1, max_length=500)]
     kind: Literal["ratio", "counter", "money"] = "ratio"
+    currency: str | None = Field(
+        default=None, description="the plan's currency: all money is in it"
+    )
+    missing_rates: list[MissingRate] = Field(default_factory=list, description=MISSING_RATES)
+
+
+class FxRateIn(Strict):
+    """An exchange rate: 1 base is worth ``rate`` quote (the inverse direction is implied)."""
+
+    rate: Annotated[Decimal, Field(gt=0, max_digits=24, decimal_places=12)]
+
+
+class FxRateRead(BaseModel):
+    """A stored rate, and the day the pair's next rate takes over (null: still in force)."""
+
+    base: str
+    quote: str
+    valid_from: date
+    valid_until: date | None = Field(
+        description="the first day of the pair's next rate (either direction); exclusive"
+    )
+    rate: Decimal
+    set_by: str
+    set_at: datetime

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import derived, kpi
+from services.metrics import currency, derived, kpi, rates
 from services.metrics.dictionary import BUILT_IN, Dictionary
 from services.metrics.ingest import outbox
 from services.metrics.models import PlanTarget, Source
@@ -174,6 +174,8 @@ async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
                 history=[],
             )
         )
+        if event.currency != currency.DEFAULT_PLAN_CURRENCY:
+            await repo.mark_money_dirty(event.plan_id)  # facts so far were taken to be in CNY
         return
     if event.version <= current.version:
         return  # an older version arriving late changes nothing
@@ -266,6 +268,8 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
         excluded_entity_days=excluded,
         final_through=final,
         provisional=final is not None and last is not None and last > final,
+        currency=target.currency,
+        missing_rates=await rates.missing(repo, target, target.starts_on, as_of),
     )
 
 
@@ -396,6 +400,8 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
         as_of=as_of,
         rows=rows,
         channels=sorted(channels, key=lambda c: c.name),
+        currency=target.currency,
+        missing_rates=standing.missing_rates,
     )
 
 
@@ -517,6 +523,10 @@ async def rollups(
         last=last,
         metrics=requested,
         periods=periods,
+        currency=target.currency,
+        missing_rates=await rates.missing(
+            MetricsRepository(session), target, first, last, _base_metrics(requested)
+        ),
     )
 
 

@@ -51,6 +51,7 @@ OPERATOR = frozenset({TECH, ADMIN})
 AUDITOR = frozenset({FIN, LEGAL, TECH, ADMIN})
 ADMIN_ONLY = frozenset({ADMIN})
 FRAUD_REVIEWER = frozenset({SUP, M, TECH, ADMIN})
+RATE_KEEPER = frozenset({FIN, TECH, ADMIN})
 
 Access = frozenset[Role] | str
 
@@ -141,6 +142,8 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "POST /metrics/plans/{plan_id}/fraud-flags": FRAUD_REVIEWER,
         "PUT /metrics/plans/{plan_id}/fraud-flags/{flag_id}": FRAUD_REVIEWER,
         "GET /metrics/plans/{plan_id}/objectives/{objective_id}/decomposition": ANY_USER,
+        "PUT /metrics/fx-rates/{base}/{quote}/{valid_from}": RATE_KEEPER,
+        "GET /metrics/fx-rates": RATE_KEEPER,
     },
     "alerts": {
         **_common("alerts"),
@@ -191,6 +194,9 @@ PATH_VALUES: Final[dict[str, str]] = {
     "key": "plan",
     "channel_id": "ops-room",
     "owner_id": "nobody-in-particular",
+    "base": "USD",
+    "quote": "CNY",
+    "valid_from": "2024-06-01",
 }
 
 

@@ -453,6 +453,13 @@ async def _world(stack: Stack) -> list[Write]:
             {"analysis": "fine"},
             f"/metrics/plans/{aid}/evaluation",
         ),
+        Write(
+            "PUT /metrics/fx-rates/{base}/{quote}/{valid_from}",
+            "/metrics/fx-rates/USD/CNY/2024-06-01",
+            {"rate": "7.1"},
+            "/metrics/fx-rates",
+            bearer(Role.FINANCE, "finance-zhao"),
+        ),
         Write("POST /alerts/rules", "/alerts/rules", rule, "/alerts/rules"),
         Write(
             "PATCH /alerts/rules/{rule_id}",
