@@ -313,6 +313,10 @@ class PlanRollups(BaseModel):
     last: date
     metrics: list[str]
     periods: list[RollupPeriod]
+    currency: str | None = Field(
+        default=None, description="the plan's currency: all money is in it"
+    )
+    missing_rates: list[MissingRate] = Field(default_factory=list, description=MISSING_RATES)
 
 
 class DecompositionNodeRead(BaseModel):
@@ -364,10 +368,6 @@ class DerivedMetricIn(Strict):
     definition: Annotated[str, Field(min_length=1, max_length=2000)]
     expression: Annotated[str, Field(min_length=1, max_length=500)]
     kind: Literal["ratio", "counter", "money"] = "ratio"
-    currency: str | None = Field(
-        default=None, description="the plan's currency: all money is in it"
-    )
-    missing_rates: list[MissingRate] = Field(default_factory=list, description=MISSING_RATES)
 
 
 class FxRateIn(Strict):
