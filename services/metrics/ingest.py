@@ -46,22 +46,22 @@ UPSERT = "".join(  # constants only: the shared dirty-day marking in the middle
     (
         """
 WITH incoming AS (
-    SELECT t.entity, t.day, t.metric, t.value, m.plan_id, m.channel_id
-    FROM unnest($1::text[], $2::date[], $3::text[], $4::numeric[])
-        AS t(entity, day, metric, value)
+    SELECT t.entity, t.day, t.hour, t.metric, t.value, m.plan_id, m.channel_id
+    FROM unnest($1::text[], $2::date[], $8::smallint[], $3::text[], $4::numeric[])
+        AS t(entity, day, hour, metric, value)
     LEFT JOIN metrics.mappings AS m ON m.source_id = $5 AND m.entity = t.entity
 ), revisions AS (
     INSERT INTO metrics.fact_revisions
-        (source_id, entity, day, metric, value, reported_at, delivery_id)
-    SELECT $5, entity, day, metric, value, $6, $7 FROM incoming
+        (source_id, entity, day, hour, metric, value, reported_at, delivery_id)
+    SELECT $5, entity, day, hour, metric, value, $6, $7 FROM incoming
 ), dirty AS (
 """,
         MARK_DIRTY,
         """), changed AS (
     INSERT INTO metrics.facts AS f
-        (source_id, entity, day, metric, value, reported_at, plan_id, channel_id)
-    SELECT $5, entity, day, metric, value, $6, plan_id, channel_id FROM incoming
-    ON CONFLICT (source_id, entity, day, metric) DO UPDATE
+        (source_id, entity, day, hour, metric, value, reported_at, plan_id, channel_id)
+    SELECT $5, entity, day, hour, metric, value, $6, plan_id, channel_id FROM incoming
+    ON CONFLICT (source_id, entity, day, hour, metric) DO UPDATE
         SET value = EXCLUDED.value, reported_at = EXCLUDED.reported_at,
             plan_id = EXCLUDED.plan_id, channel_id = EXCLUDED.channel_id
         WHERE f.reported_at < EXCLUDED.reported_at
@@ -171,11 +171,12 @@ async def ingest(
         UPSERT,
         [k[0] for k in keys],
         [k[1] for k in keys],
-        [k[2] for k in keys],
+        [k[3] for k in keys],
         list(batch.values()),
         source_id,
         report.report_time,
         delivery_id,
+        [k[2] for k in keys],
     )
     WEBHOOK_ROWS.labels("accepted").inc(len(report.rows))
     days = sorted({k[1] for k in keys})
