@@ -459,7 +459,9 @@ async def rollups(
     """A plan's metrics per day, week or month and channel, summed from the daily rollups.
 
     Days are business days in the company time zone, as facts are; a ratio is the ratio of the
-    period's sums and an index its total on the period's latest reported day.
+    period's sums and an index its total on the period's latest reported day. A fact stays on
+    the day its source reported it for, hourly ones too (a whole-day figure cannot be moved
+    between zones); a day is its whole-day fact of a metric when there is one, else its hours.
     """
     unknown = sorted(set(metrics) - set(METRIC_DICTIONARY))
     if unknown:

@@ -12,15 +12,19 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.metrics.app import DEFINITION
 from services.metrics.models import Fact, FactRevision
 from services.metrics.repository import MetricsRepository
 from services.metrics.service import JOBS
 from shared.contract.events.planning import ChannelTarget, ObjectiveTarget, PlanTargetsSetV1
 from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
 from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.migrations import alembic_config
 from shared.kit.settings import Settings
 from tests.conftest import bearer
 from tests.metrics.helpers import TECH, post, register
@@ -493,3 +497,40 @@ async def test_an_hour_range_is_bounded(client: httpx.AsyncClient, database_url:
         headers=MANAGER,
     )
     assert days.status_code == 422
+
+
+def _migrate(connection: Connection, action: Any, revision: str) -> None:
+    config = alembic_config("metrics", DEFINITION.migrations_dir)
+    config.attributes["connection"] = connection
+    action(config, revision)
+
+
+async def test_facts_stored_before_hours_existed_become_whole_day_facts(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_migrate, command.downgrade, "ec69f05b2344")
+        await conn.execute(
+            text(
+                "INSERT INTO metrics.facts (source_id, entity, day, metric, value, reported_at) "
+                "VALUES (:s, 'c1', '2024-06-10', 'clicks', 12, '2024-06-11T00:00:00Z')"
+            ),
+            {"s": uuid.UUID(int=7)},
+        )
+        await conn.run_sync(_migrate, command.upgrade, "head")
+        assert (await conn.execute(text("SELECT hour, value FROM metrics.facts"))).all() == [
+            (WHOLE_DAY, D(12))
+        ]
+        # the new key takes a restatement of the day, and an hour beside it
+        await conn.execute(
+            text(
+                "INSERT INTO metrics.facts AS f (source_id, entity, day, hour, metric, value, "
+                "reported_at) VALUES (:s, 'c1', '2024-06-10', -1, 'clicks', 13, now()), "
+                "(:s, 'c1', '2024-06-10', 9, 'clicks', 2, now()) "
+                "ON CONFLICT (source_id, entity, day, hour, metric) DO UPDATE "
+                "SET value = EXCLUDED.value"
+            ),
+            {"s": uuid.UUID(int=7)},
+        )
+        stored = await conn.execute(text("SELECT hour, value FROM metrics.facts ORDER BY hour"))
+        assert stored.all() == [(WHOLE_DAY, D(13)), (9, D(2))]
