@@ -118,7 +118,7 @@ async def _load(libpq: str) -> float:
         )
         await conn.execute(
             "ALTER TABLE metrics.facts ADD CONSTRAINT pk_facts "
-            "PRIMARY KEY (source_id, entity, day, metric)"
+            "PRIMARY KEY (source_id, entity, day, hour, metric)"
         )
         await conn.execute("VACUUM ANALYZE metrics.facts")
         return time.perf_counter() - started

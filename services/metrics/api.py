@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from services.metrics import coalesce, derived, ingest, payouts, rates, report, review, service
 from services.metrics.schemas import (
+    AnyRollups,
     DecompositionRead,
     DerivedMetricIn,
     Evaluation,
@@ -25,11 +26,10 @@ from services.metrics.schemas import (
     FraudFlagRead,
     FxRateIn,
     FxRateRead,
-    Grain,
     MappingIn,
     MetricRead,
     PlanKpis,
-    PlanRollups,
+    RollupGrain,
     SourceCreate,
     SourceRead,
 )
@@ -37,7 +37,7 @@ from shared.contract.metric_dictionary import METRIC_KEY_PATTERN
 from shared.contract.types import CurrencyCode, Role
 from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
-from shared.kit.errors import DomainError
+from shared.kit.errors import DomainError, RuleViolated
 from shared.kit.runtime import ServiceRuntime
 from shared.kit.settings import get_settings
 
@@ -207,17 +207,37 @@ async def kpis(
     return await service.kpis(session, plan_id, as_of or _today())
 
 
-@router.get("/plans/{plan_id}/rollups", response_model=PlanRollups)
+@router.get("/plans/{plan_id}/rollups", response_model=AnyRollups)
 async def rollups(
     plan_id: uuid.UUID,
     session: Session,
     _caller: Authenticated,
     metric: Annotated[list[str], Query(min_length=1, max_length=20)],
-    grain: Grain = "day",
+    grain: RollupGrain = "day",
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
-) -> PlanRollups:
-    """Metrics per day, week or month and channel, in the company time zone (ratios of sums)."""
+    since: Annotated[
+        datetime | None, Query(description="grain=hour: first hour (no offset: company time)")
+    ] = None,
+    until: Annotated[
+        datetime | None, Query(description="grain=hour: end, excluded; at most 31 days on")
+    ] = None,
+) -> AnyRollups:
+    """Metrics per hour, day, week or month and channel, in the company time zone (ratios of
+    sums). Hours cover facts reported by the hour; ``since``/``until`` bound them."""
+    if grain == "hour":
+        return await service.hourly_rollups(
+            session,
+            plan_id,
+            metrics=metric,
+            since=since,
+            until=until,
+            first=first,
+            last=last or _today(),
+            timezone=get_settings().company_timezone,
+        )
+    if since is not None or until is not None:
+        raise RuleViolated("since and until bound hours: use from and to", field="since")
     return await service.rollups(
         session,
         plan_id,

@@ -49,7 +49,7 @@ from services.metrics.ingest import (
     _driver,
     outbox,
 )
-from services.metrics.rows import facts
+from services.metrics.rows import FactKey, facts
 from services.metrics.signatures import SignatureInvalid
 from shared.contract.envelope import Envelope
 from shared.contract.events.metrics import IngestionSummaryV1
@@ -77,7 +77,7 @@ GROUP_SIZE = Histogram(
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
 )
 
-Key = tuple[uuid.UUID, str, date, str]
+Key = tuple[uuid.UUID, str, date, int, str]
 
 SECRETS = text(
     "SELECT id, kind, secrets, token_subjects FROM metrics.sources"
@@ -101,33 +101,33 @@ UPSERT = "".join(  # constants only: the shared dirty-day marking in the middle
     (
         """
 WITH incoming AS (
-    SELECT t.source_id, t.entity, t.day, t.metric, t.value, t.reported_at, t.delivery_id,
+    SELECT t.source_id, t.entity, t.day, t.hour, t.metric, t.value, t.reported_at, t.delivery_id,
         t.winner, m.plan_id, m.channel_id
-    FROM unnest($1::uuid[], $2::text[], $3::date[], $4::text[], $5::numeric[],
+    FROM unnest($1::uuid[], $2::text[], $3::date[], $9::smallint[], $4::text[], $5::numeric[],
         $6::timestamptz[], $7::text[], $8::bool[])
-        AS t(source_id, entity, day, metric, value, reported_at, delivery_id, winner)
+        AS t(source_id, entity, day, hour, metric, value, reported_at, delivery_id, winner)
     LEFT JOIN metrics.mappings AS m ON m.source_id = t.source_id AND m.entity = t.entity
 ), revisions AS (
     INSERT INTO metrics.fact_revisions
-        (source_id, entity, day, metric, value, reported_at, delivery_id)
-    SELECT source_id, entity, day, metric, value, reported_at, delivery_id FROM incoming
+        (source_id, entity, day, hour, metric, value, reported_at, delivery_id)
+    SELECT source_id, entity, day, hour, metric, value, reported_at, delivery_id FROM incoming
 ), dirty AS (
 """,
         MARK_DIRTY,
         """), changed AS (
     INSERT INTO metrics.facts AS f
-        (source_id, entity, day, metric, value, reported_at, plan_id, channel_id)
-    SELECT source_id, entity, day, metric, value, reported_at, plan_id, channel_id
+        (source_id, entity, day, hour, metric, value, reported_at, plan_id, channel_id)
+    SELECT source_id, entity, day, hour, metric, value, reported_at, plan_id, channel_id
     FROM incoming WHERE winner
-    ON CONFLICT (source_id, entity, day, metric) DO UPDATE
+    ON CONFLICT (source_id, entity, day, hour, metric) DO UPDATE
         SET value = EXCLUDED.value, reported_at = EXCLUDED.reported_at,
             plan_id = EXCLUDED.plan_id, channel_id = EXCLUDED.channel_id
         WHERE f.reported_at < EXCLUDED.reported_at
 )
-SELECT f.source_id, f.entity, f.day, f.metric, f.reported_at
+SELECT f.source_id, f.entity, f.day, f.hour, f.metric, f.reported_at
 FROM metrics.facts AS f
 JOIN incoming AS i ON i.winner AND f.source_id = i.source_id AND f.entity = i.entity
-    AND f.day = i.day AND f.metric = i.metric
+    AND f.day = i.day AND f.hour = i.hour AND f.metric = i.metric
 """,
     )
 )
@@ -171,7 +171,7 @@ class Delivery:
     correlation: str | None
     future: asyncio.Future[dict[str, Any]]
     body_hash: str = ""
-    facts: dict[tuple[str, date, str], Decimal] = field(default_factory=dict)
+    facts: dict[FactKey, Decimal] = field(default_factory=dict)
 
     @property
     def delivery_id(self) -> str:
@@ -448,34 +448,36 @@ async def _write(raw: Any, writers: list[Delivery]) -> dict[tuple[uuid.UUID, str
     for n, item in enumerate(writers):
         item.facts = facts(item.report)
         at = item.report.report_time
-        for (entity, day, metric), value in item.facts.items():
-            key = (item.source_id, entity, day, metric)
+        for (entity, day, hour, metric), value in item.facts.items():
+            key = (item.source_id, entity, day, hour, metric)
             best = winner.get(key)
             if best is None or best[0] < at:
                 winner[key] = (at, n)
             rows.append((key, value, at, item.delivery_id, n))
-    rows.sort(key=lambda r: (str(r[0][0]), r[0][1], r[0][2], r[0][3], r[4]))
+    rows.sort(key=lambda r: (str(r[0][0]), r[0][1], r[0][2], r[0][3], r[0][4], r[4]))
     before = await raw.fetch(
         UPSERT,
         [r[0][0] for r in rows],
         [r[0][1] for r in rows],
         [r[0][2] for r in rows],
-        [r[0][3] for r in rows],
+        [r[0][4] for r in rows],
         [r[1] for r in rows],
         [r[2] for r in rows],
         [r[3] for r in rows],
         [winner[r[0]][1] == r[4] for r in rows],
+        [r[0][3] for r in rows],
     )
     state: dict[Key, datetime] = {
-        (r["source_id"], r["entity"], r["day"], r["metric"]): r["reported_at"] for r in before
+        (r["source_id"], r["entity"], r["day"], r["hour"], r["metric"]): r["reported_at"]
+        for r in before
     }
     answers: dict[tuple[uuid.UUID, str], dict[str, Any]] = {}
     envelopes: list[Envelope] = []
     for item in writers:
         at = item.report.report_time
         inserted = revised = stale = 0
-        for entity, day, metric in item.facts:
-            key = (item.source_id, entity, day, metric)
+        for entity, day, hour, metric in item.facts:
+            key = (item.source_id, entity, day, hour, metric)
             seen = state.get(key)
             if seen is None:
                 inserted += 1

@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics import SERVICE
 from services.metrics.callers import authenticate
 from services.metrics.models import bus
-from services.metrics.rows import REPORT, CanonicalReport, MetaReport, OceanEngineReport, facts
+from services.metrics.rows import (
+    REPORT,
+    WHOLE_DAY,
+    CanonicalReport,
+    MetaReport,
+    OceanEngineReport,
+    facts,
+)
 from services.metrics.signatures import SignatureInvalid
 from shared.contract.events.metrics import IngestionSummaryV1
 from shared.kit.bus.outbox import DIRTY_FLAG, Outbox
@@ -43,26 +50,36 @@ MARK_DIRTY = """
     ORDER BY 1, 2, 3
     ON CONFLICT (plan_id, channel_key, day) DO UPDATE SET day = EXCLUDED.day
 """
-UPSERT = "".join(  # constants only: the shared dirty-day marking in the middle
-    (
-        """
+# Whole-day batches (every platform's daily report) leave the hours array out: unnesting it
+# costs a few per cent of the statement for values that are all WHOLE_DAY.
+INCOMING_WHOLE_DAYS = """
 WITH incoming AS (
-    SELECT t.entity, t.day, t.metric, t.value, m.plan_id, m.channel_id
+    SELECT t.entity, t.day, -1::smallint AS hour, t.metric, t.value, m.plan_id, m.channel_id
     FROM unnest($1::text[], $2::date[], $3::text[], $4::numeric[])
         AS t(entity, day, metric, value)
     LEFT JOIN metrics.mappings AS m ON m.source_id = $5 AND m.entity = t.entity
-), revisions AS (
+"""
+INCOMING_HOURS = """
+WITH incoming AS (
+    SELECT t.entity, t.day, t.hour, t.metric, t.value, m.plan_id, m.channel_id
+    FROM unnest($1::text[], $2::date[], $8::smallint[], $3::text[], $4::numeric[])
+        AS t(entity, day, hour, metric, value)
+    LEFT JOIN metrics.mappings AS m ON m.source_id = $5 AND m.entity = t.entity
+"""
+UPSERT_REST = "".join(  # constants only: the shared dirty-day marking in the middle
+    (
+        """), revisions AS (
     INSERT INTO metrics.fact_revisions
-        (source_id, entity, day, metric, value, reported_at, delivery_id)
-    SELECT $5, entity, day, metric, value, $6, $7 FROM incoming
+        (source_id, entity, day, hour, metric, value, reported_at, delivery_id)
+    SELECT $5, entity, day, hour, metric, value, $6, $7 FROM incoming
 ), dirty AS (
 """,
         MARK_DIRTY,
         """), changed AS (
     INSERT INTO metrics.facts AS f
-        (source_id, entity, day, metric, value, reported_at, plan_id, channel_id)
-    SELECT $5, entity, day, metric, value, $6, plan_id, channel_id FROM incoming
-    ON CONFLICT (source_id, entity, day, metric) DO UPDATE
+        (source_id, entity, day, hour, metric, value, reported_at, plan_id, channel_id)
+    SELECT $5, entity, day, hour, metric, value, $6, plan_id, channel_id FROM incoming
+    ON CONFLICT (source_id, entity, day, hour, metric) DO UPDATE
         SET value = EXCLUDED.value, reported_at = EXCLUDED.reported_at,
             plan_id = EXCLUDED.plan_id, channel_id = EXCLUDED.channel_id
         WHERE f.reported_at < EXCLUDED.reported_at
@@ -72,6 +89,8 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS changed FROM ch
 """,
     )
 )
+UPSERT = INCOMING_HOURS + UPSERT_REST  # $8: each row's hour
+UPSERT_WHOLE_DAYS = INCOMING_WHOLE_DAYS + UPSERT_REST
 SOURCE_SECRETS = text("SELECT kind, secrets, token_subjects FROM metrics.sources WHERE id = :id")
 CLAIM = """
 INSERT INTO metrics.deliveries (source_id, delivery_id, body_hash, response)
@@ -162,15 +181,18 @@ async def ingest(
         ) from exc
     batch = facts(report)
     keys = list(batch)
+    hours = [k[2] for k in keys]
+    by_hour = any(hour != WHOLE_DAY for hour in hours)
     counts = await raw.fetchrow(
-        UPSERT,
+        UPSERT if by_hour else UPSERT_WHOLE_DAYS,
         [k[0] for k in keys],
         [k[1] for k in keys],
-        [k[2] for k in keys],
+        [k[3] for k in keys],
         list(batch.values()),
         source_id,
         report.report_time,
         delivery_id,
+        *([hours] if by_hour else []),
     )
     WEBHOOK_ROWS.labels("accepted").inc(len(report.rows))
     days = sorted({k[1] for k in keys})

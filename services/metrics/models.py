@@ -14,6 +14,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Numeric,
+    SmallInteger,
     Text,
     UniqueConstraint,
     func,
@@ -27,6 +28,10 @@ from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
 
 Value = Numeric(24, 6)
+# The ``hour`` of a fact reported for its whole day: a key column cannot be NULL, and a sentinel
+# keeps the plain primary key (and ON CONFLICT on it) that the ingest upsert relies on.
+WHOLE_DAY = -1
+HOUR_RANGE = f"hour BETWEEN {WHOLE_DAY} AND 23"
 
 
 class Base(DeclarativeBase):
@@ -84,14 +89,26 @@ class Delivery(Base):
 
 
 class Fact(Base):
-    """The value in force for (source, entity, day, metric): the newest report wins."""
+    """The value in force for (source, entity, day, hour, metric): the newest report wins.
+
+    ``day`` and ``hour`` are the source's own (``Source.timezone``); ``hour`` is 0-23, or
+    ``WHOLE_DAY`` for a figure reported for the whole day. A day's figure is its whole-day fact
+    when there is one, else the sum of its hours (``repository.COUNTED``): a source that sends
+    hours through the day and a settled daily figure later is not counted twice.
+    """
 
     __tablename__ = "facts"
-    __table_args__ = (Index("ix_metrics_facts_plan_metric_day", "plan_id", "metric", "day"),)
+    __table_args__ = (
+        Index("ix_metrics_facts_plan_metric_day", "plan_id", "metric", "day"),
+        CheckConstraint(HOUR_RANGE, name="hour"),
+    )
 
     source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     entity: Mapped[str] = mapped_column(Text, primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
+    hour: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, default=WHOLE_DAY, server_default=str(WHOLE_DAY)
+    )
     metric: Mapped[str] = mapped_column(Text, primary_key=True)
     value: Mapped[Decimal] = mapped_column(Value)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -108,6 +125,9 @@ class FactRevision(Base):
     source_id: Mapped[uuid.UUID]
     entity: Mapped[str] = mapped_column(Text)
     day: Mapped[date]
+    hour: Mapped[int] = mapped_column(
+        SmallInteger, default=WHOLE_DAY, server_default=str(WHOLE_DAY)
+    )
     metric: Mapped[str] = mapped_column(Text)
     value: Mapped[Decimal] = mapped_column(Value)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -170,6 +190,28 @@ class DailyRollup(Base):
     # Set when the row's money has no rate into the plan's currency (see currency.py): both
     # values are then NULL, and the row only says that this source currency lacks a rate.
     unconverted_currency: Mapped[str | None] = mapped_column(Text)
+
+
+class HourlyRollup(Base):
+    """A plan's hourly sums per channel, source and metric, from hourly facts only.
+
+    ``hour`` is the start of the company-time-zone hour the facts' source hour starts in (a
+    source an odd half hour away from the company lands in the hour its own hour starts in).
+    ``day`` is the facts' day as the source reported it: the snapshot job recomputes a plan's
+    rows by it, as it does the daily rollups. Whole-day facts have no hour and are not here;
+    ``value_net`` is as in ``DailyRollup`` (an excluded entity-day leaves all its hours).
+    """
+
+    __tablename__ = "hourly_rollups"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    metric: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    value_gross: Mapped[Decimal] = mapped_column(Numeric)
+    value_net: Mapped[Decimal | None] = mapped_column(Numeric)
 
 
 class EvaluationNote(Base):

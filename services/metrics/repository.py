@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVarTuple
 
@@ -21,6 +21,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    or_,
     select,
     text,
     tuple_,
@@ -32,6 +33,7 @@ from sqlalchemy.orm import aliased
 
 from services.metrics.currency import DEFAULT_PLAN_CURRENCY, MONEY_METRICS
 from services.metrics.models import (
+    WHOLE_DAY,
     DailyRollup,
     Decomposition,
     DerivedMetric,
@@ -46,6 +48,7 @@ from services.metrics.models import (
     Source,
 )
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
+from shared.kit.settings import get_settings
 
 Ts = TypeVarTuple("Ts")
 EXCLUDED = "excluded"
@@ -81,6 +84,21 @@ CONVERTED = """
             LIMIT 1)
     END AS value
 """
+# The joins that give each fact ``f`` of source ``s`` its value ``c.value`` in the plan's currency
+# (NULL for money with no rate on its day); shared by the daily and the hourly rollups.
+IN_PLAN_CURRENCY = "".join(  # constants only
+    (
+        """
+    LEFT JOIN metrics.plan_targets AS t ON t.plan_id = f.plan_id
+    CROSS JOIN LATERAL (
+        SELECT coalesce(t.currency, :default_currency) AS plan_currency,
+            coalesce(s.currency, t.currency, :default_currency) AS fact_currency
+    ) AS cur
+    CROSS JOIN LATERAL (""",
+        CONVERTED,
+        """) AS c""",
+    )
+)
 # A batch of plan-days' rollup rows from facts, money in the plan's currency. A row whose money
 # has no rate keeps NULL values and names the currency (the whole row shares source and day).
 ROLLUP_ROWS = "".join(  # constants only: the shared conversion in the middle
@@ -97,15 +115,13 @@ ROLLUP_ROWS = "".join(  # constants only: the shared conversion in the middle
     FROM unnest(CAST(:plans AS uuid[]), CAST(:days AS date[])) AS d(plan_id, day)
     JOIN metrics.facts AS f
         ON f.plan_id = d.plan_id AND f.day = d.day AND f.metric = ANY(CAST(:metrics AS text[]))
-    LEFT JOIN metrics.sources AS s ON s.id = f.source_id
-    LEFT JOIN metrics.plan_targets AS t ON t.plan_id = f.plan_id
-    CROSS JOIN LATERAL (
-        SELECT coalesce(t.currency, :default_currency) AS plan_currency,
-            coalesce(s.currency, t.currency, :default_currency) AS fact_currency
-    ) AS cur
-    CROSS JOIN LATERAL (""",
-        CONVERTED,
-        """) AS c
+    LEFT JOIN metrics.sources AS s ON s.id = f.source_id""",
+        IN_PLAN_CURRENCY,
+        """
+    WHERE f.hour = -1 OR NOT EXISTS (  -- hours count only for a day without its whole-day fact
+        SELECT 1 FROM metrics.facts AS w
+        WHERE w.source_id = f.source_id AND w.entity = f.entity AND w.day = f.day
+            AND w.hour = -1 AND w.metric = f.metric)
     GROUP BY f.plan_id, f.day, f.metric, coalesce(f.channel_id::text, 'plan'), f.source_id
 """,
     )
@@ -214,6 +230,103 @@ MOVE_ENTITY = text(
     ON CONFLICT (plan_id, channel_key, day) DO UPDATE SET day = EXCLUDED.day
     """
 )
+# The company-time-zone hour an hourly fact's source hour starts in (``f`` a fact, ``s`` its
+# source). A source hour that does not exist (spring forward) lands where PostgreSQL puts it.
+HOUR_START = (
+    "date_trunc('hour', (f.day + make_interval(hours => f.hour)) AT TIME ZONE s.timezone, "
+    "CAST(:zone AS text))"
+)
+EXCLUDED_FACT = """EXISTS (
+        SELECT 1 FROM metrics.fraud_flags AS x
+        WHERE x.source_id = f.source_id AND x.entity = f.entity AND x.day = f.day
+            AND x.status = 'excluded')"""
+# Hourly rollups of a batch of plan-days, by the facts' own (source) day, as the daily ones. The
+# hour bounds only let the delete use the (plan, hour) key: a source day's hours lie within a
+# day and a few hours of it, whatever the zones.
+CLEAR_HOURLY_ROLLUPS = text(
+    """
+    DELETE FROM metrics.hourly_rollups AS r
+    USING unnest(CAST(:plans AS uuid[]), CAST(:days AS date[])) AS d(plan_id, day)
+    WHERE r.plan_id = d.plan_id AND r.day = d.day
+        AND r.hour >= (d.day - 2)::timestamptz AND r.hour < (d.day + 3)::timestamptz
+    """
+)
+FILL_HOURLY_ROLLUPS = text(
+    "".join(  # constants only: the hour and exclusion expressions shared with HOURLY_ROWS
+        (
+            """
+    INSERT INTO metrics.hourly_rollups
+        (plan_id, hour, metric, channel_key, source_id, day, value_gross, value_net)
+    SELECT f.plan_id, """,
+            HOUR_START,
+            """, f.metric, coalesce(f.channel_id::text, 'plan'), f.source_id,
+        f.day, sum(c.value), sum(c.value) FILTER (WHERE NOT """,
+            EXCLUDED_FACT,
+            """)
+    FROM unnest(CAST(:plans AS uuid[]), CAST(:days AS date[])) AS d(plan_id, day)
+    JOIN metrics.facts AS f
+        ON f.plan_id = d.plan_id AND f.day = d.day AND f.metric = ANY(CAST(:metrics AS text[]))
+            AND f.hour <> -1
+    JOIN metrics.sources AS s ON s.id = f.source_id""",
+            IN_PLAN_CURRENCY,
+            """
+    WHERE c.value IS NOT NULL  -- money without a rate: the daily rollups report it missing
+    GROUP BY 1, 2, 3, 4, 5, 6
+    """,
+        )
+    )
+)
+# A plan's hours in [since, until) per channel and metric, sources summed: from the hourly
+# rollups, except the source days still in dirty_days (``pending``), summed from facts.
+HOURLY_ROWS = text(
+    "".join(  # constants only
+        (
+            """
+    SELECT hour, channel_key, metric, sum(gross), sum(net)
+    FROM (
+        SELECT r.hour, r.channel_key, r.metric, r.value_gross AS gross, r.value_net AS net
+        FROM metrics.hourly_rollups AS r
+        WHERE r.plan_id = :plan AND r.hour >= :since AND r.hour < :until
+            AND r.metric = ANY(CAST(:metrics AS text[]))
+            AND r.day <> ALL(CAST(:pending AS date[]))
+        UNION ALL
+        SELECT """,
+            HOUR_START,
+            """, coalesce(f.channel_id::text, 'plan'), f.metric, c.value,
+            CASE WHEN NOT """,
+            EXCLUDED_FACT,
+            """ THEN c.value END
+        FROM metrics.facts AS f
+        JOIN metrics.sources AS s ON s.id = f.source_id""",
+            IN_PLAN_CURRENCY,
+            """
+        WHERE f.plan_id = :plan AND f.day = ANY(CAST(:pending AS date[]))
+            AND f.hour <> -1 AND f.metric = ANY(CAST(:metrics AS text[]))
+            AND c.value IS NOT NULL
+    ) AS rows
+    WHERE hour >= :since AND hour < :until
+    GROUP BY hour, channel_key, metric
+    ORDER BY hour, channel_key, metric
+    """,
+        )
+    )
+)
+
+
+def _counted() -> Any:
+    """The facts a day's figure is made of: its whole-day fact of a metric when there is one,
+    else the metric's hours (a source sending both is not counted twice)."""
+    whole = aliased(Fact)
+    return or_(
+        Fact.hour == WHOLE_DAY,
+        ~exists().where(
+            whole.source_id == Fact.source_id,
+            whole.entity == Fact.entity,
+            whole.day == Fact.day,
+            whole.hour == WHOLE_DAY,
+            whole.metric == Fact.metric,
+        ),
+    )
 
 
 def _not_excluded() -> Any:
@@ -438,8 +551,11 @@ class MetricsRepository:
         )
         return [(d, c, m, g, n) for d, c, m, g, n in (await self.session.execute(query)).all()]
 
-    async def refresh_rollups(self, days: Sequence[tuple[uuid.UUID, date]]) -> None:
-        """Recompute the rollup rows of these plan-days from facts (two statements a batch)."""
+    async def refresh_rollups(
+        self, days: Sequence[tuple[uuid.UUID, date]], zone: str | None = None
+    ) -> None:
+        """Recompute the daily and hourly rollup rows of these plan-days from facts (four
+        statements a batch); hours are the company time zone's (``zone``, else the setting)."""
         keys = sorted(set(days))
         if not keys:
             return
@@ -451,6 +567,34 @@ class MetricsRepository:
         }
         await self.session.execute(CLEAR_ROLLUPS, values)
         await self.session.execute(FILL_ROLLUPS, values)
+        await self.session.execute(CLEAR_HOURLY_ROLLUPS, values)
+        await self.session.execute(
+            FILL_HOURLY_ROLLUPS, {**values, "zone": zone or get_settings().company_timezone}
+        )
+
+    async def hourly(
+        self,
+        plan_id: uuid.UUID,
+        since: datetime,
+        until: datetime,
+        metrics: Sequence[str],
+        zone: str,
+    ) -> list[tuple[datetime, str, str, Decimal, Decimal | None]]:
+        """(hour, channel_key, metric, gross, net) of a plan's company-time-zone hours in
+        [since, until), sources summed; whole-day facts have no hour and are not in them."""
+        rows = await self.session.execute(
+            HOURLY_ROWS,
+            {
+                "plan": plan_id,
+                "since": since,
+                "until": until,
+                "metrics": list(metrics),
+                "pending": await self.pending_days(plan_id),
+                "zone": zone,
+                **CURRENCY_PARAMS,
+            },
+        )
+        return [(h, c, m, g, n) for h, c, m, g, n in rows.all()]
 
     async def take_dirty(self, limit: int = 500) -> Sequence[DirtyDay]:
         """Claim changed plan/channel/days to publish; another replica skips what we hold.
@@ -510,20 +654,19 @@ class MetricsRepository:
     async def facts_between(
         self, first: date, last: date, metrics: Sequence[str]
     ) -> list[tuple[uuid.UUID, uuid.UUID | None, uuid.UUID, str, date, str, Decimal]]:
-        """(plan, channel, source, entity, day, metric, value) of mapped facts in a window."""
-        query = select(
-            Fact.plan_id,
-            Fact.channel_id,
-            Fact.source_id,
-            Fact.entity,
-            Fact.day,
-            Fact.metric,
-            Fact.value,
-        ).where(
-            Fact.plan_id.is_not(None),
-            Fact.day >= first,
-            Fact.day <= last,
-            Fact.metric.in_(metrics),
+        """(plan, channel, source, entity, day, metric, value) of mapped facts in a window; an
+        entity-day reported by the hour has its hours summed (as ``_counted`` says)."""
+        keys = (Fact.plan_id, Fact.channel_id, Fact.source_id, Fact.entity, Fact.day, Fact.metric)
+        query = (
+            select(*keys, func.sum(Fact.value))
+            .where(
+                Fact.plan_id.is_not(None),
+                Fact.day >= first,
+                Fact.day <= last,
+                Fact.metric.in_(metrics),
+                _counted(),
+            )
+            .group_by(*keys)
         )
         return [
             (p, c, s, e, d, m, v)

@@ -283,6 +283,7 @@ class FraudDecision(Strict):
 
 
 Grain = Literal["day", "week", "month"]
+RollupGrain = Literal["hour", "day", "week", "month"]
 
 
 class RollupChannel(BaseModel):
@@ -388,3 +389,28 @@ class FxRateRead(BaseModel):
     rate: Decimal
     set_by: str
     set_at: datetime
+
+
+class RollupHour(BaseModel):
+    """One company-time-zone hour (``start``, with the company's UTC offset)."""
+
+    start: datetime
+    values: dict[str, Decimal | None] = Field(description="the plan's total, net")
+    values_gross: dict[str, Decimal | None]
+    channels: list[RollupChannel]
+
+
+class PlanHourlyRollups(BaseModel):
+    """A plan's metrics per company-time-zone hour and channel, from facts reported by the
+    hour; whole-day facts have no hour and are in the day, week and month grains only."""
+
+    plan_id: uuid.UUID
+    grain: Literal["hour"]
+    timezone: str = Field(description="the company time zone the hours are in")
+    since: datetime
+    until: datetime = Field(description="the end of the range, excluded")
+    metrics: list[str]
+    periods: list[RollupHour]
+
+
+AnyRollups = Annotated[PlanRollups | PlanHourlyRollups, Field(discriminator="grain")]

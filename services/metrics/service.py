@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,9 +27,11 @@ from services.metrics.schemas import (
     MappingIn,
     ObjectiveKpi,
     PeriodComparison,
+    PlanHourlyRollups,
     PlanKpis,
     PlanRollups,
     RollupChannel,
+    RollupHour,
     RollupPeriod,
     SecretRead,
     SourceCreate,
@@ -50,6 +53,7 @@ from shared.kit.jobs import PeriodicJob
 from shared.kit.settings import Settings
 
 MAX_ROLLUP_DAYS = 1100  # three years of days a request
+MAX_HOURLY_DAYS = 31  # a month of hours a request
 DAY_METRICS = (
     "impressions",
     "clicks",
@@ -473,7 +477,9 @@ async def rollups(
     """A plan's metrics per day, week or month and channel, summed from the daily rollups.
 
     Days are business days in the company time zone, as facts are; a ratio is the ratio of the
-    period's sums and an index its total on the period's latest reported day.
+    period's sums and an index its total on the period's latest reported day. A fact stays on
+    the day its source reported it for, hourly ones too (a whole-day figure cannot be moved
+    between zones); a day is its whole-day fact of a metric when there is one, else its hours.
     """
     dictionary = await derived.dictionary(session)
     unknown = sorted(set(metrics) - dictionary.keys())
@@ -530,6 +536,79 @@ async def rollups(
     )
 
 
+async def hourly_rollups(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    *,
+    metrics: list[str],
+    since: datetime | None,
+    until: datetime | None,
+    first: date | None,
+    last: date,
+    timezone: str,
+) -> PlanHourlyRollups:
+    """A plan's metrics per company-time-zone hour and channel in [since, until), at most
+    ``MAX_HOURLY_DAYS`` days; a ratio is the ratio of the hour's sums.
+
+    A time without an offset is read in the company time zone. Without ``since``/``until`` the
+    range is the days ``first`` (else ``last``) to ``last`` in the company time zone. Hours come
+    from facts reported by the hour, each moved from its source's zone to the company's; facts
+    reported for a whole day stay on their day and are not in any hour.
+    """
+    unknown = sorted(set(metrics) - set(METRIC_DICTIONARY))
+    if unknown:
+        raise RuleViolated(f"unknown metric(s): {', '.join(unknown)}", field="metric")
+    await _targets(session, plan_id)
+    zone = ZoneInfo(timezone)
+    start = _aware(since, zone) if since else datetime.combine(first or last, time(), zone)
+    end = _aware(until, zone) if until else datetime.combine(last + timedelta(days=1), time(), zone)
+    if start >= end:
+        raise RuleViolated("since is not before until", field="since", rule="hour-range")
+    if end - start > timedelta(days=MAX_HOURLY_DAYS):
+        raise RuleViolated(
+            f"at most {MAX_HOURLY_DAYS} days of hours a request", field="since", rule="hour-range"
+        )
+    requested = list(dict.fromkeys(metrics))
+    totals: dict[datetime, _Totals] = {}
+    channels: dict[datetime, dict[str, _Totals]] = {}
+    rows = await MetricsRepository(session).hourly(
+        plan_id, start, end, _base_metrics(requested), timezone
+    )
+    for hour, channel_key, metric, gross, net in rows:
+        totals.setdefault(hour, _Totals()).add(hour, metric, gross, net)
+        channels.setdefault(hour, {}).setdefault(channel_key, _Totals()).add(
+            hour, metric, gross, net
+        )
+    return PlanHourlyRollups(
+        plan_id=plan_id,
+        grain="hour",
+        timezone=timezone,
+        since=start.astimezone(zone),
+        until=end.astimezone(zone),
+        metrics=requested,
+        periods=[
+            RollupHour(
+                start=hour.astimezone(zone),
+                values=total.values(requested, net=True),
+                values_gross=total.values(requested, net=False),
+                channels=[
+                    RollupChannel(
+                        channel_id=None if key == "plan" else uuid.UUID(key),
+                        values=figures.values(requested, net=True),
+                        values_gross=figures.values(requested, net=False),
+                    )
+                    for key, figures in sorted(channels[hour].items())
+                ],
+            )
+            for hour, total in sorted(totals.items())
+        ],
+    )
+
+
+def _aware(at: datetime, zone: ZoneInfo) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=zone)
+
+
 async def annotate(
     session: AsyncSession, plan_id: uuid.UUID, objective_id: uuid.UUID, note: EvaluationNoteIn
 ) -> None:
@@ -556,16 +635,17 @@ def _derived_values(
     ]
 
 
-async def publish_snapshots(session: AsyncSession, now: datetime, _settings: Settings) -> None:
+async def publish_snapshots(session: AsyncSession, now: datetime, settings: Settings) -> None:
     """Coalesced: one KPI snapshot per changed plan, one metrics update per changed channel-day.
 
-    The claimed plan-days' daily rollups are recomputed from facts in the same transaction.
+    The claimed plan-days' daily and hourly rollups are recomputed from facts in the same
+    transaction (hours in the company time zone).
     """
     repo = MetricsRepository(session)
     dirty = await repo.take_dirty()
     plans = {d.plan_id for d in dirty}
     # The claimed days' rollups first, so the snapshots below (and every later read) sum them.
-    await repo.refresh_rollups([(d.plan_id, d.day) for d in dirty])
+    await repo.refresh_rollups([(d.plan_id, d.day) for d in dirty], settings.company_timezone)
     finals = {p: await final_through(repo, p, now.date()) for p in plans}
     metrics = await derived.dictionary(session)
     for day in dirty:

@@ -1,0 +1,536 @@
+"""Hourly facts and hourly rollups: an hour is its own fact (restated and kept stale-proof by
+itself), hours land in the company time zone's hours, and a day is its whole-day fact when
+there is one, else the sum of its hours."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.metrics.app import DEFINITION
+from services.metrics.models import Fact, FactRevision
+from services.metrics.repository import MetricsRepository
+from services.metrics.service import JOBS
+from shared.contract.events.planning import ChannelTarget, ObjectiveTarget, PlanTargetsSetV1
+from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
+from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.migrations import alembic_config
+from shared.kit.settings import Settings
+from tests.conftest import bearer
+from tests.metrics.helpers import TECH, post, register
+from tests.planning.helpers import publish
+from tests.polling import eventually
+
+D = Decimal
+MANAGER = bearer(Role.MANAGER, "manager-li")
+FEED = uuid.uuid4()
+NOW = datetime(2024, 6, 12, 4, 0, tzinfo=UTC)
+WHOLE_DAY = -1
+
+FactKey = tuple[str, str, int, str]
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def _facts(engine: AsyncEngine, source: str) -> dict[FactKey, Decimal]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(Fact.entity, Fact.day, Fact.hour, Fact.metric, Fact.value).where(
+                Fact.source_id == uuid.UUID(source)
+            )
+        )
+        return {(e, d.isoformat(), h, m): v for e, d, h, m, v in rows.all()}
+
+
+async def _revisions(engine: AsyncEngine, source: str) -> list[tuple[int, str, Decimal]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(FactRevision.hour, FactRevision.metric, FactRevision.value)
+            .where(FactRevision.source_id == uuid.UUID(source))
+            .order_by(FactRevision.id)
+        )
+        return [(h, m, v) for h, m, v in rows.all()]
+
+
+def _ocean(at: str, granularity: str | None, *rows: tuple[str, str, int]) -> dict[str, Any]:
+    """An Ocean Engine report: (campaign, stat_datetime, clicks) rows."""
+    report: dict[str, Any] = {
+        "format": "ocean_engine",
+        "report_time": at,
+        "rows": [
+            {"campaign_id": c, "stat_datetime": s, "click_cnt": n, "show_cnt": n * 10}
+            for c, s, n in rows
+        ],
+    }
+    if granularity is not None:
+        report["time_granularity"] = granularity
+    return report
+
+
+def _hourly(at: str, *rows: tuple[str, str, int, str, str]) -> dict[str, Any]:
+    """A canonical batch of (entity, day, hour, metric, value) rows; hour -1: the whole day."""
+    return {
+        "format": "canonical",
+        "report_time": at,
+        "rows": [
+            {"entity": e, "day": d, "metric": m, "value": v, **({} if h < 0 else {"hour": h})}
+            for e, d, h, m, v in rows
+        ],
+    }
+
+
+async def test_each_hour_is_a_fact_restated_alone_and_a_late_older_report_changes_nothing(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    source, secret = await register(client, "ocean_engine")
+    hourly = "STAT_TIME_GRANULARITY_HOURLY"
+    first = await post(
+        client,
+        source,
+        secret,
+        _ocean(
+            "2024-06-10T15:00:00Z",
+            hourly,
+            ("1790", "2024-06-10 13:00:00", 30),
+            ("1790", "2024-06-10 14:00:00", 40),
+        ),
+    )
+    assert first.status_code == 200, first.text
+    assert (first.json()["inserted"], first.json()["facts"]) == (8, 8)
+    # the 00:00 row of a daily report is the whole day, not hour 0
+    daily = await post(
+        client,
+        source,
+        secret,
+        _ocean("2024-06-11T01:00:00Z", None, ("1790", "2024-06-09 00:00:00", 5)),
+    )
+    assert daily.status_code == 200, daily.text
+    restated = await post(
+        client,
+        source,
+        secret,
+        _ocean("2024-06-10T16:00:00Z", hourly, ("1790", "2024-06-10 13:00:00", 33)),
+    )
+    assert (restated.json()["revised"], restated.json()["inserted"]) == (4, 0)
+    late = await post(
+        client,
+        source,
+        secret,
+        _ocean("2024-06-10T14:30:00Z", hourly, ("1790", "2024-06-10 13:00:00", 29)),
+    )
+    assert late.json()["ignored_stale"] == 4
+    facts = await _facts(engine, source)
+    assert {k: v for k, v in facts.items() if k[3] == "clicks"} == {
+        ("1790", "2024-06-10", 13, "clicks"): D(33),
+        ("1790", "2024-06-10", 14, "clicks"): D(40),
+        ("1790", "2024-06-09", WHOLE_DAY, "clicks"): D(5),
+    }
+    assert facts[("1790", "2024-06-10", 13, "impressions")] == D(330)
+    # every value received is kept, the stale one too
+    assert [v for h, m, v in await _revisions(engine, source) if m == "clicks" and h == 13] == [
+        D(30),
+        D(33),
+        D(29),
+    ]
+
+    # canonical and Meta rows carry hours the same way
+    canonical = await post(
+        client,
+        source,
+        secret,
+        _hourly("2024-06-10T17:00:00Z", ("1790", "2024-06-10", 14, "clicks", "41")),
+    )
+    assert canonical.json()["revised"] == 1
+    meta_source, meta_secret = await register(client, "meta")
+    meta = {
+        "format": "meta_insights",
+        "report_time": "2024-06-10T17:00:00Z",
+        "rows": [
+            {
+                "campaign_id": "238",
+                "date_start": "2024-06-10",
+                "hourly_stats_aggregated_by_advertiser_time_zone": "13:00:00 - 13:59:59",
+                "impressions": "900",
+                "clicks": "12",
+                "spend": "30.5",
+                "reach": "800",
+            }
+        ],
+    }
+    assert (await post(client, meta_source, meta_secret, meta)).status_code == 200
+    assert await _facts(engine, meta_source) == {  # reach does not add up over hours: left out
+        ("238", "2024-06-10", 13, "impressions"): D(900),
+        ("238", "2024-06-10", 13, "clicks"): D(12),
+        ("238", "2024-06-10", 13, "cost"): D("30.5"),
+    }
+    refused = await post(
+        client,
+        source,
+        secret,
+        _hourly("2024-06-10T18:00:00Z", ("1790", "2024-06-10", 13, "reach", "10")),
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "canonical.rows.0.hour"
+    out_of_range = await post(
+        client,
+        source,
+        secret,
+        _hourly("2024-06-10T18:00:00Z", ("1790", "2024-06-10", 24, "clicks", "10")),
+    )
+    assert out_of_range.status_code == 422
+
+
+async def _plan(client: httpx.AsyncClient, database_url: str) -> uuid.UUID:
+    plan_id = uuid.uuid4()
+    targets = PlanTargetsSetV1(
+        plan_id=plan_id,
+        version=1,
+        name="hourly",
+        owner_id="manager-li",
+        starts_on=date(2024, 6, 1),
+        ends_on=date(2024, 6, 30),
+        currency="CNY",
+        objectives=[
+            ObjectiveTarget(
+                objective_id=uuid.uuid4(),
+                type=ObjectiveType.USER_GROWTH,
+                metric="clicks",
+                target_kind=TargetKind.ABSOLUTE,
+                target_value=D(1000),
+                owner_id="manager-li",
+                due_on=date(2024, 6, 30),
+            )
+        ],
+        channels=[
+            ChannelTarget(
+                channel_id=FEED,
+                channel_type=ChannelType.IN_FEED,
+                name="feed",
+                planned_budget=Money(amount=D(1000)),
+            )
+        ],
+    )
+    await publish(database_url, targets, str(plan_id))
+
+    async def known() -> bool:
+        got = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
+        return got.status_code == 200
+
+    await eventually(known)
+    return plan_id
+
+
+async def _source(
+    client: httpx.AsyncClient, plan_id: uuid.UUID, timezone: str, *entities: str
+) -> tuple[str, str]:
+    created = await client.post(
+        "/metrics/sources",
+        json={"name": timezone, "platform": "other", "account_id": "a", "timezone": timezone},
+        headers=TECH,
+    )
+    assert created.status_code == 201, created.text
+    source = created.json()
+    mapped = await client.put(
+        f"/metrics/sources/{source['id']}/mappings",
+        json=[{"entity": e, "plan_id": str(plan_id), "channel_id": str(FEED)} for e in entities],
+        headers=TECH,
+    )
+    assert mapped.status_code == 204, mapped.text
+    return source["id"], source["secrets"][0]["secret"]
+
+
+async def _publish(engine: AsyncEngine, settings: Settings) -> None:
+    (snapshots,) = JOBS
+    await snapshots.run_once(create_sessionmaker(engine), settings, NOW)
+
+
+async def _rollups(
+    client: httpx.AsyncClient, plan_id: uuid.UUID, grain: str, *metrics: str, **extra: str
+) -> dict[str, Any]:
+    got = await client.get(
+        f"/metrics/plans/{plan_id}/rollups",
+        params={"grain": grain, "metric": list(metrics), **extra},
+        headers=MANAGER,
+    )
+    assert got.status_code == 200, got.text
+    body: dict[str, Any] = got.json()
+    return body
+
+
+def _hours(body: dict[str, Any], metric: str) -> dict[str, Decimal | None]:
+    return {
+        p["start"]: None if p["values"][metric] is None else D(p["values"][metric])
+        for p in body["periods"]
+    }
+
+
+def _days(body: dict[str, Any], metric: str) -> dict[str, Decimal]:
+    return {p["start"]: D(p["values"][metric]) for p in body["periods"]}
+
+
+async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
+    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+) -> None:
+    assert settings.company_timezone == "Asia/Shanghai"
+    plan_id = await _plan(client, database_url)
+    utc, utc_secret = await _source(client, plan_id, "UTC", "u-1", "u-2")
+    local, local_secret = await _source(client, plan_id, "Asia/Shanghai", "s-1")
+    stored = await post(
+        client,
+        utc,
+        utc_secret,
+        _hourly(
+            "2024-06-11T09:00:00Z",
+            ("u-1", "2024-06-10", 15, "clicks", "10"),  # 23:00 in Shanghai
+            ("u-1", "2024-06-10", 15, "impressions", "1000"),
+            ("u-2", "2024-06-10", 15, "clicks", "5"),
+            ("u-2", "2024-06-10", 15, "impressions", "100"),
+            ("u-1", "2024-06-10", 16, "clicks", "20"),  # 00:00 on the 11th in Shanghai
+            ("u-1", "2024-06-10", 16, "impressions", "1000"),
+        ),
+    )
+    assert stored.status_code == 200, stored.text
+    stored = await post(
+        client,
+        local,
+        local_secret,
+        _hourly(
+            "2024-06-11T09:00:00Z",
+            ("s-1", "2024-06-10", 9, "clicks", "7"),
+            ("s-1", "2024-06-10", 23, "clicks", "3"),  # the same company hour as u-1 at 15 UTC
+        ),
+    )
+    assert stored.status_code == 200, stored.text
+    span = {"since": "2024-06-10T00:00:00", "until": "2024-06-12T00:00:00"}
+    expected = {
+        "2024-06-10T09:00:00+08:00": D(7),
+        "2024-06-10T23:00:00+08:00": D(18),
+        "2024-06-11T00:00:00+08:00": D(20),
+    }
+    # read from facts while the days are pending, from the hourly rollups once published
+    assert _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks") == expected
+    await _publish(engine, settings)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT hour, sum(value_gross) FROM metrics.hourly_rollups "
+                "WHERE plan_id = :p AND metric = 'clicks' GROUP BY hour ORDER BY hour"
+            ),
+            {"p": plan_id},
+        )
+        assert [(h.astimezone(UTC).isoformat(), v) for h, v in rows.all()] == [
+            ("2024-06-10T01:00:00+00:00", D(7)),
+            ("2024-06-10T15:00:00+00:00", D(18)),
+            ("2024-06-10T16:00:00+00:00", D(20)),
+        ]
+    body = await _rollups(client, plan_id, "hour", "clicks", "ctr", **span)
+    assert _hours(body, "clicks") == expected
+    assert body["timezone"] == "Asia/Shanghai"
+    # a ratio is the ratio of the hour's sums (s-1 reports no impressions: the plan's CTR at
+    # 23:00 is 18 clicks over 1,100 impressions)
+    assert _hours(body, "ctr")["2024-06-10T23:00:00+08:00"] == (D(18) / D(1100)).quantize(
+        D("0.000001")
+    )
+    (feed,) = body["periods"][2]["channels"]
+    assert (feed["channel_id"], D(feed["values"]["ctr"])) == (str(FEED), D("0.02"))
+    # only the company-time-zone range asked for (an offset given is honoured)
+    narrow = await _rollups(
+        client,
+        plan_id,
+        "hour",
+        "clicks",
+        since="2024-06-10T15:00:00Z",
+        until="2024-06-10T16:00:00Z",
+    )
+    assert _hours(narrow, "clicks") == {"2024-06-10T23:00:00+08:00": D(18)}
+
+    # the daily rollups keep each source's own day: the hours of the 10th sum to it
+    days = await _rollups(
+        client, plan_id, "day", "clicks", **{"from": "2024-06-09", "to": "2024-06-12"}
+    )
+    assert _days(days, "clicks") == {"2024-06-10": D(7 + 3 + 10 + 5 + 20)}
+    assert sum(v for v in expected.values() if v is not None) == D(45)
+
+    # a restated hour follows at once, and into the rollups at the next run
+    await post(
+        client,
+        utc,
+        utc_secret,
+        _hourly("2024-06-11T10:00:00Z", ("u-1", "2024-06-10", 16, "clicks", "25")),
+    )
+    restated = _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks")
+    assert restated["2024-06-11T00:00:00+08:00"] == D(25)
+    await _publish(engine, settings)
+    assert _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks") == {
+        **expected,
+        "2024-06-11T00:00:00+08:00": D(25),
+    }
+    days = await _rollups(
+        client, plan_id, "day", "clicks", **{"from": "2024-06-10", "to": "2024-06-10"}
+    )
+    assert _days(days, "clicks") == {"2024-06-10": D(50)}
+
+
+async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_again(
+    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+) -> None:
+    plan_id = await _plan(client, database_url)
+    source, secret = await _source(client, plan_id, "Asia/Shanghai", "e-1", "e-2")
+    await post(
+        client,
+        source,
+        secret,
+        _hourly(
+            "2024-06-10T12:00:00Z",
+            ("e-1", "2024-06-10", 10, "clicks", "10"),
+            ("e-1", "2024-06-10", 11, "clicks", "20"),
+            ("e-1", "2024-06-10", 10, "impressions", "400"),
+            ("e-1", "2024-06-10", 11, "impressions", "600"),
+            ("e-2", "2024-06-10", 10, "clicks", "4"),
+        ),
+    )
+    window = {"from": "2024-06-10", "to": "2024-06-10"}
+    before = await _rollups(client, plan_id, "day", "clicks", "impressions", **window)
+    assert (_days(before, "clicks"), _days(before, "impressions")) == (
+        {"2024-06-10": D(34)},
+        {"2024-06-10": D(1000)},
+    )
+    # the settled daily figure of e-1's clicks replaces its hours in the day (not 30 + 35)
+    await post(
+        client,
+        source,
+        secret,
+        _hourly("2024-06-11T02:00:00Z", ("e-1", "2024-06-10", WHOLE_DAY, "clicks", "35")),
+    )
+    for published in (False, True):  # from facts while pending, then from the daily rollups
+        if published:
+            await _publish(engine, settings)
+        body = await _rollups(client, plan_id, "day", "clicks", "impressions", "ctr", **window)
+        assert _days(body, "clicks") == {"2024-06-10": D(39)}
+        assert _days(body, "impressions") == {"2024-06-10": D(1000)}  # no daily figure: hours
+        assert _days(body, "ctr") == {"2024-06-10": D("0.039")}
+        kpis = (
+            await client.get(
+                f"/metrics/plans/{plan_id}/kpis", params={"as_of": "2024-06-10"}, headers=MANAGER
+            )
+        ).json()
+        assert D(kpis["objectives"][0]["actual"]) == 39
+    # the hours are still there, by the hour
+    span = {"since": "2024-06-10T00:00:00", "until": "2024-06-11T00:00:00"}
+    assert _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks") == {
+        "2024-06-10T10:00:00+08:00": D(14),
+        "2024-06-10T11:00:00+08:00": D(20),
+    }
+    # the fraud scan sees each entity-day once, with its day's figure
+    async with create_sessionmaker(engine)() as session:
+        found = await MetricsRepository(session).facts_between(
+            date(2024, 6, 10), date(2024, 6, 10), ["clicks", "impressions"]
+        )
+    assert sorted((e, m, v) for _p, _c, _s, e, _d, m, v in found) == [
+        ("e-1", "clicks", D(35)),
+        ("e-1", "impressions", D(1000)),
+        ("e-2", "clicks", D(4)),
+    ]
+    # an excluded entity-day leaves the net figures of its hours too
+    flagged = await client.post(
+        f"/metrics/plans/{plan_id}/fraud-flags",
+        json={
+            "source_id": source,
+            "entity": "e-2",
+            "day": "2024-06-10",
+            "reason": "bots",
+            "status": "excluded",
+        },
+        headers=MANAGER,
+    )
+    assert flagged.status_code == 201, flagged.text
+    await _publish(engine, settings)
+    body = await _rollups(client, plan_id, "hour", "clicks", **span)
+    (ten, _eleven) = body["periods"]
+    assert (D(ten["values"]["clicks"]), D(ten["values_gross"]["clicks"])) == (D(10), D(14))
+
+
+async def test_an_hour_range_is_bounded(client: httpx.AsyncClient, database_url: str) -> None:
+    plan_id = await _plan(client, database_url)
+    url = f"/metrics/plans/{plan_id}/rollups"
+    for params in (
+        {"since": "2024-06-01T00:00:00", "until": "2024-07-02T00:00:01"},  # over 31 days
+        {"since": "2024-06-02T00:00:00", "until": "2024-06-01T00:00:00"},  # backwards
+        {"since": "2024-06-01T00:00:00"},  # to today: far over 31 days
+        {"from": "2024-05-01", "to": "2024-06-30"},
+    ):
+        refused = await client.get(
+            url, params={"grain": "hour", "metric": "clicks", **params}, headers=MANAGER
+        )
+        assert refused.status_code == 422, (params, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    month = await client.get(
+        url,
+        params={
+            "grain": "hour",
+            "metric": "clicks",
+            "since": "2024-06-01T00:00:00",
+            "until": "2024-07-02T00:00:00",
+        },
+        headers=MANAGER,
+    )
+    assert month.status_code == 200, month.text
+    assert month.json()["since"] == "2024-06-01T00:00:00+08:00"
+    days = await client.get(
+        url,
+        params={"grain": "day", "metric": "clicks", "since": "2024-06-01T00:00:00"},
+        headers=MANAGER,
+    )
+    assert days.status_code == 422
+
+
+def _migrate(connection: Connection, action: Any, revision: str) -> None:
+    config = alembic_config("metrics", DEFINITION.migrations_dir)
+    config.attributes["connection"] = connection
+    action(config, revision)
+
+
+async def test_facts_stored_before_hours_existed_become_whole_day_facts(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_migrate, command.downgrade, "ec69f05b2344")
+        await conn.execute(
+            text(
+                "INSERT INTO metrics.facts (source_id, entity, day, metric, value, reported_at) "
+                "VALUES (:s, 'c1', '2024-06-10', 'clicks', 12, '2024-06-11T00:00:00Z')"
+            ),
+            {"s": uuid.UUID(int=7)},
+        )
+        await conn.run_sync(_migrate, command.upgrade, "head")
+        assert (await conn.execute(text("SELECT hour, value FROM metrics.facts"))).all() == [
+            (WHOLE_DAY, D(12))
+        ]
+        # the new key takes a restatement of the day, and an hour beside it
+        await conn.execute(
+            text(
+                "INSERT INTO metrics.facts AS f (source_id, entity, day, hour, metric, value, "
+                "reported_at) VALUES (:s, 'c1', '2024-06-10', -1, 'clicks', 13, now()), "
+                "(:s, 'c1', '2024-06-10', 9, 'clicks', 2, now()) "
+                "ON CONFLICT (source_id, entity, day, hour, metric) DO UPDATE "
+                "SET value = EXCLUDED.value"
+            ),
+            {"s": uuid.UUID(int=7)},
+        )
+        stored = await conn.execute(text("SELECT hour, value FROM metrics.facts ORDER BY hour"))
+        assert stored.all() == [(WHOLE_DAY, D(13)), (9, D(2))]
