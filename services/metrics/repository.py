@@ -770,6 +770,7 @@ class MetricsRepository:
                 Fact.day >= first,
                 Fact.day <= last,
                 Fact.entity.in_(sorted(set(entities))),
+                _counted(),
             )
             .group_by(Fact.source_id, Fact.entity, Fact.metric)
         )

@@ -509,7 +509,8 @@ async def test_facts_stored_before_hours_existed_become_whole_day_facts(
     engine: AsyncEngine,
 ) -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(_migrate, command.downgrade, "ec69f05b2344")
+        # To the revision before hours: the one the hourly migration revises.
+        await conn.run_sync(_migrate, command.downgrade, "5d1f0c7b9e42")
         await conn.execute(
             text(
                 "INSERT INTO metrics.facts (source_id, entity, day, metric, value, reported_at) "

@@ -6,7 +6,7 @@ primary key is rebuilt with ``hour`` before ``metric``, so lookups by (source, e
 their index prefix.
 
 Revision ID: 5b0f3c9e7a21
-Revises: ec69f05b2344
+Revises: 5d1f0c7b9e42
 Create Date: 2026-11-26 10:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5b0f3c9e7a21"
-down_revision: str | None = "ec69f05b2344"
+down_revision: str | None = "5d1f0c7b9e42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
