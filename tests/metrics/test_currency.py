@@ -456,3 +456,44 @@ async def test_facts_that_arrived_before_a_usd_plans_targets_are_recomputed_in_u
     await _publish(engine, settings)
     assert (await early.kpis())["currency"] == "USD"
     assert (await early.actuals())["cost"] == 100  # 800 CNY at 8 CNY a dollar
+
+
+async def test_hourly_money_is_converted_like_the_days(
+    plan: Plan, engine: AsyncEngine, settings: Settings
+) -> None:
+    set_rate = await _rate(plan.client, "USD/CNY", "2024-06-01", "7.1", FINANCE)
+    assert set_rate.status_code == 200, set_rate.text
+    source, secret = plan.sources["us"]
+    hourly = {
+        "format": "canonical",
+        "report_time": "2024-06-11T09:00:00Z",
+        "rows": [
+            {"entity": "us", "day": "2024-06-10", "hour": 9, "metric": "cost", "value": "10"},
+            {"entity": "us", "day": "2024-06-10", "hour": 10, "metric": "cost", "value": "20"},
+        ],
+    }
+    stored = await post(plan.client, source, secret, hourly)
+    assert stored.status_code == 200, stored.text
+
+    async def hours() -> dict[str, Decimal | None]:
+        got = await plan.client.get(
+            f"/metrics/plans/{plan.id}/rollups",
+            params={
+                "grain": "hour",
+                "metric": "cost",
+                "since": "2024-06-10T00:00:00",
+                "until": "2024-06-11T00:00:00",
+            },
+            headers=MANAGER,
+        )
+        assert got.status_code == 200, got.text
+        return {
+            p["start"][11:16]: None if p["values"]["cost"] is None else D(p["values"]["cost"])
+            for p in got.json()["periods"]
+        }
+
+    # pending (read from facts) and after the snapshot job (hourly rollups): both in CNY
+    assert await hours() == {"09:00": D(71), "10:00": D(142)}
+    await _publish(engine, settings)
+    assert await hours() == {"09:00": D(71), "10:00": D(142)}
+    assert (await plan.actuals())["cost"] == 213
