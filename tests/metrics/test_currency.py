@@ -5,7 +5,6 @@ is reported as missing instead of being summed as reported."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,19 +17,24 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.metrics import currency
 from services.metrics.currency import Rate
 from services.metrics.models import bus
-from services.metrics.service import JOBS
-from shared.contract.events.planning import ObjectiveTarget, PlanTargetsSetV1
-from shared.contract.types import ObjectiveType, Role, TargetKind
-from shared.kit.db import create_engine, create_sessionmaker
+from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.types import ObjectiveType, Role
 from shared.kit.settings import Settings
 from tests.conftest import bearer
-from tests.metrics.helpers import TECH, canonical, post
-from tests.planning.helpers import publish
-from tests.polling import eventually
+from tests.metrics.helpers import (
+    MANAGER,
+    TECH,
+    announce,
+    canonical,
+    map_entities,
+    objective,
+    plan_targets,
+    post,
+    run_snapshots,
+)
 
 D = Decimal
 FINANCE = bearer(Role.FINANCE, "finance-zhao")
-MANAGER = bearer(Role.MANAGER, "manager-li")
 NOW = datetime(2024, 6, 30, 4, 0, tzinfo=UTC)
 AS_OF = "2024-06-30"
 JUNE_10 = date(2024, 6, 10)
@@ -83,31 +87,12 @@ def test_missing_rates_are_summarised_per_currency_from_their_first_day() -> Non
 
 
 def _targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
-    def objective(kind: ObjectiveType, metric: str, value: str) -> ObjectiveTarget:
-        return ObjectiveTarget(
-            objective_id=uuid.uuid4(),
-            type=kind,
-            metric=metric,
-            target_kind=TargetKind.ABSOLUTE,
-            target_value=D(value),
-            owner_id="manager-li",
-            due_on=date(2024, 6, 30),
-        )
-
-    return PlanTargetsSetV1(
-        plan_id=plan_id,
-        version=1,
+    return plan_targets(
+        plan_id,
+        objective("cost", "10000", type=ObjectiveType.COST_EFFICIENCY),
+        objective("roi", "4", type=ObjectiveType.COST_EFFICIENCY),
+        objective("clicks", "1000"),
         name="cross-border",
-        owner_id="manager-li",
-        starts_on=date(2024, 6, 1),
-        ends_on=date(2024, 6, 30),
-        currency="CNY",
-        objectives=[
-            objective(ObjectiveType.COST_EFFICIENCY, "cost", "10000"),
-            objective(ObjectiveType.COST_EFFICIENCY, "roi", "4"),
-            objective(ObjectiveType.USER_GROWTH, "clicks", "1000"),
-        ],
-        channels=[],
     )
 
 
@@ -132,12 +117,7 @@ class Plan:
         assert created.status_code == 201, created.text
         body = created.json()
         self.sources[entity] = (body["id"], body["secrets"][0]["secret"])
-        mapped = await self.client.put(
-            f"/metrics/sources/{body['id']}/mappings",
-            json=[{"entity": entity, "plan_id": str(self.id)}],
-            headers=TECH,
-        )
-        assert mapped.status_code == 204, mapped.text
+        await map_entities(self.client, body["id"], self.id, entity)
 
     async def report(self, entity: str, at: str, *rows: tuple[str, str, str]) -> None:
         source, secret = self.sources[entity]
@@ -180,31 +160,13 @@ async def _rate(
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
 async def plan(client: httpx.AsyncClient, database_url: str) -> Plan:
     plan_id = uuid.uuid4()
-    await publish(database_url, _targets(plan_id), str(plan_id))
-
-    async def known() -> bool:
-        got = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
-        return got.status_code == 200
-
-    await eventually(known)
+    await announce(client, database_url, _targets(plan_id))
     made = Plan(client, plan_id)
     await made.add_source("USD", "us")
     await made.add_source("CNY", "cn")
     return made
-
-
-async def _publish(engine: AsyncEngine, settings: Settings) -> None:
-    (snapshots,) = JOBS
-    await snapshots.run_once(create_sessionmaker(engine), settings, NOW)
 
 
 async def _dirty_days(engine: AsyncEngine, plan_id: uuid.UUID) -> list[date]:
@@ -259,7 +221,7 @@ async def test_usd_and_cny_sources_add_up_in_the_plans_cny(
     expected = {"cost": D(1000), "roi": D("4.55"), "clicks": D(100)}  # 710 + 290; 4550 / 1000
     # read from facts while the day is pending, then from the rollups: the same figures
     assert await plan.actuals() == expected
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert await _dirty_days(engine, plan.id) == []
     assert await plan.actuals() == expected
     kpis = await plan.kpis()
@@ -293,7 +255,7 @@ async def test_the_inverse_rate_converts_when_only_the_other_direction_is_stored
     assert stored.status_code == 200, stored.text
     await plan.report("us", "2024-06-11T09:00:00Z", ("2024-06-10", "cost", "100"))
     assert (await plan.actuals())["cost"] == 800
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert (await plan.actuals())["cost"] == 800
 
 
@@ -309,7 +271,7 @@ async def test_a_changed_rate_recomputes_the_days_it_converts(
         ("2024-06-20", "gmv", "1000"),
     )
     await plan.report("cn", "2024-06-21T09:00:00Z", ("2024-06-05", "cost", "50"))
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert (await plan.actuals())["cost"] == 1450  # 700 + 700 + 50
     assert await _dirty_days(engine, plan.id) == []
 
@@ -318,7 +280,7 @@ async def test_a_changed_rate_recomputes_the_days_it_converts(
     assert changed.status_code == 200, changed.text
     assert await _dirty_days(engine, plan.id) == [date(2024, 6, 20)]
     # setting the same rate again recomputes nothing more
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     again = await _rate(plan.client, "USD/CNY", "2024-06-15", "7.20", TECH)
     assert again.status_code == 200, again.text
     assert again.json()["set_by"] == "finance-zhao"
@@ -330,7 +292,7 @@ async def test_a_changed_rate_recomputes_the_days_it_converts(
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["valid_until"] == "2024-06-15"
     assert await _dirty_days(engine, plan.id) == [date(2024, 6, 10)]
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert (await plan.actuals())["cost"] == 1460  # 690 + 720 + 50
     snapshots = await _snapshots(engine, plan.id)
     assert [s["cost"] for s in snapshots] == [D(1450), D(1470), D(1460)]
@@ -378,14 +340,14 @@ async def test_money_without_a_rate_is_reported_and_not_summed_as_reported(
         assert _day(rollups, "2024-06-12", "cost") is None
         assert _day(rollups, "2024-06-12", "clicks") == 30
         assert (await plan.rollups("clicks"))["missing_rates"] == []
-        await _publish(engine, settings)
+        await run_snapshots(engine, settings, NOW)
     evaluation = await plan.client.get(f"/metrics/plans/{plan.id}/evaluation", headers=MANAGER)
     assert evaluation.json()["missing_rates"] == missing
 
     # the rate the warning asks for brings the money in
     entered = await _rate(plan.client, "USD/CNY", "2024-06-10", "7", FINANCE)
     assert entered.status_code == 200, entered.text
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert (await plan.kpis())["missing_rates"] == []
     assert (await plan.actuals())["cost"] == 1690
 
@@ -442,18 +404,11 @@ async def test_facts_that_arrived_before_a_usd_plans_targets_are_recomputed_in_u
     early = Plan(client, plan_id)
     await early.add_source("CNY", "cn")
     await early.report("cn", "2024-06-11T09:00:00Z", ("2024-06-10", "cost", "800"))
-    await _publish(engine, settings)  # rolled up while the plan's currency was not known yet
+    # rolled up while the plan's currency was not known yet
+    await run_snapshots(engine, settings, NOW)
     assert (await _rate(client, "USD/CNY", "2024-06-01", "8", FINANCE)).status_code == 200
-    await publish(
-        database_url, _targets(plan_id).model_copy(update={"currency": "USD"}), str(plan_id)
-    )
-
-    async def known() -> bool:
-        got = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
-        return got.status_code == 200
-
-    await eventually(known)
-    await _publish(engine, settings)
+    await announce(client, database_url, _targets(plan_id).model_copy(update={"currency": "USD"}))
+    await run_snapshots(engine, settings, NOW)
     assert (await early.kpis())["currency"] == "USD"
     assert (await early.actuals())["cost"] == 100  # 800 CNY at 8 CNY a dollar
 
@@ -494,6 +449,6 @@ async def test_hourly_money_is_converted_like_the_days(
 
     # pending (read from facts) and after the snapshot job (hourly rollups): both in CNY
     assert await hours() == {"09:00": D(71), "10:00": D(142)}
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert await hours() == {"09:00": D(71), "10:00": D(142)}
     assert (await plan.actuals())["cost"] == 213

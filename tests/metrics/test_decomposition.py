@@ -16,9 +16,7 @@ import httpx
 from services.metrics import decomposition
 from shared.contract.events.approvals import RequestKind
 from shared.contract.events.planning import DecomposedNode, ObjectiveDecomposedV1
-from shared.contract.types import Role
-from tests.conftest import bearer
-from tests.metrics.helpers import TECH, canonical, post, register
+from tests.metrics.helpers import MANAGER, announce, canonical, map_entities, post, register
 from tests.planning.helpers import (
     SPECIALIST,
     approval,
@@ -29,7 +27,6 @@ from tests.planning.helpers import (
 from tests.polling import eventually
 
 D = Decimal
-MANAGER = bearer(Role.MANAGER, "manager-li")
 DECOMPOSED = "planning.objective.decomposed"
 JUNE_FIRST, JUNE_LAST, MID_JUNE = date(2024, 6, 1), date(2024, 6, 30), date(2024, 6, 15)
 
@@ -199,19 +196,9 @@ async def test_metrics_measures_each_node_from_its_codes_facts_net_of_excluded_f
     unknown = await client.get(url, headers=MANAGER)
     assert unknown.status_code == 404
     # Delivered twice: the inbox keeps one effect.
-    await publish(database_url, _decomposed(plan_id, objective_id, tree, 3), str(plan_id), times=2)
-
-    async def known() -> bool:
-        return (await client.get(url, headers=MANAGER)).status_code == 200
-
-    await eventually(known)
+    await announce(client, database_url, _decomposed(plan_id, objective_id, tree, 3), times=2)
     source, secret = await register(client)
-    mapped = await client.put(
-        f"/metrics/sources/{source}/mappings",
-        json=[{"entity": code, "plan_id": str(plan_id)} for code in sorted({f[0] for f in FACTS})],
-        headers=TECH,
-    )
-    assert mapped.status_code == 204
+    await map_entities(client, source, plan_id, *sorted({f[0] for f in FACTS}))
     stored = await post(client, source, secret, canonical("2024-06-21T02:00:00Z", *FACTS))
     assert stored.status_code == 200, stored.text
 

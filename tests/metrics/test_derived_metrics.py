@@ -4,7 +4,7 @@ accepted by planning and alerts once the definition event reached them."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,18 +14,26 @@ from sqlalchemy import text
 
 from services.metrics.expressions import ExpressionRefused, parse
 from shared.contract.events.metrics import MetricDefinedV1
-from shared.contract.events.planning import ChannelTarget, ObjectiveTarget, PlanTargetsSetV1
 from shared.contract.metric_dictionary import SUMMABLE_METRICS, MetricKind
-from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
+from shared.contract.types import ObjectiveType
 from shared.kit.db import create_engine
-from tests.conftest import bearer
-from tests.metrics.helpers import TECH, canonical, post, register
+from tests.metrics.helpers import (
+    MANAGER,
+    TECH,
+    announce,
+    canonical,
+    channel,
+    map_entities,
+    objective,
+    plan_targets,
+    post,
+    register,
+)
 from tests.planning import seed
 from tests.planning.helpers import SPECIALIST, publish, seeded_plan
 from tests.polling import eventually
 
 D = Decimal
-MANAGER = bearer(Role.MANAGER, "manager-li")
 ROAS = {
     "name": "ROAS",
     "definition": "revenue per unit of spend",
@@ -46,48 +54,15 @@ async def _plan_measuring(client: httpx.AsyncClient, database_url: str, metric: 
     """An approved plan (as metrics knows it) with one objective on ``metric`` and a mapped
     entity ``feed`` reporting to it."""
     plan_id = uuid.uuid4()
-    targets = PlanTargetsSetV1(
-        plan_id=plan_id,
-        version=1,
+    targets = plan_targets(
+        plan_id,
+        objective(metric, 4, type=ObjectiveType.COST_EFFICIENCY),
         name="derived",
-        owner_id="manager-li",
-        starts_on=date(2024, 6, 1),
-        ends_on=date(2024, 6, 30),
-        currency="CNY",
-        objectives=[
-            ObjectiveTarget(
-                objective_id=uuid.uuid4(),
-                type=ObjectiveType.COST_EFFICIENCY,
-                metric=metric,
-                target_kind=TargetKind.ABSOLUTE,
-                target_value=D(4),
-                owner_id="manager-li",
-                due_on=date(2024, 6, 30),
-            )
-        ],
-        channels=[
-            ChannelTarget(
-                channel_id=uuid.uuid4(),
-                channel_type=ChannelType.IN_FEED,
-                name="feed",
-                planned_budget=Money(amount=D(1000)),
-            )
-        ],
+        channels=[channel(uuid.uuid4(), "feed")],
     )
-    await publish(database_url, targets, str(plan_id))
-
-    async def known() -> bool:
-        got = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
-        return got.status_code == 200
-
-    await eventually(known)
+    await announce(client, database_url, targets)
     source, secret = await register(client)
-    mapped = await client.put(
-        f"/metrics/sources/{source}/mappings",
-        json=[{"entity": "feed", "plan_id": str(plan_id)}],
-        headers=TECH,
-    )
-    assert mapped.status_code == 204, mapped.text
+    await map_entities(client, source, plan_id, "feed")
     # Day 1 sells well on little spend, day 2 poorly on much: the average of the daily ROAS
     # (10 and 1.11) is 5.56, the ROAS of the two days together 200 / 100 = 2.
     stored = await post(

@@ -12,85 +12,53 @@ from sqlalchemy import select
 
 from services.metrics.models import bus
 from services.metrics.service import JOBS
-from shared.contract.events.planning import ChannelTarget, ObjectiveTarget, PlanTargetsSetV1
-from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
+from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.types import ObjectiveType, TargetKind
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import Settings
-from tests.conftest import bearer
-from tests.metrics.helpers import TECH, canonical, post, register
+from tests.metrics.helpers import (
+    MANAGER,
+    TECH,
+    announce,
+    canonical,
+    channel,
+    map_entities,
+    objective,
+    plan_targets,
+    post,
+    register,
+)
 from tests.planning.helpers import publish
 from tests.polling import eventually
 
-MANAGER = bearer(Role.MANAGER, "manager-li")
 FEED = uuid.uuid4()
 
 
 def targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
-    def objective(
-        kind: ObjectiveType, metric: str, target: str, **extra: object
-    ) -> ObjectiveTarget:
-        return ObjectiveTarget(
-            objective_id=uuid.uuid4(),
-            type=kind,
-            metric=metric,
-            target_kind=extra.pop("target_kind", TargetKind.ABSOLUTE),
-            target_value=Decimal(target),
-            owner_id="manager-li",
-            due_on=date(2024, 6, 30),
-            **extra,
-        )
-
-    return PlanTargetsSetV1(
-        plan_id=plan_id,
-        version=1,
+    return plan_targets(
+        plan_id,
+        objective("registrations", "200000"),
+        objective("gmv", "5000000", type=ObjectiveType.SALES_CONVERSION),
+        objective(
+            "brand_search_index",
+            "30",
+            type=ObjectiveType.BRAND_AWARENESS,
+            target_kind=TargetKind.RELATIVE,
+            baseline_value=Decimal(1000),
+        ),
+        objective("roi", "4", type=ObjectiveType.COST_EFFICIENCY),
         name="618 serum launch",
-        owner_id="manager-li",
         starts_on=date(2024, 5, 1),
         ends_on=date(2024, 7, 31),
-        currency="CNY",
-        objectives=[
-            objective(ObjectiveType.USER_GROWTH, "registrations", "200000"),
-            objective(ObjectiveType.SALES_CONVERSION, "gmv", "5000000"),
-            objective(
-                ObjectiveType.BRAND_AWARENESS,
-                "brand_search_index",
-                "30",
-                target_kind=TargetKind.RELATIVE,
-                baseline_value=Decimal(1000),
-            ),
-            objective(ObjectiveType.COST_EFFICIENCY, "roi", "4"),
-        ],
-        channels=[
-            ChannelTarget(
-                channel_id=FEED,
-                channel_type=ChannelType.IN_FEED,
-                name="Douyin feed ads",
-                planned_budget=Money(amount=Decimal(380000)),
-            )
-        ],
+        channels=[channel(FEED, "Douyin feed ads", 380000)],
     )
 
 
 async def _plan_with_facts(client: httpx.AsyncClient, database_url: str) -> uuid.UUID:
     plan_id = uuid.uuid4()
-    await publish(database_url, targets(plan_id), str(plan_id))
-
-    async def known() -> bool:
-        return (
-            await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
-        ).status_code == 200
-
-    await eventually(known)
+    await announce(client, database_url, targets(plan_id))
     source, secret = await register(client)
-    mapped = await client.put(
-        f"/metrics/sources/{source}/mappings",
-        json=[
-            {"entity": "all", "plan_id": str(plan_id)},
-            {"entity": "feed", "plan_id": str(plan_id), "channel_id": str(FEED)},
-        ],
-        headers=TECH,
-    )
-    assert mapped.status_code == 204
+    await map_entities(client, source, plan_id, "all", ("feed", FEED))
     batch = canonical(
         "2024-06-21T09:00:00Z",
         ("all", "2024-06-10", "registrations", "100000"),

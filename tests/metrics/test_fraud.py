@@ -15,17 +15,23 @@ from services.metrics.app import DEFINITION
 from services.metrics.models import bus
 from services.metrics.review import JOBS as FRAUD_JOBS
 from services.metrics.service import JOBS
-from shared.contract.events.planning import ObjectiveTarget, PlanTargetsSetV1
-from shared.contract.types import ObjectiveType, Role, TargetKind
+from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.types import Role
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import Settings
 from tests.conftest import bearer
-from tests.metrics.helpers import TECH, canonical, post, register
-from tests.planning.helpers import publish
-from tests.polling import eventually
+from tests.metrics.helpers import (
+    MANAGER,
+    announce,
+    canonical,
+    map_entities,
+    objective,
+    plan_targets,
+    post,
+    register,
+)
 
 D = Decimal
-MANAGER = bearer(Role.MANAGER, "manager-li")
 SPECIALIST = bearer(Role.SPECIALIST, "specialist-wu")
 SUSPECT_DAY = date(2024, 6, 15)
 NOW = datetime(2024, 6, 16, 4, 0, tzinfo=UTC)  # noon on the 16th in Shanghai
@@ -110,27 +116,7 @@ def test_examine_combines_the_signals_of_an_entity_day() -> None:
 
 
 def _targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
-    return PlanTargetsSetV1(
-        plan_id=plan_id,
-        version=1,
-        name="campus registrations June",
-        owner_id="manager-li",
-        starts_on=date(2024, 6, 1),
-        ends_on=date(2024, 6, 30),
-        currency="CNY",
-        objectives=[
-            ObjectiveTarget(
-                objective_id=uuid.uuid4(),
-                type=ObjectiveType.USER_GROWTH,
-                metric="registrations",
-                target_kind=TargetKind.ABSOLUTE,
-                target_value=D(5000),
-                owner_id="manager-li",
-                due_on=date(2024, 6, 30),
-            )
-        ],
-        channels=[],
-    )
+    return plan_targets(plan_id, objective("registrations", 5000), name="campus registrations June")
 
 
 def _rows() -> list[tuple[str, str, str, str]]:
@@ -168,21 +154,9 @@ async def _plan(
 ) -> tuple[uuid.UUID, str]:
     rows = _rows() if rows is None else rows
     plan_id = uuid.uuid4()
-    await publish(database_url, _targets(plan_id), str(plan_id))
-
-    async def known() -> bool:
-        got = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
-        return got.status_code == 200
-
-    await eventually(known)
+    await announce(client, database_url, _targets(plan_id))
     source, secret = await register(client)
-    codes = {row[0] for row in rows}
-    mapped = await client.put(
-        f"/metrics/sources/{source}/mappings",
-        json=[{"entity": code, "plan_id": str(plan_id)} for code in sorted(codes)],
-        headers=TECH,
-    )
-    assert mapped.status_code == 204
+    await map_entities(client, source, plan_id, *sorted({row[0] for row in rows}))
     stored = await post(client, source, secret, canonical("2024-06-16T02:00:00Z", *rows))
     assert stored.status_code == 200, stored.text
     return plan_id, source

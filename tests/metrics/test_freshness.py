@@ -12,7 +12,7 @@ from services.metrics.freshness import JOBS
 from services.metrics.models import bus
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import Settings
-from tests.metrics.helpers import TECH, canonical, post, register
+from tests.metrics.helpers import canonical, map_entities, post, register
 
 BEFORE_CUTOFF = datetime(2024, 6, 8, 8, 59, tzinfo=UTC)  # 16:59 in Shanghai
 AFTER_CUTOFF = datetime(2024, 6, 8, 9, 1, tzinfo=UTC)
@@ -25,12 +25,7 @@ async def test_a_silent_source_is_late_once_and_a_reporting_one_is_not(
     silent, _secret = await register(client)
     talking, secret = await register(client)
     for source in (silent, talking):
-        mapped = await client.put(
-            f"/metrics/sources/{source}/mappings",
-            json=[{"entity": "c1", "plan_id": str(plan)}],
-            headers=TECH,
-        )
-        assert mapped.status_code == 204
+        await map_entities(client, source, plan, "c1")
     batch = canonical("2024-06-08T02:00:00Z", ("c1", "2024-06-07", "clicks", "10"))
     assert (await post(client, talking, secret, batch)).status_code == 200
     engine = create_engine(database_url)

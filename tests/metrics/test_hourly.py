@@ -5,13 +5,11 @@ there is one, else the sum of its hours."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
-import pytest
 from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
@@ -20,31 +18,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.metrics.app import DEFINITION
 from services.metrics.models import Fact, FactRevision
 from services.metrics.repository import MetricsRepository
-from services.metrics.service import JOBS
-from shared.contract.events.planning import ChannelTarget, ObjectiveTarget, PlanTargetsSetV1
-from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
-from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.db import create_sessionmaker
 from shared.kit.migrations import alembic_config
 from shared.kit.settings import Settings
-from tests.conftest import bearer
-from tests.metrics.helpers import TECH, post, register
-from tests.planning.helpers import publish
-from tests.polling import eventually
+from tests.metrics.helpers import (
+    MANAGER,
+    TECH,
+    announce,
+    channel,
+    map_entities,
+    objective,
+    plan_targets,
+    post,
+    register,
+    run_snapshots,
+)
 
 D = Decimal
-MANAGER = bearer(Role.MANAGER, "manager-li")
 FEED = uuid.uuid4()
 NOW = datetime(2024, 6, 12, 4, 0, tzinfo=UTC)
 WHOLE_DAY = -1
 
 FactKey = tuple[str, str, int, str]
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 async def _facts(engine: AsyncEngine, source: str) -> dict[FactKey, Decimal]:
@@ -197,41 +192,10 @@ async def test_each_hour_is_a_fact_restated_alone_and_a_late_older_report_change
 
 async def _plan(client: httpx.AsyncClient, database_url: str) -> uuid.UUID:
     plan_id = uuid.uuid4()
-    targets = PlanTargetsSetV1(
-        plan_id=plan_id,
-        version=1,
-        name="hourly",
-        owner_id="manager-li",
-        starts_on=date(2024, 6, 1),
-        ends_on=date(2024, 6, 30),
-        currency="CNY",
-        objectives=[
-            ObjectiveTarget(
-                objective_id=uuid.uuid4(),
-                type=ObjectiveType.USER_GROWTH,
-                metric="clicks",
-                target_kind=TargetKind.ABSOLUTE,
-                target_value=D(1000),
-                owner_id="manager-li",
-                due_on=date(2024, 6, 30),
-            )
-        ],
-        channels=[
-            ChannelTarget(
-                channel_id=FEED,
-                channel_type=ChannelType.IN_FEED,
-                name="feed",
-                planned_budget=Money(amount=D(1000)),
-            )
-        ],
+    targets = plan_targets(
+        plan_id, objective("clicks", 1000), name="hourly", channels=[channel(FEED, "feed")]
     )
-    await publish(database_url, targets, str(plan_id))
-
-    async def known() -> bool:
-        got = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
-        return got.status_code == 200
-
-    await eventually(known)
+    await announce(client, database_url, targets)
     return plan_id
 
 
@@ -245,18 +209,8 @@ async def _source(
     )
     assert created.status_code == 201, created.text
     source = created.json()
-    mapped = await client.put(
-        f"/metrics/sources/{source['id']}/mappings",
-        json=[{"entity": e, "plan_id": str(plan_id), "channel_id": str(FEED)} for e in entities],
-        headers=TECH,
-    )
-    assert mapped.status_code == 204, mapped.text
+    await map_entities(client, source["id"], plan_id, *((e, FEED) for e in entities))
     return source["id"], source["secrets"][0]["secret"]
-
-
-async def _publish(engine: AsyncEngine, settings: Settings) -> None:
-    (snapshots,) = JOBS
-    await snapshots.run_once(create_sessionmaker(engine), settings, NOW)
 
 
 async def _rollups(
@@ -324,7 +278,7 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
     }
     # read from facts while the days are pending, from the hourly rollups once published
     assert _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks") == expected
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     async with engine.connect() as conn:
         rows = await conn.execute(
             text(
@@ -375,7 +329,7 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
     )
     restated = _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks")
     assert restated["2024-06-11T00:00:00+08:00"] == D(25)
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks") == {
         **expected,
         "2024-06-11T00:00:00+08:00": D(25),
@@ -419,7 +373,7 @@ async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_ag
     )
     for published in (False, True):  # from facts while pending, then from the daily rollups
         if published:
-            await _publish(engine, settings)
+            await run_snapshots(engine, settings, NOW)
         body = await _rollups(client, plan_id, "day", "clicks", "impressions", "ctr", **window)
         assert _days(body, "clicks") == {"2024-06-10": D(39)}
         assert _days(body, "impressions") == {"2024-06-10": D(1000)}  # no daily figure: hours
@@ -459,7 +413,7 @@ async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_ag
         headers=MANAGER,
     )
     assert flagged.status_code == 201, flagged.text
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     body = await _rollups(client, plan_id, "hour", "clicks", **span)
     (ten, _eleven) = body["periods"]
     assert (D(ten["values"]["clicks"]), D(ten["values_gross"]["clicks"])) == (D(10), D(14))

@@ -20,16 +20,23 @@ from sqlalchemy.engine import make_url
 from allinone.app import create_allinone_app
 from services.metrics import coalesce
 from services.metrics.signatures import new_secret
-from shared.contract.events.planning import ObjectiveTarget, PlanTargetsSetV1
-from shared.contract.types import ObjectiveType, Role, TargetKind
+from shared.contract.types import Role
 from shared.kit.settings import Settings
 from tests.conftest import bearer
-from tests.metrics.helpers import TECH, canonical, post, register
-from tests.planning.helpers import publish
+from tests.metrics.helpers import (
+    MANAGER,
+    TECH,
+    announce,
+    canonical,
+    map_entities,
+    objective,
+    plan_targets,
+    post,
+    register,
+)
 from tests.polling import eventually
 
 USER_BACKEND = bearer(Role.SERVICE, "user-backend")
-MANAGER = bearer(Role.MANAGER, "manager-li")
 # One row goes through the coalescer; more than SMALL_ROWS rows are stored alone.
 SIZES = pytest.mark.parametrize("rows", [1, coalesce.SMALL_ROWS + 10], ids=["small", "large"])
 
@@ -149,48 +156,15 @@ async def test_a_source_with_the_wrong_way_to_authenticate_is_refused(
     assert (await client.get("/metrics/sources", headers=TECH)).json() == []
 
 
-def _targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
-    return PlanTargetsSetV1(
-        plan_id=plan_id,
-        version=1,
-        name="campus sign-up drive",
-        owner_id="manager-li",
-        starts_on=date(2024, 6, 1),
-        ends_on=date(2024, 6, 30),
-        currency="CNY",
-        objectives=[
-            ObjectiveTarget(
-                objective_id=uuid.uuid4(),
-                type=ObjectiveType.USER_GROWTH,
-                metric="registrations",
-                target_kind=TargetKind.ABSOLUTE,
-                target_value=Decimal(1000),
-                owner_id="manager-li",
-                due_on=date(2024, 6, 30),
-            )
-        ],
-        channels=[],
-    )
-
-
 async def test_the_user_back_end_posts_registrations_with_its_token_and_the_kpi_counts_them(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     plan_id = uuid.uuid4()
-    await publish(database_url, _targets(plan_id), str(plan_id))
+    targets = plan_targets(plan_id, objective("registrations", 1000), name="campus sign-up drive")
+    await announce(client, database_url, targets)
     kpis = f"/metrics/plans/{plan_id}/kpis"
-
-    async def known() -> bool:
-        return (await client.get(kpis, headers=MANAGER)).status_code == 200
-
-    await eventually(known)
     source = (await register_internal(client))["id"]
-    mapped = await client.put(
-        f"/metrics/sources/{source}/mappings",
-        json=[{"entity": "campus-app", "plan_id": str(plan_id)}],
-        headers=TECH,
-    )
-    assert mapped.status_code == 204
+    await map_entities(client, source, plan_id, "campus-app")
     batch = canonical(
         "2024-06-11T02:00:00Z",
         ("campus-app", "2024-06-09", "registrations", "180"),
@@ -208,9 +182,9 @@ async def test_the_user_back_end_posts_registrations_with_its_token_and_the_kpi_
         "ignored_stale": 0,
     }
     got = (await client.get(kpis, params={"as_of": "2024-06-15"}, headers=MANAGER)).json()
-    (objective,) = got["objectives"]
-    assert Decimal(objective["actual"]) == Decimal(400)
-    assert Decimal(objective["achievement"]) == Decimal("0.4")
+    (registrations,) = got["objectives"]
+    assert Decimal(registrations["actual"]) == Decimal(400)
+    assert Decimal(registrations["achievement"]) == Decimal("0.4")
 
 
 async def test_every_internal_metric_is_stored_as_reported(

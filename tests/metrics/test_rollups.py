@@ -4,7 +4,6 @@ by the KPI dashboard with the same results as a GROUP BY over the raw facts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,61 +14,38 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from services.metrics.repository import MetricsRepository
-from services.metrics.service import JOBS
-from shared.contract.events.planning import ChannelTarget, ObjectiveTarget, PlanTargetsSetV1
-from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
-from shared.kit.db import create_engine, create_sessionmaker
+from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.types import ObjectiveType
+from shared.kit.db import create_sessionmaker
 from shared.kit.settings import Settings
-from tests.conftest import bearer
-from tests.metrics.helpers import TECH, canonical, post, register
-from tests.planning.helpers import publish
-from tests.polling import eventually
+from tests.metrics.helpers import (
+    MANAGER,
+    announce,
+    canonical,
+    channel,
+    map_entities,
+    objective,
+    plan_targets,
+    post,
+    register,
+    run_snapshots,
+)
 
 D = Decimal
-MANAGER = bearer(Role.MANAGER, "manager-li")
 FEED, SEARCH = uuid.uuid4(), uuid.uuid4()
 NOW = datetime(2024, 6, 30, 4, 0, tzinfo=UTC)
 AS_OF = "2024-06-30"
 
 
 def _targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
-    return PlanTargetsSetV1(
-        plan_id=plan_id,
-        version=1,
+    return plan_targets(
+        plan_id,
+        objective("registrations", 1000),
+        objective("roi", 4, type=ObjectiveType.COST_EFFICIENCY),
         name="rollups",
-        owner_id="manager-li",
         starts_on=date(2024, 5, 1),
         ends_on=date(2024, 7, 31),
-        currency="CNY",
-        objectives=[
-            ObjectiveTarget(
-                objective_id=uuid.uuid4(),
-                type=ObjectiveType.USER_GROWTH,
-                metric="registrations",
-                target_kind=TargetKind.ABSOLUTE,
-                target_value=D(1000),
-                owner_id="manager-li",
-                due_on=date(2024, 6, 30),
-            ),
-            ObjectiveTarget(
-                objective_id=uuid.uuid4(),
-                type=ObjectiveType.COST_EFFICIENCY,
-                metric="roi",
-                target_kind=TargetKind.ABSOLUTE,
-                target_value=D(4),
-                owner_id="manager-li",
-                due_on=date(2024, 6, 30),
-            ),
-        ],
-        channels=[
-            ChannelTarget(
-                channel_id=channel,
-                channel_type=ChannelType.IN_FEED,
-                name=name,
-                planned_budget=Money(amount=D(1000)),
-            )
-            for channel, name in ((FEED, "feed"), (SEARCH, "search"))
-        ],
+        channels=[channel(FEED, "feed"), channel(SEARCH, "search")],
     )
 
 
@@ -103,45 +79,19 @@ class Plan:
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
 async def plan(client: httpx.AsyncClient, database_url: str) -> Plan:
     plan_id = uuid.uuid4()
-    await publish(database_url, _targets(plan_id), str(plan_id))
-
-    async def known() -> bool:
-        got = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
-        return got.status_code == 200
-
-    await eventually(known)
+    await announce(client, database_url, _targets(plan_id))
     source, secret = await register(client)
-    mapped = await client.put(
-        f"/metrics/sources/{source}/mappings",
-        json=[
-            {"entity": "all", "plan_id": str(plan_id)},
-            *(
-                {"entity": f"feed-{n}", "plan_id": str(plan_id), "channel_id": str(FEED)}
-                for n in range(3)
-            ),
-            *(
-                {"entity": f"search-{n}", "plan_id": str(plan_id), "channel_id": str(SEARCH)}
-                for n in range(2)
-            ),
-        ],
-        headers=TECH,
+    await map_entities(
+        client,
+        source,
+        plan_id,
+        "all",
+        *((f"feed-{n}", FEED) for n in range(3)),
+        *((f"search-{n}", SEARCH) for n in range(2)),
     )
-    assert mapped.status_code == 204, mapped.text
     return Plan(client, plan_id, source, secret)
-
-
-async def _publish(engine: AsyncEngine, settings: Settings) -> None:
-    (snapshots,) = JOBS
-    await snapshots.run_once(create_sessionmaker(engine), settings, NOW)
 
 
 async def _stored(engine: AsyncEngine, plan_id: uuid.UUID) -> dict[tuple[str, str, str], Any]:
@@ -180,7 +130,7 @@ async def test_rollups_follow_a_restatement_and_a_late_older_report(
         ("feed-1", "2024-06-10", "registrations", "20"),
         ("all", "2024-06-10", "registrations", "5"),
     )
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     stored = await _stored(engine, plan.id)
     assert stored[("2024-06-10", str(FEED), "registrations")] == (D(120), D(120))
     assert stored[("2024-06-10", "plan", "registrations")] == (D(5), D(5))
@@ -190,7 +140,7 @@ async def test_rollups_follow_a_restatement_and_a_late_older_report(
     await plan.report("2024-06-12T09:00:00Z", ("feed-0", "2024-06-10", "registrations", "70"))
     assert _day(await plan.rollups("day", "registrations"), "2024-06-10", "registrations") == 95
     assert (await _stored(engine, plan.id))[("2024-06-10", str(FEED), "registrations")][0] == 120
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert (await _stored(engine, plan.id))[("2024-06-10", str(FEED), "registrations")] == (
         D(90),
         D(90),
@@ -202,7 +152,7 @@ async def test_rollups_follow_a_restatement_and_a_late_older_report(
         ("feed-0", "2024-06-10", "registrations", "1000"),
         ("search-0", "2024-06-03", "registrations", "7"),
     )
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     stored = await _stored(engine, plan.id)
     assert stored[("2024-06-10", str(FEED), "registrations")] == (D(90), D(90))
     assert stored[("2024-06-03", str(SEARCH), "registrations")] == (D(7), D(7))
@@ -228,7 +178,7 @@ async def test_net_leaves_out_an_excluded_entity_day_until_it_is_cleared(
         ("feed-1", "2024-06-10", "registrations", "30"),
         ("search-0", "2024-06-10", "registrations", "12"),
     )
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     flagged = await plan.client.post(
         f"/metrics/plans/{plan.id}/fraud-flags",
         json={
@@ -244,7 +194,7 @@ async def test_net_leaves_out_an_excluded_entity_day_until_it_is_cleared(
     before_job = await plan.rollups("day", "registrations")
     assert _day(before_job, "2024-06-10", "registrations") == 42
     assert _day(before_job, "2024-06-10", "registrations", gross=True) == 442
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     stored = await _stored(engine, plan.id)
     assert stored[("2024-06-10", str(FEED), "registrations")] == (D(430), D(30))
     assert stored[("2024-06-10", str(SEARCH), "registrations")] == (D(12), D(12))
@@ -263,7 +213,7 @@ async def test_net_leaves_out_an_excluded_entity_day_until_it_is_cleared(
         headers=MANAGER,
     )
     assert cleared.status_code == 200, cleared.text
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     stored = await _stored(engine, plan.id)
     assert stored[("2024-06-10", str(FEED), "registrations")] == (D(430), D(430))
     (registrations, _roi) = (await plan.kpis())["objectives"]
@@ -282,7 +232,7 @@ async def test_week_and_month_grains_sum_days_across_a_month_boundary(
         rows.append(("search-0", day, "clicks", "1"))
         rows.append(("search-0", day, "impressions", "50"))
     await plan.report("2024-06-11T09:00:00Z", *rows)
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     params = {"from": "2024-05-27", "to": "2024-06-09"}
     weeks = (await plan.rollups("week", "clicks", "ctr", **params))["periods"]
     assert [(p["start"], p["end"], D(p["values"]["clicks"])) for p in weeks] == [
@@ -361,8 +311,8 @@ async def _compare(
     assert figures.gross_sums == {m: g for m, g, _n in naive}
     assert figures.net_sums == {m: n for m, _g, n in naive if n is not None}
     expected: dict[uuid.UUID | None, dict[str, Decimal]] = {}
-    for channel, metric, total in naive_channels:
-        expected.setdefault(channel, {})[metric] = total
+    for channel_id, metric, total in naive_channels:
+        expected.setdefault(channel_id, {})[metric] = total
     assert channels == expected
     assert daily == [(d, v) for d, v in naive_daily]
     return figures.gross_sums
@@ -384,7 +334,7 @@ async def test_dashboard_reads_equal_a_group_by_over_the_facts(
     sessions = create_sessionmaker(engine)
     until = date(2024, 6, 30)
     before = await _compare(sessions, plan.id, until)  # every day still dirty: from facts
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     assert await _dirty(engine, plan.id) == 0
     assert await _compare(sessions, plan.id, until) == before  # every day from rollups
     assert await _compare(sessions, plan.id, date(2024, 6, 12)) != before
@@ -408,7 +358,7 @@ async def test_dashboard_reads_equal_a_group_by_over_the_facts(
         ("search-1", "2024-06-21", "cost", "10"),
     )
     await _compare(sessions, plan.id, until)
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
     await _compare(sessions, plan.id, until)
     async with sessions() as session:
         figures = await MetricsRepository(session).figures(plan.id, until)
@@ -427,29 +377,19 @@ async def test_a_remapped_campaign_takes_its_facts_to_the_new_plan_and_channel(
         ("feed-0", "2024-06-10", "registrations", "100"),
         ("feed-1", "2024-06-10", "registrations", "20"),
     )
-    await _publish(engine, settings)
+    await run_snapshots(engine, settings, NOW)
 
     # feed-1 was booked to the wrong channel: moved to search, without being re-reported.
-    moved = await plan.client.put(
-        f"/metrics/sources/{plan.source}/mappings",
-        json=[{"entity": "feed-1", "plan_id": str(plan.id), "channel_id": str(SEARCH)}],
-        headers=TECH,
-    )
-    assert moved.status_code == 204, moved.text
-    await _publish(engine, settings)
+    await map_entities(plan.client, plan.source, plan.id, ("feed-1", SEARCH))
+    await run_snapshots(engine, settings, NOW)
     stored = await _stored(engine, plan.id)
     assert stored[("2024-06-10", str(FEED), "registrations")] == (D(100), D(100))
     assert stored[("2024-06-10", str(SEARCH), "registrations")] == (D(20), D(20))
 
     # feed-0 belongs to another plan altogether: this plan's day no longer counts it.
     other = uuid.uuid4()
-    moved = await plan.client.put(
-        f"/metrics/sources/{plan.source}/mappings",
-        json=[{"entity": "feed-0", "plan_id": str(other)}],
-        headers=TECH,
-    )
-    assert moved.status_code == 204, moved.text
-    await _publish(engine, settings)
+    await map_entities(plan.client, plan.source, other, "feed-0")
+    await run_snapshots(engine, settings, NOW)
     stored = await _stored(engine, plan.id)
     assert stored == {("2024-06-10", str(SEARCH), "registrations"): (D(20), D(20))}
     assert (await _stored(engine, other))[("2024-06-10", "plan", "registrations")] == (
