@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, select, text, update
+from sqlalchemy import Table, Text, cast, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.kit.aio import Backoff, wait_or_stop
@@ -67,7 +66,9 @@ class Relay:
                         self.outbox.c.id,
                         self.outbox.c.topic,
                         self.outbox.c.subject,
-                        self.outbox.c.envelope,
+                        # As PostgreSQL prints it: decoding the JSON only to encode it again
+                        # was a third of the relay's time.
+                        cast(self.outbox.c.envelope, Text).label("envelope"),
                     )
                     .where(self.outbox.c.sent_at.is_(None))
                     .order_by(self.outbox.c.id)
@@ -94,7 +95,7 @@ class Relay:
             Message(
                 topic=f"{self.topic_prefix}{row.topic}",
                 key=row.subject,
-                value=json.dumps(row.envelope, separators=(",", ":")).encode(),
+                value=row.envelope.encode(),
             )
             for row in rows
         ]
