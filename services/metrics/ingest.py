@@ -51,18 +51,21 @@ MARK_DIRTY = """
     ON CONFLICT (plan_id, channel_key, day) DO UPDATE SET day = EXCLUDED.day
 """
 # Whole-day batches (every platform's daily report) leave the hours array out: unnesting it
-# costs a few per cent of the statement for values that are all WHOLE_DAY.
+# costs a few per cent of the statement for values that are all WHOLE_DAY. Values travel as
+# text and PostgreSQL parses them: asyncpg's binary numeric encoding of 1,000 Decimals took
+# 2.0 ms against 0.8 ms for str() and the cast (exact either way).
 INCOMING_WHOLE_DAYS = """
 WITH incoming AS (
     SELECT t.entity, t.day, -1::smallint AS hour, t.metric, t.value, m.plan_id, m.channel_id
-    FROM unnest($1::text[], $2::date[], $3::text[], $4::numeric[])
+    FROM unnest($1::text[], $2::date[], $3::text[], CAST($4::text[] AS numeric[]))
         AS t(entity, day, metric, value)
     LEFT JOIN metrics.mappings AS m ON m.source_id = $5 AND m.entity = t.entity
 """
 INCOMING_HOURS = """
 WITH incoming AS (
     SELECT t.entity, t.day, t.hour, t.metric, t.value, m.plan_id, m.channel_id
-    FROM unnest($1::text[], $2::date[], $8::smallint[], $3::text[], $4::numeric[])
+    FROM unnest($1::text[], $2::date[], $8::smallint[], $3::text[],
+        CAST($4::text[] AS numeric[]))
         AS t(entity, day, hour, metric, value)
     LEFT JOIN metrics.mappings AS m ON m.source_id = $5 AND m.entity = t.entity
 """
@@ -188,7 +191,7 @@ async def ingest(
         [k[0] for k in keys],
         [k[1] for k in keys],
         [k[3] for k in keys],
-        list(batch.values()),
+        [str(value) for value in batch.values()],
         source_id,
         report.report_time,
         delivery_id,
