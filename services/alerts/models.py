@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.alerts import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
+from shared.kit.known_metrics import KnownMetrics
 
 Value = Numeric(24, 6)
 
@@ -23,6 +24,8 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+# The derived metrics the metrics service announced, so rules may name them.
+known_metrics = KnownMetrics.define(Base.metadata)
 
 
 class Rule(Base):
@@ -176,14 +179,3 @@ class PlanBudget(Base):
     ends_on: Mapped[date]
     currency: Mapped[str] = mapped_column(Text)
     channels: Mapped[dict[str, str]] = mapped_column(JSONB)  # channel id -> planned amount
-
-
-class DerivedMetric(Base):
-    """A derived metric the metrics service announced (``metrics.metric.defined``), so rules
-    may name it; the highest version seen wins."""
-
-    __tablename__ = "derived_metrics"
-
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    kind: Mapped[str] = mapped_column(Text)  # ratio | counter | money
-    version: Mapped[int]

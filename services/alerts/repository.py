@@ -14,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.alerts.models import (
     Alert,
     Channel,
-    DerivedMetric,
     Evaluation,
     Notification,
     PlanBudget,
     Rule,
     SeenValue,
     Silence,
+    known_metrics,
 )
 from services.alerts.schemas import AlertFilter
+from shared.contract.events.metrics import MetricDefinedV1
 
 
 class AlertRepository:
@@ -238,18 +239,10 @@ class AlertRepository:
         )
         return (await self.session.scalars(query)).all()
 
-    async def remember_derived_metric(self, key: str, kind: str, version: int) -> None:
-        """Keep a derived metric's key and kind; an older version arriving late changes nothing."""
-        statement = pg_insert(DerivedMetric).values(key=key, kind=kind, version=version)
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[DerivedMetric.key],
-                set_={"kind": statement.excluded.kind, "version": statement.excluded.version},
-                where=DerivedMetric.version < statement.excluded.version,
-            )
-        )
+    async def remember_derived_metric(self, event: MetricDefinedV1) -> None:
+        """Keep a derived metric the metrics service announced (the newest version wins)."""
+        await known_metrics.remember(self.session, event)
 
     async def derived_metrics(self) -> dict[str, str]:
         """The derived metrics known so far: key → kind."""
-        rows = await self.session.execute(select(DerivedMetric.key, DerivedMetric.kind))
-        return dict(rows.tuples().all())
+        return await known_metrics.kinds(self.session)

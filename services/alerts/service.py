@@ -445,6 +445,4 @@ class UnknownMetric(DomainError):
 
 async def remember_metric(session: AsyncSession, event: MetricDefinedV1) -> None:
     """A derived metric metrics defined: rules may watch it from now on."""
-    await AlertRepository(session).remember_derived_metric(
-        event.key, event.kind.value, event.version
-    )
+    await AlertRepository(session).remember_derived_metric(event)

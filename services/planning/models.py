@@ -25,6 +25,7 @@ from services.planning import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
 from shared.kit.idempotency import IdempotencyKeys
+from shared.kit.known_metrics import KnownMetrics
 
 Amount = Numeric(18, 2)
 Ratio = Numeric(12, 6)
@@ -35,6 +36,8 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+# The derived metrics the metrics service announced, so objectives may name them.
+known_metrics = KnownMetrics.define(Base.metadata)
 idempotency = IdempotencyKeys.define(Base.metadata)
 
 
@@ -252,14 +255,3 @@ class Adjustment(Base):
     applied_version: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class DerivedMetric(Base):
-    """A derived metric the metrics service announced (``metrics.metric.defined``), so objectives
-    may name it; the highest version seen wins."""
-
-    __tablename__ = "derived_metrics"
-
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    kind: Mapped[str] = mapped_column(Text)  # ratio | counter | money
-    version: Mapped[int]

@@ -8,7 +8,6 @@ from datetime import date
 from typing import TypeVar
 
 from sqlalchemy import delete, exists, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.planning.models import (
@@ -16,13 +15,14 @@ from services.planning.models import (
     Base,
     BudgetLine,
     Channel,
-    DerivedMetric,
     Objective,
     Partner,
     Plan,
     PlanVersion,
     RetrospectiveRow,
+    known_metrics,
 )
+from shared.contract.events.metrics import MetricDefinedV1
 
 Row = TypeVar("Row", bound=Base)
 
@@ -163,18 +163,10 @@ class PlanRepository:
             query = query.where(or_(*(c.ilike(pattern) for c in columns)))
         return (await self.session.scalars(query)).all()
 
-    async def remember_derived_metric(self, key: str, kind: str, version: int) -> None:
-        """Keep a derived metric's key and kind; an older version arriving late changes nothing."""
-        statement = pg_insert(DerivedMetric).values(key=key, kind=kind, version=version)
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[DerivedMetric.key],
-                set_={"kind": statement.excluded.kind, "version": statement.excluded.version},
-                where=DerivedMetric.version < statement.excluded.version,
-            )
-        )
+    async def remember_derived_metric(self, event: MetricDefinedV1) -> None:
+        """Keep a derived metric the metrics service announced (the newest version wins)."""
+        await known_metrics.remember(self.session, event)
 
     async def derived_metrics(self) -> dict[str, str]:
         """The derived metrics known so far: key → kind."""
-        rows = await self.session.execute(select(DerivedMetric.key, DerivedMetric.kind))
-        return dict(rows.tuples().all())
+        return await known_metrics.kinds(self.session)

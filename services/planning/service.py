@@ -443,6 +443,4 @@ async def update_forecast(
 
 async def remember_metric(session: AsyncSession, event: MetricDefinedV1) -> None:
     """A derived metric metrics defined: objectives may name it from now on."""
-    await PlanRepository(session).remember_derived_metric(
-        event.key, event.kind.value, event.version
-    )
+    await PlanRepository(session).remember_derived_metric(event)
