@@ -25,8 +25,10 @@ from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.db import create_engine
 from shared.kit.embedded_pg import start_server, stop_server
 from shared.kit.settings import BusKind, Settings
+from tests.kafka_broker import KafkaBroker, configured_broker, started_broker
 
 TEMPLATE = f"cp_template_{os.getpid()}"
+_BROKER_USED: list[KafkaBroker] = []
 
 
 def _libpq(url: str) -> str:
@@ -110,3 +112,30 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[httpx.A
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield http
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaBroker]:
+    """A real Kafka-protocol broker: KAFKA_BOOTSTRAP_SERVERS, or a Tansu started for this run."""
+    if configured := configured_broker():
+        _BROKER_USED.append(configured)
+        yield configured
+        return
+    for broker in started_broker():
+        _BROKER_USED.append(broker)
+        yield broker
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many Kafka-marked tests ran, and against which broker, so a skip cannot hide."""
+    counts = {
+        outcome: sum(1 for r in terminalreporter.stats.get(outcome, []) if "kafka" in r.keywords)
+        for outcome in ("passed", "failed", "error", "skipped")
+    }
+    if not any(counts.values()):
+        return
+    where = _BROKER_USED[0].describe() if _BROKER_USED else "no broker"
+    terminalreporter.write_line(
+        f"Kafka-marked tests against {where}: {counts['passed']} passed, "
+        f"{counts['failed']} failed, {counts['error']} errors, {counts['skipped']} skipped"
+    )

@@ -16,6 +16,7 @@ from shared.contract.events import CATALOGUE
 from shared.kit import migrations
 from shared.kit.bus.consumer import ConsumerLoop
 from shared.kit.bus.embedded import EmbeddedTransport
+from shared.kit.bus.health import BrokerWatch
 from shared.kit.bus.inbox import Inbox, Subscriber
 from shared.kit.bus.relay import Relay
 from shared.kit.bus.tables import BusTables
@@ -52,7 +53,13 @@ def build_transport(settings: Settings, bus_engine: AsyncEngine) -> Transport:
 
         if not settings.kafka_bootstrap_servers:
             raise ValueError("BUS=kafka needs KAFKA_BOOTSTRAP_SERVERS")
-        return KafkaTransport(settings.kafka_bootstrap_servers, settings.kafka_client_id)
+        return KafkaTransport(
+            settings.kafka_bootstrap_servers,
+            settings.kafka_client_id,
+            enable_idempotence=settings.kafka_enable_idempotence,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        )
     return EmbeddedTransport(bus_engine)
 
 
@@ -78,6 +85,7 @@ class ServiceRuntime:
         self.sessions: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
         self.transport = transport or build_transport(settings, self.engine)
         self.publisher = self.transport.publisher()
+        self.broker_watch = BrokerWatch(self.publisher, settings.kafka_readiness_timeout_seconds)
         self.relay = Relay(
             self.engine,
             definition.bus.outbox,
@@ -100,7 +108,8 @@ class ServiceRuntime:
         self.consumers = [
             ConsumerLoop(
                 self.transport.subscription(
-                    inbox.consumer, [settings.topic(t) for t in inbox.subscriber.topics]
+                    settings.consumer_group(inbox.consumer),
+                    [settings.topic(t) for t in inbox.subscriber.topics],
                 ),
                 inbox,
             )
@@ -123,7 +132,10 @@ class ServiceRuntime:
         if background:
             self._stop.clear()
             name = self.definition.name
-            self._tasks = [asyncio.create_task(self.relay.run(self._stop), name=f"{name}-relay")]
+            self._tasks = [
+                asyncio.create_task(self.relay.run(self._stop), name=f"{name}-relay"),
+                asyncio.create_task(self.broker_watch.run(self._stop), name=f"{name}-broker-watch"),
+            ]
             self._tasks += [
                 asyncio.create_task(c.run(self._stop), name=c.inbox.consumer)
                 for c in self.consumers
@@ -211,5 +223,10 @@ class ServiceRuntime:
 
     @property
     def bus_ready(self) -> bool:
-        """True when the relay's last publish worked and every consumer is connected."""
-        return self.relay.healthy and all(c.healthy for c in self.consumers)
+        """True when the broker answers, the relay's last publish worked and every consumer is
+        connected."""
+        return (
+            self.broker_watch.healthy
+            and self.relay.healthy
+            and all(c.healthy for c in self.consumers)
+        )

@@ -38,7 +38,27 @@ class Settings(BaseSettings):
     )
     kafka_bootstrap_servers: str | None = None
     kafka_client_id: str = "campaign-placement"
-    topic_prefix: str = ""
+    kafka_enable_idempotence: bool = Field(
+        default=True,
+        description="idempotent producer (no duplicates from producer retries); turn off only "
+        "for brokers without InitProducerId, such as the Tansu test broker",
+    )
+    kafka_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=1,
+        description="a consumer that sends no heartbeat for this long leaves its group",
+    )
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=1)
+    kafka_readiness_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="/readyz turns false when the broker has not answered for this long",
+    )
+    topic_prefix: str = Field(
+        default="",
+        description="prefix of every topic and consumer group: environments sharing a broker "
+        "never read or rebalance each other's",
+    )
     kafka_create_topics: bool = Field(
         default=True, description="create missing topics at start-up (brokers auto-create off)"
     )
@@ -92,6 +112,10 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         """A logical topic name with the deployment's prefix."""
+        return f"{self.topic_prefix}{name}"
+
+    def consumer_group(self, name: str) -> str:
+        """A consumer group id with the deployment's prefix."""
         return f"{self.topic_prefix}{name}"
 
 

@@ -107,6 +107,11 @@ class FaultyPublisher:
     async def stop(self) -> None:
         await self.inner.stop()
 
+    async def probe(self, timeout_seconds: float) -> None:
+        if self.down:
+            raise TransportUnavailable("broker down (simulated)")
+        await self.inner.probe(timeout_seconds)
+
     async def publish(self, messages: Sequence[Message]) -> None:
         if self.down:
             raise TransportUnavailable("broker down (simulated)")

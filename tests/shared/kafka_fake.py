@@ -128,6 +128,12 @@ class FakeProducer:
         self.started = False
         self.stopped = False
         self._pending: list[asyncio.Task[None]] = []
+        self.client = self
+
+    async def fetch_all_metadata(self) -> None:
+        """Answer a metadata request (the producer's client is the producer itself here)."""
+        if self.broker.down:
+            raise KafkaConnectionError("Unable to get cluster metadata over all known brokers")
 
     async def start(self) -> None:
         """Fail like aiokafka's bootstrap when the broker is down."""

@@ -1,9 +1,8 @@
-"""The Kafka transport against a real broker; runs only when KAFKA_BOOTSTRAP_SERVERS is set."""
+"""The Kafka transport against a real broker: a Tansu of the suite, or KAFKA_BOOTSTRAP_SERVERS."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,36 +11,35 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from shared.kit.bus.kafka import KafkaSubscription, KafkaTransport
 from shared.kit.bus.transport import Message
+from tests.kafka_broker import TEST_HEARTBEAT_INTERVAL_MS, TEST_SESSION_TIMEOUT_MS, KafkaBroker
 
-pytestmark = [
-    pytest.mark.skipif(
-        not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
-        reason="no Kafka broker: set KAFKA_BOOTSTRAP_SERVERS to run the real-broker lane",
-    ),
-    pytest.mark.kafka,
-]
+pytestmark = pytest.mark.kafka
 
 DEADLINE_SECONDS = 30.0
 
 
 @pytest.fixture
-def servers() -> str:
-    return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+def transport(kafka_broker: KafkaBroker) -> KafkaTransport:
+    return KafkaTransport(
+        kafka_broker.bootstrap_servers,
+        "bus-real-broker-test",
+        enable_idempotence=kafka_broker.idempotence,
+        session_timeout_ms=TEST_SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=TEST_HEARTBEAT_INTERVAL_MS,
+    )
 
 
 @pytest.fixture
-def transport(servers: str) -> KafkaTransport:
-    return KafkaTransport(servers, "bus-real-broker-test")
-
-
-@pytest.fixture
-async def topic(servers: str) -> AsyncIterator[str]:
+async def topic(kafka_broker: KafkaBroker) -> AsyncIterator[str]:
     name = f"bus-test-{uuid.uuid4()}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=servers, client_id="bus-real-broker-test")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=kafka_broker.bootstrap_servers, client_id="bus-real-broker-test"
+    )
     await admin.start()
     try:
-        replicas = int(os.environ.get("KAFKA_TEST_REPLICATION_FACTOR", "1"))
-        await admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=replicas)])
+        await admin.create_topics(
+            [NewTopic(name, num_partitions=3, replication_factor=kafka_broker.replication_factor)]
+        )
         yield name
         await admin.delete_topics([name])
     finally:

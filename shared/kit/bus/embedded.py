@@ -110,6 +110,12 @@ class EmbeddedPublisher:
     async def stop(self) -> None:
         """Nothing is buffered, so nothing to flush."""
 
+    async def probe(self, timeout_seconds: float) -> None:
+        """The log is the database: ask it for one row."""
+        engine = self.transport.engine
+        async with _guard(), asyncio.timeout(timeout_seconds), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
     async def publish(self, messages: Sequence[Message]) -> None:
         """Append every message in one transaction, topic by topic, in the given order."""
         by_topic: dict[str, list[Message]] = defaultdict(list)

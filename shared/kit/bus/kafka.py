@@ -80,11 +80,33 @@ class _Client:
 
 
 class KafkaPublisher(_Client):
-    """An idempotent producer that waits for every acknowledgement."""
+    """A producer that waits for every acknowledgement (idempotent unless the broker lacks it)."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        client_id: str,
+        factory: ClientFactory,
+        start_timeout: float,
+        enable_idempotence: bool,
+    ) -> None:
+        super().__init__(bootstrap_servers, client_id, factory, start_timeout)
+        self._enable_idempotence = enable_idempotence
 
     async def start(self) -> None:
         """Connect; raise TransportUnavailable if the broker cannot be reached."""
-        await self._start(acks="all", enable_idempotence=True)
+        await self._start(acks="all", enable_idempotence=self._enable_idempotence)
+
+    async def probe(self, timeout_seconds: float) -> None:
+        """Ask the cluster for its metadata; raise TransportUnavailable if no broker answers.
+
+        aiokafka's fetch and idle producer never fail while the broker is gone (they retry
+        quietly), so readiness needs a question that must be answered.
+        """
+        producer = self._started()
+        with self._errors("probe"):
+            async with asyncio.timeout(timeout_seconds):
+                await producer.client.fetch_all_metadata()
 
     async def publish(self, messages: Sequence[Message]) -> None:
         """Send all messages and return once every one is acknowledged by all in-sync replicas."""
@@ -116,10 +138,12 @@ class KafkaSubscription(_Client):
         start_timeout: float,
         group: str,
         topics: Sequence[str],
+        group_settings: dict[str, int],
     ) -> None:
         super().__init__(bootstrap_servers, client_id, factory, start_timeout)
         self._group = group
         self._topics = tuple(topics)
+        self._group_settings = group_settings
         self._fetched_since_commit = False
 
     async def start(self) -> None:
@@ -129,6 +153,7 @@ class KafkaSubscription(_Client):
             group_id=self._group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            **self._group_settings,
         )
         self._fetched_since_commit = False
 
@@ -195,17 +220,29 @@ class KafkaTransport:
         producer_factory: ClientFactory = AIOKafkaProducer,
         consumer_factory: ClientFactory = AIOKafkaConsumer,
         start_timeout_seconds: float = 30.0,
+        enable_idempotence: bool = True,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
     ) -> None:
         self._servers = bootstrap_servers
         self._client_id = client_id
         self._producer_factory = producer_factory
         self._consumer_factory = consumer_factory
         self._start_timeout = start_timeout_seconds
+        self._enable_idempotence = enable_idempotence
+        self._group_settings = {
+            "session_timeout_ms": session_timeout_ms,
+            "heartbeat_interval_ms": heartbeat_interval_ms,
+        }
 
     def publisher(self) -> KafkaPublisher:
         """A new publisher."""
         return KafkaPublisher(
-            self._servers, self._client_id, self._producer_factory, self._start_timeout
+            self._servers,
+            self._client_id,
+            self._producer_factory,
+            self._start_timeout,
+            self._enable_idempotence,
         )
 
     def subscription(self, group: str, topics: Sequence[str]) -> KafkaSubscription:
@@ -217,4 +254,5 @@ class KafkaTransport:
             self._start_timeout,
             group,
             topics,
+            self._group_settings,
         )

@@ -30,6 +30,9 @@ class Publisher(Protocol):
     async def stop(self) -> None:
         """Flush what is in flight and disconnect."""
 
+    async def probe(self, timeout_seconds: float) -> None:
+        """Ask the broker something it must answer; raise TransportUnavailable if it does not."""
+
     async def publish(self, messages: Sequence[Message]) -> None:
         """Return only once every message is durably accepted, in order per key.
 
