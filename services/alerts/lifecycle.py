@@ -60,10 +60,17 @@ async def observe(
     objective_id: uuid.UUID | None = None,
     channel_id: uuid.UUID | None = None,
     summary: str,
+    data_at: datetime | None = None,
 ) -> Alert | None:
-    """Judge one observation against a rule and move (or open) the subject's alert."""
+    """Judge one observation against a rule and move (or open) the subject's alert.
+
+    ``data_at`` is when the observed data is from (the day, the snapshot time): an observation
+    older than one already judged for the subject is ignored, whatever order it arrived in.
+    """
     repo = AlertRepository(session)
     key = fingerprint(rule, plan_id, objective_id, channel_id)
+    if data_at is not None and not await repo.advance_judged_through(key, data_at):
+        return None
     alert = await repo.open_alert(key)
     verdict = evaluation.condition(rule, seen)
     state = cast(evaluation.State, alert.state if alert else "ok")

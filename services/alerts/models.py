@@ -98,6 +98,19 @@ class Alert(Base):
     row_version: Mapped[int] = mapped_column(default=1)
 
 
+class JudgedThrough(Base):
+    """The newest data point each alert subject (fingerprint) was judged on.
+
+    Metrics publishes changed days in no particular order, and a late or restated older day
+    must not resolve (or raise) what a newer day already decided.
+    """
+
+    __tablename__ = "judged_through"
+
+    fingerprint: Mapped[str] = mapped_column(Text, primary_key=True)
+    data_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Evaluation(Base):
     """Each observation that moved an alert: the evidence of why it fired and resolved."""
 

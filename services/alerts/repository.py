@@ -15,6 +15,7 @@ from services.alerts.models import (
     Alert,
     Channel,
     Evaluation,
+    JudgedThrough,
     Notification,
     PlanBudget,
     Rule,
@@ -99,6 +100,23 @@ class AlertRepository:
         """The rules made from a plan's targets."""
         query = select(Rule).where(Rule.plan_id == plan_id, Rule.is_default)
         return (await self.session.scalars(query)).all()
+
+    async def advance_judged_through(self, fingerprint: str, data_at: datetime) -> bool:
+        """Move the subject's newest judged data point to ``data_at``; False when it is older.
+
+        One statement, so two consumers judging the same subject cannot both win.
+        """
+        statement = (
+            pg_insert(JudgedThrough)
+            .values(fingerprint=fingerprint, data_at=data_at)
+            .on_conflict_do_update(
+                index_elements=[JudgedThrough.fingerprint],
+                set_={"data_at": data_at},
+                where=JudgedThrough.data_at <= data_at,
+            )
+            .returning(JudgedThrough.fingerprint)
+        )
+        return (await self.session.execute(statement)).first() is not None
 
     async def open_alert(self, fingerprint: str) -> Alert | None:
         """The alert of a fingerprint that is not resolved yet, locked."""

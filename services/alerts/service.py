@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -191,7 +191,13 @@ async def on_kpi_snapshot(session: AsyncSession, event: KpiSnapshotV1, now: date
                 plan_id=event.plan_id,
                 objective_id=objective.objective_id,
                 summary=said,
+                data_at=event.as_of,
             )
+
+
+def start_of(day: date) -> datetime:
+    """A business day as the instant data about it is ordered by."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _accumulates(metric: str, derived: Mapping[str, str] | None = None) -> bool:
@@ -234,6 +240,7 @@ async def on_metrics_updated(session: AsyncSession, event: MetricsUpdatedV1, now
             plan_id=event.plan_id,
             channel_id=event.channel_id,
             summary=f"{said} for {where} ({rule.name})",
+            data_at=start_of(event.day),
         )
 
 
@@ -268,6 +275,7 @@ async def on_spend(session: AsyncSession, event: SpendRecordedV1, now: datetime)
                 f"{event.through_day} against a budget of {planned}: "
                 f"{'n/a' if deviation is None else f'{deviation:+.1f}%'} off pace ({rule.name})"
             ),
+            data_at=start_of(event.through_day),
         )
 
 

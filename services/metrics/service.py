@@ -642,7 +642,8 @@ async def publish_snapshots(session: AsyncSession, now: datetime, settings: Sett
     transaction (hours in the company time zone).
     """
     repo = MetricsRepository(session)
-    dirty = await repo.take_dirty()
+    # Oldest day first, so a consumer judging in arrival order meets the newest day last.
+    dirty = sorted(await repo.take_dirty(), key=lambda d: (d.plan_id, d.channel_key, d.day))
     plans = {d.plan_id for d in dirty}
     # The claimed days' rollups first, so the snapshots below (and every later read) sum them.
     await repo.refresh_rollups([(d.plan_id, d.day) for d in dirty], settings.company_timezone)
