@@ -51,15 +51,12 @@ def create_allinone_app(
     transport: Transport | None = None
     bus_engine = None
     if settings.bus_kind is BusKind.EMBEDDED:
-        # One shared transport: a publish wakes this process's consumers without polling.
-        # Every consumer holds a connection for its group membership, so the pool has one per
-        # subscriber on top of what publishes and reads need; too small, and publishing waits
-        # forever for a connection the consumers never give back.
-        subscribers = sum(len(d.subscribers) for d in DEFINITIONS)
+        # One shared transport: a publish wakes this process's consumers without polling, and
+        # one connection holds every consumer group's membership.
         bus_engine = create_engine(
             database_url or resolve_database_url("bus", settings),
             application_name="bus",
-            pool_size=subscribers + settings.db_pool_size,
+            pool_size=settings.db_pool_size,
         )
         transport = EmbeddedTransport(bus_engine)
     services = {

@@ -77,8 +77,7 @@ class ServiceRuntime:
         self.settings = settings
         self.engine = create_engine(
             database_url,
-            # On the embedded bus each consumer holds a connection for its group membership.
-            pool_size=settings.db_pool_size + len(definition.subscribers),
+            pool_size=settings.db_pool_size,
             application_name=definition.name,
             statement_timeout_ms=settings.db_statement_timeout_ms,
         )

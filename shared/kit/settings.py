@@ -86,8 +86,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=10,
         ge=1,
-        description="connections per service kept for requests and jobs (as many again may "
-        "overflow under load); the embedded bus adds one per consumer",
+        description="connections per service kept for requests, consumers, relay and jobs (as "
+        "many again may overflow under load); plus one for the relay's lock, and on the "
+        "embedded bus one per process for every consumer group's membership",
     )
     db_statement_timeout_ms: int = Field(
         default=30_000, ge=0, description="cancel a statement after this long (0 = never)"

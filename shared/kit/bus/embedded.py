@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -70,6 +70,12 @@ class EmbeddedTransport:
         self.poll_seconds = poll_seconds
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._schema_ready = False
+        # Group membership is a session advisory lock. One connection holds every group this
+        # process is a member of: one per consumer took 47 of the embedded server's 100
+        # connections at rest, and reads 503'd for want of the rest.
+        self._membership: AsyncConnection | None = None
+        self._members: dict[str, object] = {}  # group → the subscription reading it here
+        self._membership_lock = asyncio.Lock()
 
     async def ensure_schema(self) -> None:
         """Create the log tables once (like a broker auto-creating topics)."""
@@ -90,6 +96,58 @@ class EmbeddedTransport:
     def subscription(self, group: str, topics: Sequence[str]) -> EmbeddedSubscription:
         """A new subscription for one consumer group."""
         return EmbeddedSubscription(self, group, topics)
+
+    def is_member(self, group: str, member: object) -> bool:
+        """True while ``member`` holds the group's membership."""
+        return self._members.get(group) is member
+
+    async def join(self, group: str, member: object) -> bool:
+        """Make ``member`` the group's one reader unless another (here or in another process)
+        is; True when it is."""
+        async with self._membership_lock:
+            if group in self._members:
+                return self._members[group] is member
+            async with self._membership_errors():
+                if self._membership is None:
+                    self._membership = await self.engine.connect()
+                got = await self._membership.scalar(
+                    text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(f"group:{group}")}
+                )
+                await self._membership.commit()
+            if got:
+                self._members[group] = member
+            return bool(got)
+
+    async def leave(self, group: str, member: object) -> None:
+        """Give the group's membership up; the connection closes with the last group."""
+        async with self._membership_lock:
+            if self._members.get(group) is not member or self._membership is None:
+                return
+            del self._members[group]
+            async with self._membership_errors():
+                # Unlocked explicitly: close() returns the connection to the pool, where a
+                # session lock would outlive the membership.
+                await self._membership.execute(
+                    text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key(f"group:{group}")}
+                )
+                await self._membership.commit()
+                if not self._members:
+                    conn, self._membership = self._membership, None
+                    await conn.close()
+
+    @contextlib.asynccontextmanager
+    async def _membership_errors(self) -> AsyncIterator[None]:
+        """A failed membership connection loses every group: all consumers must rejoin."""
+        try:
+            async with _guard():
+                yield
+        except TransportUnavailable:
+            conn, self._membership = self._membership, None
+            self._members.clear()
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+            raise
 
     def _notify(self, topics: set[str]) -> None:
         for topic in topics:
@@ -148,7 +206,7 @@ class EmbeddedSubscription:
         self.group = group
         self.topics = list(topics)
         self._positions: dict[str, int] = {}
-        self._lock_conn: AsyncConnection | None = None
+        self._joined = False
         self._wake = asyncio.Event()
 
     async def start(self) -> None:
@@ -162,10 +220,9 @@ class EmbeddedSubscription:
         """Leave the group; uncommitted positions are forgotten."""
         for topic in self.topics:
             self.transport._waiters[topic].discard(self._wake)
-        if self._lock_conn is not None:
-            conn, self._lock_conn = self._lock_conn, None
-            async with _guard():
-                await conn.close()
+        if self._joined:
+            self._joined = False
+            await self.transport.leave(self.group, self)
 
     async def fetch(self, max_records: int, timeout_seconds: float) -> Sequence[Message]:
         """Records after the current positions; waits up to the timeout for new ones."""
@@ -223,21 +280,16 @@ class EmbeddedSubscription:
         return messages
 
     async def _is_member(self) -> bool:
-        """Hold the group's advisory lock on a dedicated connection; one reader per group."""
-        if self._lock_conn is not None:
+        """Hold the group's membership (one reader per group); on joining, start from the
+        committed positions, since another member may have moved them meanwhile."""
+        if self._joined and self.transport.is_member(self.group, self):
             return True
-        async with _guard():
-            conn = await self.transport.engine.connect()
-            got = await conn.scalar(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(f"group:{self.group}")}
-            )
-            await conn.commit()
-        if got:
-            self._lock_conn = conn
-            await self.rewind()
-            return True
-        await conn.close()
-        return False
+        self._joined = False
+        if not await self.transport.join(self.group, self):
+            return False
+        self._joined = True
+        await self.rewind()
+        return True
 
 
 class _guard:
