@@ -38,7 +38,7 @@ migrate: $(STAMP)
 
 ## Print a development token: make token ROLE=supervisor SUB=alice
 token: $(STAMP)
-	$(BIN)/python -m shared.kit.auth token --role $(or $(ROLE),specialist) --sub $(or $(SUB),dev-user)
+	$(BIN)/python -m shared.kit.tokens --role $(or $(ROLE),specialist) --sub $(or $(SUB),dev-user)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

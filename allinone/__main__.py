@@ -13,12 +13,12 @@ from shared.contract.events import CATALOGUE
 from shared.contract.types import Role
 from shared.kit import migrations
 from shared.kit.app import resolve_database_url
-from shared.kit.auth import mint_token
 from shared.kit.bus.topics import service_topics
 from shared.kit.db import create_engine
 from shared.kit.observability import configure_logging
 from shared.kit.serve import freeze_startup_objects
 from shared.kit.settings import get_settings, refuse_unsafe_production
+from shared.kit.tokens import mint_token
 
 
 def _banner(host: str, port: int) -> str:

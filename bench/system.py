@@ -47,10 +47,10 @@ from services.metrics.signatures import sign
 from shared.contract.events.alerts import AlertRaisedV1
 from shared.contract.events.metrics import MetricsUpdatedV1, MetricValue
 from shared.contract.types import Role
-from shared.kit.auth import mint_token
 from shared.kit.bus.outbox import Outbox
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import Settings
+from shared.kit.tokens import mint_token
 
 ALERT_SAMPLES = size(40, 10, "BENCH_ALERT_SAMPLES")  # after 3 warm-up samples
 WEBHOOK_SAMPLES = size(5, 2, "BENCH_WEBHOOK_SAMPLES")

@@ -30,8 +30,8 @@ import uvicorn
 
 from demo import seed
 from shared.contract.types import Role
-from shared.kit.auth import mint_token
 from shared.kit.settings import Settings
+from shared.kit.tokens import mint_token
 
 T = TypeVar("T")
 REPORT = Path(os.environ.get("DEMO_REPORT", "demo-evaluation.html")).resolve()

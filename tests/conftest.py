@@ -20,11 +20,11 @@ from sqlalchemy.engine import make_url
 from allinone.app import DEFINITIONS, create_allinone_app
 from shared.contract.types import Role
 from shared.kit import migrations
-from shared.kit.auth import mint_token
 from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.db import create_engine
 from shared.kit.embedded_pg import start_server, stop_server
 from shared.kit.settings import BusKind, Settings
+from shared.kit.tokens import mint_token
 from tests.kafka_broker import KafkaBroker, configured_broker, started_broker
 
 TEMPLATE = f"cp_template_{os.getpid()}"

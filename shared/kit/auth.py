@@ -1,11 +1,9 @@
-"""Bearer JWT authentication with roles; ``python -m shared.kit.auth token`` mints dev tokens."""
+"""Bearer JWT authentication with roles (development tokens are minted in shared.kit.tokens)."""
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import jwt
@@ -16,6 +14,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from shared.contract.types import Role
 from shared.kit.errors import Forbidden, Unauthenticated
 from shared.kit.settings import Settings, get_settings
+from shared.kit.tokens import mint_token as mint_token  # re-exported for callers of auth
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued for this deployment")
 
@@ -53,22 +52,6 @@ def decode_token(token: str, settings: Settings) -> Principal:
     except ValueError as exc:
         raise Unauthenticated(f"invalid token: unknown role ({exc})") from exc
     return Principal(subject=str(claims["sub"]), roles=roles)
-
-
-def mint_token(
-    subject: str, roles: list[Role], settings: Settings, *, ttl: timedelta = timedelta(hours=12)
-) -> str:
-    """A signed token for development and tests (production tokens come from the company IdP)."""
-    now = datetime.now(UTC)
-    claims = {
-        "sub": subject,
-        "roles": [r.value for r in roles],
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "iat": now,
-        "exp": now + ttl,
-    }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithms[0])
 
 
 async def current_principal(
@@ -110,18 +93,3 @@ def bearer_principal(authorization: str | None, settings: Settings) -> Principal
     if not authorization or scheme.lower() != "bearer" or not token:
         raise Unauthenticated("missing bearer token")
     return decode_token(token, settings)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """CLI: print a development token for a role."""
-    parser = argparse.ArgumentParser(prog="python -m shared.kit.auth")
-    sub = parser.add_subparsers(dest="command", required=True)
-    token = sub.add_parser("token", help="mint a development token")
-    token.add_argument("--role", action="append", choices=[r.value for r in Role], required=True)
-    token.add_argument("--sub", default="dev-user")
-    args = parser.parse_args(argv)
-    print(mint_token(args.sub, [Role(r) for r in args.role], get_settings()))
-
-
-if __name__ == "__main__":
-    main()

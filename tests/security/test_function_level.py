@@ -295,8 +295,8 @@ async def test_the_root_app_routes(stack: Stack) -> None:
 
 async def test_a_token_with_two_roles_gets_the_union(stack: Stack) -> None:
     """Roles add up: finance alone may not create a plan, finance+specialist may."""
-    from shared.kit.auth import mint_token
     from shared.kit.settings import Settings
+    from shared.kit.tokens import mint_token
 
     token = mint_token("two-hats", [FIN, S], Settings())
     got = await stack.client.post(
@@ -308,8 +308,8 @@ async def test_a_token_with_two_roles_gets_the_union(stack: Stack) -> None:
 
 
 async def test_a_token_with_no_roles_is_refused_everywhere_but_open_routes(stack: Stack) -> None:
-    from shared.kit.auth import mint_token
     from shared.kit.settings import Settings
+    from shared.kit.tokens import mint_token
 
     headers = {"Authorization": f"Bearer {mint_token('no-hats', [], Settings())}"}
     failures = []

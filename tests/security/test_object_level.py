@@ -352,8 +352,8 @@ async def test_only_a_tasks_people_and_planners_move_it_or_log_on_it(
 async def test_admin_is_never_lent_by_a_delegation(stack: Stack) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from shared.kit.auth import mint_token
     from shared.kit.settings import Settings
+    from shared.kit.tokens import mint_token
 
     now = datetime.now(UTC)
     window = {

@@ -10,8 +10,8 @@ import pytest
 
 from allinone.app import DEFINITIONS
 from shared.contract.types import Role
-from shared.kit.auth import mint_token
 from shared.kit.settings import Settings
+from shared.kit.tokens import mint_token
 from tests.conftest import bearer
 
 SERVICES = [d.name for d in DEFINITIONS]
