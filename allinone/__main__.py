@@ -89,9 +89,12 @@ def main() -> None:
         configure_logging(settings.log_level)
         refuse_unsafe_production(settings)
         host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8000"))
-        app, _root = create_allinone_app(settings)
+        where = "DATABASE_URL" if settings.database_url else "the embedded PostgreSQL"
+        print(f"campaign placement: starting {where}, migrating, starting five services…")
+        app, _root = create_allinone_app(
+            settings, on_ready=lambda: print(_banner(host, port), flush=True)
+        )
         freeze_startup_objects()
-        print(_banner(host, port), flush=True)
         uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=20)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
@@ -44,9 +45,14 @@ class PrefixDispatcher:
 
 
 def create_allinone_app(
-    settings: Settings | None = None, database_url: str | None = None
+    settings: Settings | None = None,
+    database_url: str | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> tuple[PrefixDispatcher, FastAPI]:
-    """The dispatcher to serve, and the root app (whose lifespan starts every service)."""
+    """The dispatcher to serve, and the root app (whose lifespan starts every service).
+
+    ``on_ready`` is called once every service is ready (its database and bus answer).
+    """
     settings = settings or get_settings()
     transport: Transport | None = None
     bus_engine = None
@@ -66,6 +72,21 @@ def create_allinone_app(
         for d in DEFINITIONS
     }
 
+    async def not_ready() -> list[str]:
+        return [
+            n
+            for n, a in services.items()
+            if not (await a.state.runtime.database_ready() and a.state.runtime.bus_ready)
+        ]
+
+    async def announce_when_ready(announce: Callable[[], None]) -> None:
+        # Readiness asks the database and the broker: there is no event to wait on.
+        while True:
+            if not await not_ready():
+                announce()
+                return
+            await asyncio.sleep(0.1)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
@@ -73,6 +94,9 @@ def create_allinone_app(
                 await stack.enter_async_context(app.router.lifespan_context(app))
             if bus_engine is not None:
                 stack.push_async_callback(bus_engine.dispose)
+            if on_ready is not None:
+                waiting = asyncio.create_task(announce_when_ready(on_ready))
+                stack.callback(waiting.cancel)
             yield
 
     root = FastAPI(
@@ -93,12 +117,7 @@ def create_allinone_app(
 
     @root.get("/readyz")
     async def readyz(request: Request) -> Response:
-        down = [
-            n
-            for n, a in services.items()
-            if not (await a.state.runtime.database_ready() and a.state.runtime.bus_ready)
-        ]
-        if down:
+        if down := await not_ready():
             return problem(
                 503, "not-ready", "Not ready", f"not ready: {', '.join(down)}", request.url.path
             )
