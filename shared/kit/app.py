@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,10 +82,38 @@ def create_service_app(
     install_problem_handlers(app)
     app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(RequestObservability, service=name)
+    allow_cross_origin(app, settings)
     for router in [*definition.routers, dead_letter_router()]:
         app.include_router(router, prefix=f"/{name}", responses=PROBLEM_RESPONSES)
     install_ops_routes(app, runtime)
     return app
+
+
+# What a browser frontend must be able to read from our answers.
+EXPOSED_HEADERS = ["ETag", "Location", "Link", "Retry-After", "X-Correlation-ID"]
+
+
+def allow_cross_origin(app: FastAPI, settings: Settings) -> None:
+    """CORS for the configured internal frontends; outermost, so a preflight (and a refusal)
+    is answered before authentication and rate limits, and every answer carries the headers."""
+    if not settings.cors_allow_origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allow_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "Idempotency-Key",
+            "If-Match",
+            "X-Correlation-ID",
+            "Accept-Language",
+        ],
+        expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
 
 
 def install_ops_routes(app: FastAPI, runtime: ServiceRuntime) -> None:

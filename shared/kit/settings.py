@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         default=True, description="run periodic jobs (reminders, cut-offs); tests drive them"
     )
     log_level: str = "INFO"
+    cors_allow_origins: list[str] = Field(
+        default=[],
+        description="browser origins of internal frontends allowed to call the API "
+        '(JSON list, e.g. ["https://marketing.example.cn"]); empty = no cross-origin access',
+    )
 
     @field_validator("rate_limit_writes", "rate_limit_webhooks")
     @classmethod
