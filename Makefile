@@ -18,8 +18,15 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m allinone
 
+## Debian's Chromium and CJK fonts for the browser tests (as root, the way CI runs).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@echo "installing Debian's chromium and fonts-noto-cjk for the browser tests…"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+
 ## The whole suite against real PostgreSQL (TEST_DATABASE_URL, or a throw-away embedded server).
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

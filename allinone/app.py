@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -42,6 +43,20 @@ class PrefixDispatcher:
             if len(parts) == 3:
                 target = self.services.get(parts[1], self.root)
         await target(scope, receive, send)
+
+
+def docs_index(names: list[str]) -> str:
+    """One page linking every service's API docs (Swagger UI and ReDoc)."""
+    rows = "".join(
+        f'<li><a href="/{n}/docs">{n}</a> (<a href="/{n}/redoc">ReDoc</a>, '
+        f'<a href="/{n}/openapi.json">OpenAPI</a>)</li>'
+        for n in names
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>Campaign placement API</title></head><body>"
+        f"<h1>Campaign placement API</h1><ul>{rows}</ul></body></html>"
+    )
 
 
 def create_allinone_app(
@@ -110,6 +125,10 @@ def create_allinone_app(
     @root.get("/")
     async def index() -> dict[str, object]:
         return {"services": {name: {"docs": f"/{name}/docs"} for name in services}}
+
+    @root.get("/docs", response_class=HTMLResponse)
+    async def docs() -> str:
+        return docs_index(list(services))
 
     @root.get("/healthz")
     async def healthz() -> dict[str, str]:

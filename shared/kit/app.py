@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,11 +71,16 @@ def create_service_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from assets in the fastapi-offline package: the company network may
+    # not reach a CDN, and the pages were blank without one.
+    app = FastAPIOffline(
         title=f"{name} service",
         description=definition.description,
         docs_url=f"/{name}/docs",
-        redoc_url=None,
+        redoc_url=f"/{name}/redoc",
+        static_url=f"/{name}/docs-assets",
+        swagger_ui_oauth2_redirect_url=f"/{name}/docs/oauth2-redirect",
+        swagger_ui_parameters={"persistAuthorization": True},
         openapi_url=f"/{name}/openapi.json",
         lifespan=lifespan,
     )

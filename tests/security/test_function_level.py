@@ -61,7 +61,8 @@ def _common(service: str) -> dict[str, Access]:
     return {
         f"GET /{service}/openapi.json": PUBLIC,
         f"GET /{service}/docs": PUBLIC,
-        "GET /docs/oauth2-redirect": PUBLIC,
+        f"GET /{service}/redoc": PUBLIC,
+        f"GET /{service}/docs/oauth2-redirect": PUBLIC,
         f"GET /{service}/healthz": PUBLIC,
         "GET /healthz": PUBLIC,
         f"GET /{service}/readyz": PUBLIC,
@@ -182,6 +183,7 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
 # What the all-in-one root app serves itself.
 ROOT_ROUTES: Final[dict[str, Access]] = {
     "GET /": PUBLIC,
+    "GET /docs": PUBLIC,
     "GET /healthz": PUBLIC,
     "GET /readyz": PUBLIC,
     "GET /metrics": PUBLIC,
