@@ -8,7 +8,6 @@ Screenshots are written to build/screenshots/ for a person to look at.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +33,18 @@ FLAGS = [
 
 
 @pytest.fixture(scope="session")
-async def chromium() -> AsyncIterator[Browser]:
-    """Headless Chromium for the whole run; missing Chromium is a failure, not a skip."""
-    assert os.path.exists(CHROMIUM), "Chromium is missing: `make test` installs it (apt chromium)"
+def chromium_path() -> Path:
+    """The system Chromium; missing, it is a failure, not a skip."""
+    assert CHROMIUM.exists(), "Chromium is missing: `make test` installs it (apt chromium)"
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+async def chromium(chromium_path: Path) -> AsyncIterator[Browser]:
+    """Headless Chromium for the whole run."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
+            executable_path=str(chromium_path), headless=True, args=FLAGS
         )
         yield browser
         await browser.close()
