@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.alerts import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
+from shared.kit.idempotency import IdempotencyKeys
 from shared.kit.known_metrics import KnownMetrics
 
 Value = Numeric(24, 6)
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+idempotency = IdempotencyKeys.define(Base.metadata)
 # The derived metrics the metrics service announced, so rules may name them.
 known_metrics = KnownMetrics.define(Base.metadata)
 

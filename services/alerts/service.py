@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.alerts import evaluation, lifecycle
 from services.alerts.evaluation import TARGET_KINDS, Observation
-from services.alerts.models import Alert, Channel, PlanBudget, Rule, Silence
+from services.alerts.models import Alert, Channel, PlanBudget, Rule, Silence, idempotency
 from services.alerts.repository import AlertRepository
 from services.alerts.schemas import (
     AlertFilter,
@@ -48,6 +48,21 @@ DEFAULT_EVENT_RULES = (
     ("approval overdue", "approvals.request.overdue", "info"),
     ("budget line overspent", "planning.plan.budget_line_overspent", "warning"),
 )
+
+
+async def create_rule_once(
+    session: AsyncSession, data: RuleCreate, caller: str, key: str | None
+) -> RuleRead:
+    """Store a rule, once per Idempotency-Key."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=caller,
+        scope="POST /alerts/rules",
+        request=data,
+        produce=lambda: create_rule(session, data),
+        model=RuleRead,
+    )
 
 
 async def create_rule(session: AsyncSession, data: RuleCreate) -> RuleRead:
@@ -390,6 +405,21 @@ async def assign(session: AsyncSession, alert_id: uuid.UUID, assignee: str) -> A
     alert.assignee = assignee
     alert.row_version += 1
     return await read(session, alert)
+
+
+async def create_silence_once(
+    session: AsyncSession, data: SilenceCreate, author: str, key: str | None
+) -> SilenceRead:
+    """Mute matching alerts' notifications for a window, once per Idempotency-Key."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=author,
+        scope="POST /alerts/silences",
+        request=data,
+        produce=lambda: create_silence(session, data, author),
+        model=SilenceRead,
+    )
 
 
 async def create_silence(session: AsyncSession, data: SilenceCreate, author: str) -> SilenceRead:

@@ -38,6 +38,7 @@ from shared.contract.types import CurrencyCode, Role
 from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.errors import DomainError, RuleViolated
+from shared.kit.idempotency import IdempotencyKey
 from shared.kit.runtime import ServiceRuntime
 from shared.kit.settings import get_settings
 
@@ -164,9 +165,11 @@ async def define_metric(
 
 
 @router.post("/sources", status_code=status.HTTP_201_CREATED, response_model=SourceRead)
-async def create_source(data: SourceCreate, session: Session, _operator: Operator) -> SourceRead:
-    """Register a source; its first signing secret is shown in this answer only."""
-    return await service.create_source(session, data)
+async def create_source(
+    data: SourceCreate, session: Session, operator: Operator, key: IdempotencyKey = None
+) -> SourceRead:
+    """Register a source; its first signing secret is shown in this answer (and its retries)."""
+    return await service.create_source_once(session, data, operator.subject, key)
 
 
 @router.get("/sources", response_model=list[SourceRead])

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.metrics import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
+from shared.kit.idempotency import IdempotencyKeys
 
 Value = Numeric(24, 6)
 # The ``hour`` of a fact reported for its whole day: a key column cannot be NULL, and a sentinel
@@ -39,6 +40,7 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+idempotency = IdempotencyKeys.define(Base.metadata)
 
 
 class Source(Base):

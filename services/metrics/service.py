@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics import currency, derived, kpi, rates
 from services.metrics.dictionary import BUILT_IN, Dictionary
 from services.metrics.ingest import outbox
-from services.metrics.models import PlanTarget, Source
+from services.metrics.models import PlanTarget, Source, idempotency
 from services.metrics.repository import MetricsRepository
 from services.metrics.schemas import (
     ChannelFigures,
@@ -97,6 +97,23 @@ def _secret() -> dict[str, Any]:
         "active": True,
         "created_at": datetime.now(UTC).isoformat(),
     }
+
+
+async def create_source_once(
+    session: AsyncSession, data: SourceCreate, caller: str, key: str | None
+) -> SourceRead:
+    """Register a source once per Idempotency-Key; the kept answer shows the secret, so it is
+    sealed like the source's own copy."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=caller,
+        scope="POST /metrics/sources",
+        request=data,
+        produce=lambda: create_source(session, data),
+        model=SourceRead,
+        sealed=True,
+    )
 
 
 async def create_source(session: AsyncSession, data: SourceCreate) -> SourceRead:

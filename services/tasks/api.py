@@ -34,6 +34,7 @@ from shared.contract.types import Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.http import IfMatch, set_etag
+from shared.kit.idempotency import IdempotencyKey
 from shared.kit.settings import get_settings
 
 Planner = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER))]
@@ -61,10 +62,17 @@ async def get_known_plan(
 
 @router.post("/plans/{plan_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskRead)
 async def create_task(
-    plan_id: uuid.UUID, data: TaskCreate, session: Session, _actor: Planner, response: Response
+    plan_id: uuid.UUID,
+    data: TaskCreate,
+    session: Session,
+    actor: Planner,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> TaskRead:
-    """Add a WBS node with one R1, one R2 and its prerequisites."""
-    return _shown(response, await service.create_task(session, plan_id, data))
+    """Add a WBS node with one R1, one R2 and its prerequisites (once per Idempotency-Key)."""
+    return _shown(
+        response, await service.create_task_once(session, plan_id, data, actor.subject, key)
+    )
 
 
 @router.get("/plans/{plan_id}/tasks", response_model=list[TaskRead])
