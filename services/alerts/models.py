@@ -133,7 +133,8 @@ class Channel(Base):
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     url: Mapped[str] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(Text)
+    # Sealed with the deployment's keys (shared/kit/secrets.py): a dump signs nothing.
+    sealed_secret: Mapped[str] = mapped_column(Text)
     escalation_level: Mapped[int] = mapped_column(default=0)
     # Alertmanager's grouping: one message per group of labels, after a wait, then an interval.
     group_by: Mapped[list[str]] = mapped_column(JSONB, default=lambda: ["plan_id"])

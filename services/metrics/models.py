@@ -55,7 +55,8 @@ class Source(Base):
     timezone: Mapped[str] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(Text)
     settlement_days: Mapped[int]
-    # [{"id", "secret", "active", "created_at"}]; several may be active while rotating.
+    # [{"id", "sealed", "active", "created_at"}]; several may be active while rotating. Each
+    # secret is sealed with the deployment's keys (shared/kit/secrets.py), never kept in clear.
     secrets: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # platform: signs each delivery with a secret; internal: posts with a service token whose

@@ -14,7 +14,7 @@ from shared.kit.settings import (
     refuse_unsafe_production,
 )
 
-SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105
+SIGNING_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def test_a_sealed_secret_is_not_the_secret_and_opens_back() -> None:
