@@ -135,10 +135,10 @@ async def inbox(session: Session, actor: Authenticated) -> list[RequestRead]:
 
 @router.post("/delegations", status_code=status.HTTP_201_CREATED, response_model=DelegationRead)
 async def delegate(
-    data: DelegationCreate, session: Session, actor: Authenticated
+    data: DelegationCreate, session: Session, actor: Authenticated, key: IdempotencyKey = None
 ) -> DelegationRead:
-    """Out of office: a delegate decides in my roles during the window."""
-    return await service.delegate(session, actor, data)
+    """Out of office: a delegate decides in my roles during the window (once per key)."""
+    return await service.delegate_once(session, actor, data, key)
 
 
 @router.get("/workflows/{key}", response_model=WorkflowRead)

@@ -392,6 +392,21 @@ async def inbox(session: AsyncSession, actor: Principal, now: datetime) -> list[
     return sorted(waiting, key=lambda r: r.stages[r.current_stage].due_at or now)
 
 
+async def delegate_once(
+    session: AsyncSession, actor: Principal, data: DelegationCreate, key: str | None
+) -> DelegationRead:
+    """Set an out-of-office window, once per Idempotency-Key."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=actor.subject,
+        scope="POST /approvals/delegations",
+        request=data,
+        produce=lambda: delegate(session, actor, data),
+        model=DelegationRead,
+    )
+
+
 async def delegate(
     session: AsyncSession, actor: Principal, data: DelegationCreate
 ) -> DelegationRead:

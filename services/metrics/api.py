@@ -299,10 +299,15 @@ async def fraud_flags(
     response_model=FraudFlagRead,
 )
 async def flag_entity_day(
-    plan_id: uuid.UUID, data: FraudFlagCreate, session: Session, reviewer: Reviewer
+    plan_id: uuid.UUID,
+    data: FraudFlagCreate,
+    session: Session,
+    reviewer: Reviewer,
+    key: IdempotencyKey = None,
 ) -> FraudFlagRead:
     """Flag an entity-day by hand (suspected, or excluded from net figures at once)."""
-    return await review.flag_entity_day(session, plan_id, data, reviewer.subject, datetime.now(UTC))
+    now = datetime.now(UTC)
+    return await review.flag_entity_day_once(session, plan_id, data, reviewer.subject, now, key)
 
 
 @router.put("/plans/{plan_id}/fraud-flags/{flag_id}", response_model=FraudFlagRead)

@@ -184,10 +184,14 @@ async def history(task_id: uuid.UUID, session: Session, _caller: Authenticated) 
     "/tasks/{task_id}/progress", status_code=status.HTTP_201_CREATED, response_model=ProgressRead
 )
 async def log_progress(
-    task_id: uuid.UUID, data: ProgressIn, session: Session, actor: Authenticated
+    task_id: uuid.UUID,
+    data: ProgressIn,
+    session: Session,
+    actor: Authenticated,
+    key: IdempotencyKey = None,
 ) -> ProgressRead:
-    """Add a row to the progress and issue log."""
-    return await service.log_progress(session, task_id, data, actor)
+    """Add a row to the progress and issue log (once per Idempotency-Key)."""
+    return await service.log_progress_once(session, task_id, data, actor, key)
 
 
 @router.get("/tasks/{task_id}/progress", response_model=list[ProgressRead])
@@ -217,9 +221,11 @@ async def owner_week(owner_id: str, session: Session, _caller: Authenticated) ->
 
 
 @router.post("/templates", status_code=status.HTTP_201_CREATED, response_model=TemplateRead)
-async def save_template(data: TemplateCreate, session: Session, actor: Planner) -> TemplateRead:
-    """Save a plan's WBS as a reusable template."""
-    return await views.save_template(session, data, actor.subject)
+async def save_template(
+    data: TemplateCreate, session: Session, actor: Planner, key: IdempotencyKey = None
+) -> TemplateRead:
+    """Save a plan's WBS as a reusable template (once per Idempotency-Key)."""
+    return await views.save_template_once(session, data, actor.subject, key)
 
 
 @router.put("/calendar/holidays", status_code=status.HTTP_204_NO_CONTENT)

@@ -443,6 +443,25 @@ async def _check_prerequisites(session: AsyncSession, task: Task, override: str 
         )
 
 
+async def log_progress_once(
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    data: ProgressIn,
+    actor: Principal,
+    key: str | None,
+) -> ProgressRead:
+    """Add a row to the progress log, once per Idempotency-Key (bound to the task)."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=actor.subject,
+        scope=f"POST /tasks/tasks/{task_id}/progress",
+        request=data,
+        produce=lambda: log_progress(session, task_id, data, actor),
+        model=ProgressRead,
+    )
+
+
 async def log_progress(
     session: AsyncSession, task_id: uuid.UUID, data: ProgressIn, actor: Principal
 ) -> ProgressRead:
