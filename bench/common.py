@@ -136,6 +136,7 @@ async def add_source(url: str, name: str) -> tuple[uuid.UUID, str]:
     from services.metrics.models import Source
     from services.metrics.signatures import new_secret
     from shared.kit.db import create_engine, create_sessionmaker
+    from shared.kit.secrets import secret_box
 
     engine = create_engine(url)
     secret, source_id = new_secret(), uuid.uuid4()
@@ -150,7 +151,12 @@ async def add_source(url: str, name: str) -> tuple[uuid.UUID, str]:
                 currency="CNY",
                 settlement_days=28,
                 secrets=[
-                    {"id": "s1", "secret": secret, "active": True, "created_at": "2024-01-01"}
+                    {
+                        "id": "s1",
+                        "sealed": secret_box().seal(secret),
+                        "active": True,
+                        "created_at": "2024-01-01",
+                    }
                 ],
             )
         )

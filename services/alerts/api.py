@@ -28,6 +28,7 @@ from shared.contract.types import Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.http import IfMatch, set_etag
+from shared.kit.idempotency import IdempotencyKey
 
 Responder = Annotated[
     Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER, Role.TECH))
@@ -42,9 +43,11 @@ def _now() -> datetime:
 
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED, response_model=RuleRead)
-async def create_rule(data: RuleCreate, session: Session, _actor: Responder) -> RuleRead:
-    """A rule on a dictionary metric or on an event type."""
-    return await service.create_rule(session, data)
+async def create_rule(
+    data: RuleCreate, session: Session, actor: Responder, key: IdempotencyKey = None
+) -> RuleRead:
+    """A rule on a dictionary metric or on an event type (once per Idempotency-Key)."""
+    return await service.create_rule_once(session, data, actor.subject, key)
 
 
 @router.get("/rules", response_model=list[RuleRead])
@@ -128,9 +131,11 @@ async def assign(
 
 
 @router.post("/silences", status_code=status.HTTP_201_CREATED, response_model=SilenceRead)
-async def create_silence(data: SilenceCreate, session: Session, actor: Responder) -> SilenceRead:
-    """Mute matching alerts' notifications for a window."""
-    return await service.create_silence(session, data, actor.subject)
+async def create_silence(
+    data: SilenceCreate, session: Session, actor: Responder, key: IdempotencyKey = None
+) -> SilenceRead:
+    """Mute matching alerts' notifications for a window (once per Idempotency-Key)."""
+    return await service.create_silence_once(session, data, actor.subject, key)
 
 
 @router.post("/silences/{silence_id}/expire", response_model=SilenceRead)

@@ -17,6 +17,7 @@ from services.alerts.models import Channel, Notification
 from services.alerts.repository import AlertRepository
 from shared.contract.events.alerts import AlertEscalatedV1
 from shared.kit.jobs import PeriodicJob
+from shared.kit.secrets import secret_box
 from shared.kit.settings import Settings
 
 MAX_ATTEMPTS = 8
@@ -70,7 +71,7 @@ async def deliver(session: AsyncSession, now: datetime, _settings: Settings) -> 
                     content=body,
                     headers={
                         "content-type": "application/json",
-                        "x-signature": signature(channel.secret, body),
+                        "x-signature": signature(secret_box().open(channel.sealed_secret), body),
                     },
                 )
                 outcome = f"HTTP {answer.status_code}"

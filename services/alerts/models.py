@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.alerts import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
+from shared.kit.idempotency import IdempotencyKeys
 from shared.kit.known_metrics import KnownMetrics
 
 Value = Numeric(24, 6)
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+idempotency = IdempotencyKeys.define(Base.metadata)
 # The derived metrics the metrics service announced, so rules may name them.
 known_metrics = KnownMetrics.define(Base.metadata)
 
@@ -144,7 +146,8 @@ class Channel(Base):
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
     url: Mapped[str] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(Text)
+    # Sealed with the deployment's keys (shared/kit/secrets.py): a dump signs nothing.
+    sealed_secret: Mapped[str] = mapped_column(Text)
     escalation_level: Mapped[int] = mapped_column(default=0)
     # Alertmanager's grouping: one message per group of labels, after a wait, then an interval.
     group_by: Mapped[list[str]] = mapped_column(JSONB, default=lambda: ["plan_id"])

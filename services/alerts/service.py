@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.alerts import evaluation, lifecycle
 from services.alerts.evaluation import TARGET_KINDS, Observation
-from services.alerts.models import Alert, Channel, PlanBudget, Rule, Silence
+from services.alerts.models import Alert, Channel, PlanBudget, Rule, Silence, idempotency
 from services.alerts.repository import AlertRepository
 from services.alerts.schemas import (
     AlertFilter,
@@ -38,6 +38,7 @@ from shared.contract.events.tasks import TaskCreatedV1
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
 from shared.kit.errors import Conflict, DomainError, NotFound
 from shared.kit.http import check_version
+from shared.kit.secrets import secret_box
 
 DEFAULT_CHANNEL = "default"
 CHANNEL_DAY_KINDS = ("threshold", "change_over_period", "relative_to_target")
@@ -48,6 +49,21 @@ DEFAULT_EVENT_RULES = (
     ("approval overdue", "approvals.request.overdue", "info"),
     ("budget line overspent", "planning.plan.budget_line_overspent", "warning"),
 )
+
+
+async def create_rule_once(
+    session: AsyncSession, data: RuleCreate, caller: str, key: str | None
+) -> RuleRead:
+    """Store a rule, once per Idempotency-Key."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=caller,
+        scope="POST /alerts/rules",
+        request=data,
+        produce=lambda: create_rule(session, data),
+        model=RuleRead,
+    )
 
 
 async def create_rule(session: AsyncSession, data: RuleCreate) -> RuleRead:
@@ -400,6 +416,21 @@ async def assign(session: AsyncSession, alert_id: uuid.UUID, assignee: str) -> A
     return await read(session, alert)
 
 
+async def create_silence_once(
+    session: AsyncSession, data: SilenceCreate, author: str, key: str | None
+) -> SilenceRead:
+    """Mute matching alerts' notifications for a window, once per Idempotency-Key."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=author,
+        scope="POST /alerts/silences",
+        request=data,
+        produce=lambda: create_silence(session, data, author),
+        model=SilenceRead,
+    )
+
+
 async def create_silence(session: AsyncSession, data: SilenceCreate, author: str) -> SilenceRead:
     """Mute matching alerts' notifications for a window."""
     silence = Silence(id=uuid.uuid4(), **data.model_dump(), author=author)
@@ -422,7 +453,8 @@ async def expire_silence(
 async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -> ChannelRead:
     """Create or change a notification channel."""
     repo = AlertRepository(session)
-    fields = data.model_dump(mode="json", exclude={"url"}) | {"url": str(data.url)}
+    fields = data.model_dump(mode="json", exclude={"url", "secret"}) | {"url": str(data.url)}
+    fields["sealed_secret"] = secret_box().seal(data.secret)
     channel = await repo.channel(channel_id)
     if channel is None:
         channel = Channel(id=channel_id, **fields)

@@ -25,6 +25,7 @@ from shared.contract.types import Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.http import IfMatch, set_etag
+from shared.kit.idempotency import IdempotencyKey
 from shared.kit.pagination import Cursor, Limit
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
@@ -51,9 +52,12 @@ async def file_request(
     actor: Authenticated,
     request: Request,
     response: Response,
+    key: IdempotencyKey = None,
 ) -> RequestRead:
     """File an expense, contract or periodic-plan request; refused by a failing policy."""
-    filed = await service.file_request(session, data, actor, service.utc_now(), _client(request))
+    filed = await service.file_request(
+        session, data, actor, service.utc_now(), _client(request), key=key
+    )
     set_etag(response, filed.row_version)
     return filed
 
@@ -131,10 +135,10 @@ async def inbox(session: Session, actor: Authenticated) -> list[RequestRead]:
 
 @router.post("/delegations", status_code=status.HTTP_201_CREATED, response_model=DelegationRead)
 async def delegate(
-    data: DelegationCreate, session: Session, actor: Authenticated
+    data: DelegationCreate, session: Session, actor: Authenticated, key: IdempotencyKey = None
 ) -> DelegationRead:
-    """Out of office: a delegate decides in my roles during the window."""
-    return await service.delegate(session, actor, data)
+    """Out of office: a delegate decides in my roles during the window (once per key)."""
+    return await service.delegate_once(session, actor, data, key)
 
 
 @router.get("/workflows/{key}", response_model=WorkflowRead)

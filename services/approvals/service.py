@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.approvals import SERVICE, audit, budget
-from services.approvals.models import ApprovalRequest, Delegation, Workflow, bus
+from services.approvals.models import ApprovalRequest, Delegation, Workflow, bus, idempotency
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import (
     DecisionRead,
@@ -135,8 +135,28 @@ async def file_request(
     actor: Principal,
     now: datetime,
     client_address: str | None = None,
+    *,
+    key: str | None = None,
 ) -> RequestRead:
-    """File a request over REST, refused with the rule when a policy does not hold."""
+    """File a request over REST (once per Idempotency-Key), refused when a policy does not hold."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=actor.subject,
+        scope="POST /approvals/requests",
+        request=data,
+        produce=lambda: _file_request(session, data, actor, now, client_address),
+        model=RequestRead,
+    )
+
+
+async def _file_request(
+    session: AsyncSession,
+    data: RequestCreate,
+    actor: Principal,
+    now: datetime,
+    client_address: str | None,
+) -> RequestRead:
     checked = await preview(session, data, now)
     failing = [p for p in checked.policies if not p.passed]
     if data.override_reason and Role.ADMIN not in actor.roles:
@@ -370,6 +390,21 @@ async def inbox(session: AsyncSession, actor: Principal, now: datetime) -> list[
         ):
             waiting.append(await read(session, request))
     return sorted(waiting, key=lambda r: r.stages[r.current_stage].due_at or now)
+
+
+async def delegate_once(
+    session: AsyncSession, actor: Principal, data: DelegationCreate, key: str | None
+) -> DelegationRead:
+    """Set an out-of-office window, once per Idempotency-Key."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=actor.subject,
+        scope="POST /approvals/delegations",
+        request=data,
+        produce=lambda: delegate(session, actor, data),
+        model=DelegationRead,
+    )
 
 
 async def delegate(

@@ -38,6 +38,7 @@ from shared.contract.types import CurrencyCode, Role
 from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.errors import DomainError, RuleViolated
+from shared.kit.idempotency import IdempotencyKey
 from shared.kit.runtime import ServiceRuntime
 from shared.kit.settings import get_settings
 
@@ -164,9 +165,11 @@ async def define_metric(
 
 
 @router.post("/sources", status_code=status.HTTP_201_CREATED, response_model=SourceRead)
-async def create_source(data: SourceCreate, session: Session, _operator: Operator) -> SourceRead:
-    """Register a source; its first signing secret is shown in this answer only."""
-    return await service.create_source(session, data)
+async def create_source(
+    data: SourceCreate, session: Session, operator: Operator, key: IdempotencyKey = None
+) -> SourceRead:
+    """Register a source; its first signing secret is shown in this answer (and its retries)."""
+    return await service.create_source_once(session, data, operator.subject, key)
 
 
 @router.get("/sources", response_model=list[SourceRead])
@@ -296,10 +299,15 @@ async def fraud_flags(
     response_model=FraudFlagRead,
 )
 async def flag_entity_day(
-    plan_id: uuid.UUID, data: FraudFlagCreate, session: Session, reviewer: Reviewer
+    plan_id: uuid.UUID,
+    data: FraudFlagCreate,
+    session: Session,
+    reviewer: Reviewer,
+    key: IdempotencyKey = None,
 ) -> FraudFlagRead:
     """Flag an entity-day by hand (suspected, or excluded from net figures at once)."""
-    return await review.flag_entity_day(session, plan_id, data, reviewer.subject, datetime.now(UTC))
+    now = datetime.now(UTC)
+    return await review.flag_entity_day_once(session, plan_id, data, reviewer.subject, now, key)
 
 
 @router.put("/plans/{plan_id}/fraud-flags/{flag_id}", response_model=FraudFlagRead)

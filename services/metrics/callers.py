@@ -12,6 +12,7 @@ from services.metrics.signatures import verify
 from shared.contract.types import Role
 from shared.kit.auth import bearer_principal
 from shared.kit.errors import Forbidden, RuleViolated
+from shared.kit.secrets import secret_box
 from shared.kit.settings import get_settings
 
 INTERNAL = "internal"
@@ -28,7 +29,7 @@ def authenticate(
     (a person's token, or another system's)."""
     if source["kind"] != INTERNAL:
         verify(
-            [s["secret"] for s in source["secrets"] if s.get("active")],
+            [secret_box().open(s["sealed"]) for s in source["secrets"] if s.get("active")],
             delivery_id=headers.get("webhook-id"),
             timestamp=headers.get("webhook-timestamp"),
             signature=headers.get("webhook-signature"),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.metrics import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
+from shared.kit.idempotency import IdempotencyKeys
 
 Value = Numeric(24, 6)
 # The ``hour`` of a fact reported for its whole day: a key column cannot be NULL, and a sentinel
@@ -39,6 +40,7 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+idempotency = IdempotencyKeys.define(Base.metadata)
 
 
 class Source(Base):
@@ -53,7 +55,8 @@ class Source(Base):
     timezone: Mapped[str] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(Text)
     settlement_days: Mapped[int]
-    # [{"id", "secret", "active", "created_at"}]; several may be active while rotating.
+    # [{"id", "sealed", "active", "created_at"}]; several may be active while rotating. Each
+    # secret is sealed with the deployment's keys (shared/kit/secrets.py), never kept in clear.
     secrets: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # platform: signs each delivery with a secret; internal: posts with a service token whose

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics import fraud
 from services.metrics.ingest import outbox
-from services.metrics.models import FraudFlag
+from services.metrics.models import FraudFlag, idempotency
 from services.metrics.repository import MetricsRepository
 from services.metrics.schemas import (
     FraudDecision,
@@ -120,6 +120,26 @@ async def fraud_flags(
 ) -> list[FraudFlagRead]:
     """A plan's fraud flags (optionally of one status), newest day first."""
     return [_flag_read(f) for f in await MetricsRepository(session).fraud_flags(plan_id, status)]
+
+
+async def flag_entity_day_once(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    data: FraudFlagCreate,
+    who: str,
+    now: datetime,
+    key: str | None,
+) -> FraudFlagRead:
+    """Flag an entity-day by hand, once per Idempotency-Key (bound to the plan)."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=who,
+        scope=f"POST /metrics/plans/{plan_id}/fraud-flags",
+        request=data,
+        produce=lambda: flag_entity_day(session, plan_id, data, who, now),
+        model=FraudFlagRead,
+    )
 
 
 async def flag_entity_day(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics import currency, derived, kpi, rates
 from services.metrics.dictionary import BUILT_IN, Dictionary
 from services.metrics.ingest import outbox
-from services.metrics.models import PlanTarget, Source
+from services.metrics.models import PlanTarget, Source, idempotency
 from services.metrics.repository import MetricsRepository
 from services.metrics.schemas import (
     ChannelFigures,
@@ -50,6 +50,7 @@ from shared.contract.metric_dictionary import METRIC_DICTIONARY
 from shared.contract.types import Money
 from shared.kit.errors import NotFound, RuleViolated
 from shared.kit.jobs import PeriodicJob
+from shared.kit.secrets import secret_box
 from shared.kit.settings import Settings
 
 MAX_ROLLUP_DAYS = 1100  # three years of days a request
@@ -66,7 +67,8 @@ DAY_METRICS = (
 )
 
 
-def _source_read(source: Source, reveal: str | None = None) -> SourceRead:
+def _source_read(source: Source, reveal: tuple[str, str] | None = None) -> SourceRead:
+    """The source as shown; ``reveal`` is a new secret's (id, value), shown this once."""
     return SourceRead(
         id=source.id,
         name=source.name,
@@ -80,7 +82,7 @@ def _source_read(source: Source, reveal: str | None = None) -> SourceRead:
                 id=s["id"],
                 active=s["active"],
                 created_at=s["created_at"],
-                secret=s["secret"] if s["id"] == reveal else None,
+                secret=reveal[1] if reveal and s["id"] == reveal[0] else None,
             )
             for s in source.secrets
         ],
@@ -90,13 +92,33 @@ def _source_read(source: Source, reveal: str | None = None) -> SourceRead:
     )
 
 
-def _secret() -> dict[str, Any]:
-    return {
-        "id": uuid.uuid4().hex[:12],
-        "secret": new_secret(),
+def _secret() -> tuple[dict[str, Any], tuple[str, str]]:
+    """A new secret as stored (sealed), and its (id, value) to show once."""
+    value, secret_id = new_secret(), uuid.uuid4().hex[:12]
+    stored: dict[str, Any] = {
+        "id": secret_id,
+        "sealed": secret_box().seal(value),
         "active": True,
         "created_at": datetime.now(UTC).isoformat(),
     }
+    return stored, (secret_id, value)
+
+
+async def create_source_once(
+    session: AsyncSession, data: SourceCreate, caller: str, key: str | None
+) -> SourceRead:
+    """Register a source once per Idempotency-Key; the kept answer shows the secret, so it is
+    sealed like the source's own copy."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=caller,
+        scope="POST /metrics/sources",
+        request=data,
+        produce=lambda: create_source(session, data),
+        model=SourceRead,
+        sealed=True,
+    )
 
 
 async def create_source(session: AsyncSession, data: SourceCreate) -> SourceRead:
@@ -106,10 +128,10 @@ async def create_source(session: AsyncSession, data: SourceCreate) -> SourceRead
         internal = Source(id=uuid.uuid4(), **data.model_dump(), secrets=[])
         await MetricsRepository(session).add(internal)
         return _source_read(internal)
-    first = _secret()
+    first, shown = _secret()
     source = Source(id=uuid.uuid4(), **data.model_dump(), secrets=[first])
     await MetricsRepository(session).add(source)
-    return _source_read(source, reveal=first["id"])
+    return _source_read(source, reveal=shown)
 
 
 async def rotate_secret(
@@ -131,10 +153,10 @@ async def rotate_secret(
         ]
         await session.flush()
         return _source_read(source)
-    added = _secret()
+    added, shown = _secret()
     source.secrets = [*source.secrets, added]
     await session.flush()
-    return _source_read(source, reveal=added["id"])
+    return _source_read(source, reveal=shown)
 
 
 async def _source(session: AsyncSession, source_id: uuid.UUID) -> Source:

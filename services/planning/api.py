@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 from pydantic import BaseModel
 
-from services.planning import adjustments, lifecycle, service, targets
+from services.planning import adjustments, lifecycle, service, targets, team
 from services.planning.schemas import (
     AdjustmentCreate,
     AdjustmentRead,
@@ -30,6 +30,7 @@ from services.planning.schemas import (
     PlanDetail,
     PlanPage,
     PlanStatus,
+    PlanTeam,
     PlanUpdate,
     RetrospectivePage,
     RetrospectiveRowIn,
@@ -48,6 +49,22 @@ from shared.kit.pagination import Cursor, Limit
 Planner = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER))]
 BudgetKeeper = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.MANAGER, Role.FINANCE))]
 Items = 200  # rows per section in one request
+
+
+async def _plan_writer(plan_id: uuid.UUID, session: Session, actor: Planner) -> Principal:
+    await team.authorise_write(session, plan_id, actor)
+    return actor
+
+
+async def _budget_writer(plan_id: uuid.UUID, session: Session, actor: BudgetKeeper) -> Principal:
+    # Finance reforecasts every plan's lines; specialists only their team's.
+    await team.authorise_write(session, plan_id, actor, also=[Role.FINANCE])
+    return actor
+
+
+# A planner on the plan's team (its owner or a member), or a supervisor or manager.
+PlanWriter = Annotated[Principal, Depends(_plan_writer)]
+BudgetWriter = Annotated[Principal, Depends(_budget_writer)]
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 knowledge = APIRouter(prefix="/retrospectives", tags=["retrospectives"])
@@ -110,12 +127,26 @@ async def update_plan(
     plan_id: uuid.UUID,
     data: PlanUpdate,
     session: Session,
-    _actor: Planner,
+    actor: PlanWriter,
     response: Response,
     if_match: IfMatch = None,
 ) -> PlanDetail:
-    """Edit a draft or rejected plan's header."""
-    return _shown(response, await service.update_plan(session, plan_id, data, if_match))
+    """Edit a draft or rejected plan's header (only its owner or an overseer hands it over)."""
+    detail = await service.update_plan(session, plan_id, data, if_match, actor)
+    return _shown(response, detail)
+
+
+@router.put("/{plan_id}/members", response_model=PlanDetail)
+async def set_members(
+    plan_id: uuid.UUID,
+    data: PlanTeam,
+    session: Session,
+    actor: PlanWriter,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanDetail:
+    """Name the plan's members (its owner, a supervisor or a manager may)."""
+    return _shown(response, await team.set_members(session, plan_id, data, actor, if_match))
 
 
 def _section_route(section: Section, item: type[BaseModel], summary: str) -> None:
@@ -125,7 +156,7 @@ def _section_route(section: Section, item: type[BaseModel], summary: str) -> Non
         plan_id: uuid.UUID,
         items: list[BaseModel],
         session: Session,
-        _actor: Planner,
+        _actor: PlanWriter,
         response: Response,
         if_match: IfMatch = None,
     ) -> PlanDetail:
@@ -169,10 +200,13 @@ async def review_partner(
     partner_id: uuid.UUID,
     review: PartnerReviewIn,
     session: Session,
-    actor: Planner,
+    actor: PlanWriter,
+    key: IdempotencyKey = None,
 ) -> PartnerRead:
-    """Record a periodic performance review of a partner."""
-    return await targets.review_partner(session, plan_id, partner_id, review, actor.subject)
+    """Record a periodic performance review of a partner (once per Idempotency-Key)."""
+    return await targets.review_partner_once(
+        session, plan_id, partner_id, review, actor.subject, key
+    )
 
 
 @router.put(
@@ -183,7 +217,7 @@ async def decompose(
     objective_id: uuid.UUID,
     root: DecompositionNodeIn,
     session: Session,
-    _actor: Planner,
+    _actor: PlanWriter,
 ) -> DecompositionNodeRead:
     """Split an objective's target over regions, cities and schools (the root holds it all)."""
     return await targets.set_decomposition(session, plan_id, objective_id, root)
@@ -205,7 +239,7 @@ async def reforecast(
     line_id: uuid.UUID,
     data: ForecastUpdate,
     session: Session,
-    _actor: BudgetKeeper,
+    _actor: BudgetWriter,
 ) -> BudgetLineRead:
     """Update the forecast of a line of an approved or active plan."""
     return await service.update_forecast(session, plan_id, line_id, data.forecast)
@@ -215,7 +249,7 @@ async def reforecast(
 async def submit(
     plan_id: uuid.UUID,
     session: Session,
-    actor: Planner,
+    actor: PlanWriter,
     response: Response,
     if_match: IfMatch = None,
 ) -> PlanDetail:
@@ -241,7 +275,7 @@ async def _step(
 async def activate(
     plan_id: uuid.UUID,
     session: Session,
-    actor: Planner,
+    actor: PlanWriter,
     response: Response,
     decision: Decision | None = None,
     if_match: IfMatch = None,
@@ -255,7 +289,7 @@ async def activate(
 async def complete(
     plan_id: uuid.UUID,
     session: Session,
-    actor: Planner,
+    actor: PlanWriter,
     response: Response,
     decision: Decision | None = None,
     if_match: IfMatch = None,
@@ -269,7 +303,7 @@ async def complete(
 async def archive(
     plan_id: uuid.UUID,
     session: Session,
-    actor: Planner,
+    actor: PlanWriter,
     response: Response,
     decision: Decision | None = None,
     if_match: IfMatch = None,
@@ -284,7 +318,7 @@ async def file_retrospective(
     plan_id: uuid.UUID,
     rows: Annotated[list[RetrospectiveRowIn], Body(max_length=Items)],
     session: Session,
-    _actor: Planner,
+    _actor: PlanWriter,
     response: Response,
     if_match: IfMatch = None,
 ) -> PlanDetail:
@@ -318,7 +352,7 @@ async def request_adjustment(
     plan_id: uuid.UUID,
     data: AdjustmentCreate,
     session: Session,
-    actor: Planner,
+    actor: PlanWriter,
     key: IdempotencyKey = None,
 ) -> AdjustmentRead:
     """Propose an adjustment to an approved or active plan (the committee decides it)."""

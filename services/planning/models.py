@@ -55,6 +55,8 @@ class Plan(Base):
     name: Mapped[str] = mapped_column(Text)
     product: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[str] = mapped_column(Text, index=True)
+    # The plan's team besides its owner: they may write it (see rules.check_team_write).
+    members: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     currency: Mapped[str] = mapped_column(String(3))

@@ -44,7 +44,8 @@ class PlanRepository:
         """One plan by id; ``for_update`` locks it so concurrent writers queue behind us."""
         query = select(Plan).where(Plan.id == plan_id)
         if for_update:
-            query = query.with_for_update()
+            # Read afresh under the lock, even if this session already loaded the plan.
+            query = query.with_for_update().execution_options(populate_existing=True)
         return (await self.session.scalars(query)).first()
 
     async def section(self, model: type[Row], plan_id: uuid.UUID) -> Sequence[Row]:

@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 from services.planning.schemas import PlanStatus
 from shared.contract.metric_dictionary import known_metric
-from shared.contract.types import TargetKind
+from shared.contract.types import Role, TargetKind
+from shared.kit.auth import Principal
+from shared.kit.errors import Forbidden
 
 # Which lifecycle step may follow which; anything else is refused with the allowed steps.
 TRANSITIONS: Mapping[PlanStatus, frozenset[PlanStatus]] = {
@@ -263,3 +265,40 @@ def entity_finding(root: Node) -> Finding | None:
             owner[entity] = node.name
         pending.extend(reversed(children))
     return None
+
+
+# A plan belongs to its team: the owner (its creator, unless handed over) and the members.
+# Specialists write only the plans whose team they are on; supervisors and managers (and admin)
+# oversee every plan. The owner or an overseer names the members and hands the plan over.
+OVERSEERS = frozenset({Role.SUPERVISOR, Role.MANAGER})
+
+
+def check_team_write(
+    actor: Principal, owner_id: str, members: Collection[str], *, also: Iterable[Role] = ()
+) -> None:
+    """Raise unless the actor may change the plan: its team, an overseer, or a role in ``also``."""
+    if actor.has_any(OVERSEERS | frozenset(also)):
+        return
+    if actor.subject == owner_id or actor.subject in members:
+        return
+    raise Forbidden(
+        f"only the plan's team (its owner {owner_id!r} and its members), supervisors and "
+        "managers may change this plan",
+        rule="plan-team",
+    )
+
+
+def check_team_keeper(actor: Principal, owner_id: str, *, field: str) -> None:
+    """Raise unless the actor may name the team or hand the plan over: owner or overseer."""
+    if actor.has_any(OVERSEERS) or actor.subject == owner_id:
+        return
+    raise Forbidden(
+        f"only the plan's owner {owner_id!r}, a supervisor or a manager may change its {field}",
+        field=field,
+        rule="plan-owner",
+    )
+
+
+def team_members(owner_id: str, members: Iterable[str]) -> list[str]:
+    """The members as stored: each once, in the order given, never the owner."""
+    return [m for m in dict.fromkeys(members) if m != owner_id]

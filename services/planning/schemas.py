@@ -57,7 +57,8 @@ class PlanStatus(StrEnum):
 
 
 class PlanCreate(Strict):
-    """A new campaign plan; it starts as a draft owned by the caller unless an owner is named."""
+    """A new campaign plan; a draft owned by the caller, or by the owner named (the caller then
+    joins its members)."""
 
     name: Name
     product: Name
@@ -79,7 +80,9 @@ class PlanCreate(Strict):
 
 
 class PlanUpdate(Strict):
-    """Header fields of a draft or rejected plan; absent fields stay as they are."""
+    """Header fields of a draft or rejected plan; absent fields stay as they are.
+
+    Only the owner, a supervisor or a manager hands the plan over (``owner_id``)."""
 
     name: Name | None = None
     product: Name | None = None
@@ -98,6 +101,7 @@ class PlanRead(Read):
     name: str
     product: str
     owner_id: str
+    members: list[str]
     starts_on: date
     ends_on: date
     currency: str
@@ -113,6 +117,12 @@ class PlanRead(Read):
 
 
 PlanPage = Page[PlanRead]
+
+
+class PlanTeam(Strict):
+    """Who besides the owner may write the plan (the owner is never listed here)."""
+
+    members: Annotated[list[Person], Field(max_length=50)]
 
 
 class ObjectiveIn(Strict):

@@ -125,12 +125,15 @@ async def create_plan(
 
 
 async def _create_plan(session: AsyncSession, data: PlanCreate, actor: Principal) -> PlanDetail:
+    owner_id = data.owner_id or actor.subject
     plan = await PlanRepository(session).add(
         Plan(
             id=uuid.uuid4(),
             name=data.name,
             product=data.product,
-            owner_id=data.owner_id or actor.subject,
+            owner_id=owner_id,
+            # Naming another owner does not lock the creator out of their own work.
+            members=rules.team_members(owner_id, [actor.subject]),
             starts_on=data.starts_on,
             ends_on=data.ends_on,
             currency=data.currency,
@@ -221,10 +224,18 @@ async def editable_plan(
 
 
 async def update_plan(
-    session: AsyncSession, plan_id: uuid.UUID, data: PlanUpdate, if_match: str | None
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    data: PlanUpdate,
+    if_match: str | None,
+    actor: Principal,
 ) -> PlanDetail:
-    """Edit the header of a draft or rejected plan."""
+    """Edit the header of a draft or rejected plan (handing it over is the owner's call)."""
     plan = await editable_plan(session, plan_id, if_match)
+    if data.owner_id is not None and data.owner_id != plan.owner_id:
+        rules.check_team_keeper(actor, plan.owner_id, field="owner_id")
+        # The previous owner stays on the team they led.
+        plan.members = rules.team_members(data.owner_id, [plan.owner_id, *plan.members])
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None:
             raise RuleViolated(f"{field} cannot be cleared", field=field, rule="required")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.planning import rules
-from services.planning.models import Objective, Plan
+from services.planning.models import Objective, Plan, idempotency
 from services.planning.repository import PlanRepository
 from services.planning.schemas import (
     DecompositionNodeIn,
@@ -115,6 +115,26 @@ async def get_decomposition(
     if objective.decomposition is None:
         raise NotFound(f"objective {objective_id} has no decomposition yet")
     return _read(rules.roll_up(_node(objective.decomposition)))
+
+
+async def review_partner_once(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    partner_id: uuid.UUID,
+    review: PartnerReviewIn,
+    by: str,
+    key: str | None,
+) -> PartnerRead:
+    """Add a review to a partner, once per Idempotency-Key (bound to the partner)."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=by,
+        scope=f"POST /planning/plans/{plan_id}/partners/{partner_id}/reviews",
+        request=review,
+        produce=lambda: review_partner(session, plan_id, partner_id, review, by),
+        model=PartnerRead,
+    )
 
 
 async def review_partner(

@@ -34,6 +34,7 @@ from shared.contract.types import Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.http import IfMatch, set_etag
+from shared.kit.idempotency import IdempotencyKey
 from shared.kit.settings import get_settings
 
 Planner = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER))]
@@ -61,10 +62,17 @@ async def get_known_plan(
 
 @router.post("/plans/{plan_id}/tasks", status_code=status.HTTP_201_CREATED, response_model=TaskRead)
 async def create_task(
-    plan_id: uuid.UUID, data: TaskCreate, session: Session, _actor: Planner, response: Response
+    plan_id: uuid.UUID,
+    data: TaskCreate,
+    session: Session,
+    actor: Planner,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> TaskRead:
-    """Add a WBS node with one R1, one R2 and its prerequisites."""
-    return _shown(response, await service.create_task(session, plan_id, data))
+    """Add a WBS node with one R1, one R2 and its prerequisites (once per Idempotency-Key)."""
+    return _shown(
+        response, await service.create_task_once(session, plan_id, data, actor.subject, key)
+    )
 
 
 @router.get("/plans/{plan_id}/tasks", response_model=list[TaskRead])
@@ -176,10 +184,14 @@ async def history(task_id: uuid.UUID, session: Session, _caller: Authenticated) 
     "/tasks/{task_id}/progress", status_code=status.HTTP_201_CREATED, response_model=ProgressRead
 )
 async def log_progress(
-    task_id: uuid.UUID, data: ProgressIn, session: Session, actor: Authenticated
+    task_id: uuid.UUID,
+    data: ProgressIn,
+    session: Session,
+    actor: Authenticated,
+    key: IdempotencyKey = None,
 ) -> ProgressRead:
-    """Add a row to the progress and issue log."""
-    return await service.log_progress(session, task_id, data, actor)
+    """Add a row to the progress and issue log (once per Idempotency-Key)."""
+    return await service.log_progress_once(session, task_id, data, actor, key)
 
 
 @router.get("/tasks/{task_id}/progress", response_model=list[ProgressRead])
@@ -209,9 +221,11 @@ async def owner_week(owner_id: str, session: Session, _caller: Authenticated) ->
 
 
 @router.post("/templates", status_code=status.HTTP_201_CREATED, response_model=TemplateRead)
-async def save_template(data: TemplateCreate, session: Session, actor: Planner) -> TemplateRead:
-    """Save a plan's WBS as a reusable template."""
-    return await views.save_template(session, data, actor.subject)
+async def save_template(
+    data: TemplateCreate, session: Session, actor: Planner, key: IdempotencyKey = None
+) -> TemplateRead:
+    """Save a plan's WBS as a reusable template (once per Idempotency-Key)."""
+    return await views.save_template_once(session, data, actor.subject, key)
 
 
 @router.put("/calendar/holidays", status_code=status.HTTP_204_NO_CONTENT)

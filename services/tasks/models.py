@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from services.tasks import SERVICE
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
+from shared.kit.idempotency import IdempotencyKeys
 
 
 class Base(DeclarativeBase):
@@ -20,6 +21,7 @@ class Base(DeclarativeBase):
 
 
 bus = BusTables.define(Base.metadata)
+idempotency = IdempotencyKeys.define(Base.metadata)
 
 
 class KnownPlan(Base):

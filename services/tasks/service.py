@@ -9,7 +9,15 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tasks import SERVICE, schedule
-from services.tasks.models import Dependency, KnownPlan, ProgressEntry, Task, TaskChange, bus
+from services.tasks.models import (
+    Dependency,
+    KnownPlan,
+    ProgressEntry,
+    Task,
+    TaskChange,
+    bus,
+    idempotency,
+)
 from services.tasks.repository import KnownPlanRepository, TaskRepository
 from services.tasks.schemas import (
     DependencyRead,
@@ -122,6 +130,21 @@ async def read_many(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskRe
         )
         for t in tasks
     ]
+
+
+async def create_task_once(
+    session: AsyncSession, plan_id: uuid.UUID, data: TaskCreate, caller: str, key: str | None
+) -> TaskRead:
+    """Add a WBS node, once per Idempotency-Key (the key is bound to the plan as well)."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=caller,
+        scope=f"POST /tasks/plans/{plan_id}/tasks",
+        request=data,
+        produce=lambda: create_task(session, plan_id, data),
+        model=TaskRead,
+    )
 
 
 async def create_task(
@@ -418,6 +441,25 @@ async def _check_prerequisites(session: AsyncSession, task: Task, override: str 
             rule="prerequisites-done",
             waiting_for=sorted(waiting),
         )
+
+
+async def log_progress_once(
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    data: ProgressIn,
+    actor: Principal,
+    key: str | None,
+) -> ProgressRead:
+    """Add a row to the progress log, once per Idempotency-Key (bound to the task)."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=actor.subject,
+        scope=f"POST /tasks/tasks/{task_id}/progress",
+        request=data,
+        produce=lambda: log_progress(session, task_id, data, actor),
+        model=ProgressRead,
+    )
 
 
 async def log_progress(

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.tasks import schedule
-from services.tasks.models import Baseline, Dependency, PlanTemplate, Task, Template
+from services.tasks.models import Baseline, Dependency, PlanTemplate, Task, Template, idempotency
 from services.tasks.repository import TaskRepository
 from services.tasks.schemas import (
     ChangeRead,
@@ -182,6 +182,21 @@ async def owner_view(session: AsyncSession, owner_id: str, today: date) -> Owner
         ):
             at_risk.append(shown)
     return OwnerView(due_this_week=due, overdue=overdue, at_risk=at_risk)
+
+
+async def save_template_once(
+    session: AsyncSession, data: TemplateCreate, by: str, key: str | None
+) -> TemplateRead:
+    """Save a plan's WBS as a template, once per Idempotency-Key."""
+    return await idempotency.run(
+        session,
+        key=key,
+        principal=by,
+        scope="POST /tasks/templates",
+        request=data,
+        produce=lambda: save_template(session, data, by),
+        model=TemplateRead,
+    )
 
 
 async def save_template(session: AsyncSession, data: TemplateCreate, by: str) -> TemplateRead:

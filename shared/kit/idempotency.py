@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.kit.errors import Conflict, RuleViolated
 from shared.kit.locks import advisory_key
+from shared.kit.secrets import secret_box
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -100,8 +101,11 @@ class IdempotencyKeys:
         request: Any,
         produce: Callable[[], Awaitable[R]],
         model: type[R],
+        sealed: bool = False,
     ) -> R:
-        """Run ``produce`` once per (principal, key); a retry gets the stored answer."""
+        """Run ``produce`` once per (principal, key); a retry gets the stored answer.
+
+        ``sealed`` keeps the stored answer encrypted, for answers that show a secret once."""
         if key is None:
             return await produce()
         request_hash = fingerprint(scope, request)
@@ -136,7 +140,7 @@ class IdempotencyKeys:
                     field="Idempotency-Key",
                     rule="idempotency-key-reuse",
                 )
-            return model.model_validate(row.response)
+            return model.model_validate(_unpacked(row.response))
         await session.execute(
             insert(self.table)
             .values(principal=principal, key=key, request_hash=request_hash)
@@ -147,6 +151,18 @@ class IdempotencyKeys:
         )
         result = await produce()
         await session.execute(
-            update(self.table).where(*where).values(response=result.model_dump(mode="json"))
+            update(self.table).where(*where).values(response=_packed(result, sealed=sealed))
         )
         return result
+
+
+def _packed(result: BaseModel, *, sealed: bool) -> Any:
+    if not sealed:
+        return result.model_dump(mode="json")
+    return {"sealed": secret_box().seal(result.model_dump_json())}
+
+
+def _unpacked(stored: Any) -> Any:
+    if isinstance(stored, dict) and set(stored) == {"sealed"}:
+        return json.loads(secret_box().open(stored["sealed"]))
+    return stored

@@ -23,15 +23,17 @@ def alembic_config(schema: str, migrations_dir: Path) -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, schema: str, migrations_dir: Path) -> None:
-    """Apply pending migrations; replicas starting together wait on one advisory lock."""
+async def upgrade(
+    engine: AsyncEngine, schema: str, migrations_dir: Path, target: str = "head"
+) -> None:
+    """Apply pending migrations (up to ``target``); replicas starting together wait on one lock."""
     config = alembic_config(schema, migrations_dir)
     async with engine.begin() as conn:
         await conn.execute(
             text("SELECT pg_advisory_xact_lock(:k)"), {"k": advisory_key(f"migrate:{schema}")}
         )
         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        await conn.run_sync(_run, config, command.upgrade, "head")
+        await conn.run_sync(_run, config, command.upgrade, target)
 
 
 async def revision(engine: AsyncEngine, schema: str, migrations_dir: Path, message: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Development only: production (Kafka) mode refuses to start with it.
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105
+# Development only, like DEV_JWT_SECRET: seals stored secrets in the embedded mode.
+DEV_SECRET_KEY = "h6t0QEHVX-c9ydSMK3zB8dWC1nfyR3Up9YV8ttt8PC4="  # noqa: S105
 
 
 class BusKind(StrEnum):
@@ -123,6 +126,25 @@ class Settings(BaseSettings):
     def consumer_group(self, name: str) -> str:
         """A consumer group id with the deployment's prefix."""
         return f"{self.topic_prefix}{name}"
+    # Secrets at rest (shared/kit/secrets.py): sources' signing secrets, channels' secrets.
+    secret_keys: list[str] = Field(
+        default=[DEV_SECRET_KEY],
+        min_length=1,
+        description="Fernet keys, newest first, as a JSON list: the newest seals stored "
+        "secrets, every one opens them (put a new key in front to rotate)",
+    )
+
+    @field_validator("secret_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            try:
+                decoded = base64.urlsafe_b64decode(key.encode())
+            except ValueError as exc:
+                raise ValueError("a secret key is not url-safe base64") from exc
+            if len(decoded) != 32:
+                raise ValueError("a secret key must be 32 url-safe base64-encoded bytes")
+        return keys
 
 
 class ServiceSettings(BaseSettings):
@@ -138,10 +160,16 @@ class UnsafeProductionSettings(RuntimeError):
 
 
 def refuse_unsafe_production(settings: Settings) -> None:
-    """In production mode, refuse the development JWT secret: anyone could mint tokens."""
+    """In production mode, refuse development keys: anyone could mint tokens or open secrets."""
     if settings.bus_kind is BusKind.KAFKA and settings.jwt_secret == DEV_JWT_SECRET:
         raise UnsafeProductionSettings(
             "JWT_SECRET is the development default; set a secret of 32+ random characters "
+            "before running with Kafka (production mode)"
+        )
+    if settings.bus_kind is BusKind.KAFKA and DEV_SECRET_KEY in settings.secret_keys:
+        raise UnsafeProductionSettings(
+            "SECRET_KEYS holds the development key; generate one (python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())') "
             "before running with Kafka (production mode)"
         )
 

@@ -26,6 +26,7 @@ from shared.contract.events.metrics import (
 from shared.contract.events.planning import ObjectiveTarget, PlanTargetsSetV1
 from shared.contract.types import ObjectiveType, TargetKind
 from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.secrets import secret_box
 from shared.kit.settings import Settings
 
 T0 = datetime(2024, 6, 7, 9, 0, tzinfo=UTC)
@@ -39,6 +40,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, object]]] = []  # one per notification
         self.messages: list[tuple[str, dict[str, Any]]] = []  # one per webhook call
+        self.signed: list[tuple[str, bytes, str]] = []  # (host, body, x-signature) per call
         self.down: set[str] = set()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -47,6 +49,7 @@ class Receiver:
             return httpx.Response(503)
         message = json.loads(request.content)
         self.messages.append((host, message))
+        self.signed.append((host, request.content, request.headers["x-signature"]))
         for notification in message["notifications"]:
             self.received.append((host, notification))
         return httpx.Response(200)
@@ -87,7 +90,7 @@ def channel(name: str, url: str, level: int) -> Channel:
     return Channel(
         id=name,
         url=url,
-        secret="s" * 16,
+        sealed_secret=secret_box().seal("s" * 16),
         escalation_level=level,
         group_by=["plan_id"],
         group_wait_seconds=0,

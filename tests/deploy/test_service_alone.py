@@ -28,6 +28,7 @@ async def test_a_service_alone_refuses_to_start_without_its_broker(
         "PORT": str(_closed_port()),
         "MIGRATE_ON_START": "false",
         "JWT_SECRET": "a-production-secret-of-at-least-32-characters",
+        "SECRET_KEYS": '["VGhpcyBpcyBub3QgdGhlIGRldmVsb3BtZW50IGtleSE="]',
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

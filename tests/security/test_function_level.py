@@ -79,7 +79,9 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "POST /planning/plans": PLANNER,
         "GET /planning/plans": ANY_USER,
         "GET /planning/plans/{plan_id}": ANY_USER,
+        # Object level too: a specialist writes only their team's plans (test_object_level).
         "PATCH /planning/plans/{plan_id}": PLANNER,
+        "PUT /planning/plans/{plan_id}/members": PLANNER,
         "PUT /planning/plans/{plan_id}/objectives": PLANNER,
         "PUT /planning/plans/{plan_id}/audience": PLANNER,
         "PUT /planning/plans/{plan_id}/channels": PLANNER,

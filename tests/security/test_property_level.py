@@ -287,6 +287,12 @@ async def _world(stack: Stack) -> list[Write]:
             {"name": "renamed"},
             f"/planning/plans/{pid}",
         ),
+        Write(
+            "PUT /planning/plans/{plan_id}/members",
+            f"/planning/plans/{pid}/members",
+            {"members": ["specialist-bea"]},
+            f"/planning/plans/{pid}",
+        ),
         *[
             Write(
                 f"PUT /planning/plans/{{plan_id}}/{section}",

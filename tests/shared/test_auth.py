@@ -61,7 +61,7 @@ def _forged(settings: Settings, **changes: object) -> str:
     "token",
     [
         pytest.param(
-            lambda _s: jwt.encode({"sub": "eve", "roles": ["admin"]}, key=None, algorithm="none"),
+            lambda _s: jwt.encode({"sub": "eve", "roles": ["admin"]}, key="", algorithm="none"),
             id="alg-none",
         ),
         pytest.param(
