@@ -1,7 +1,7 @@
 """judged through
 
 Revision ID: 1d4548b84fb0
-Revises: e9b51f6080f8
+Revises: 1dd7c65bd0b7
 Create Date: 2026-12-01 03:28:50.042445
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1d4548b84fb0"
-down_revision: str | None = "e9b51f6080f8"
+down_revision: str | None = "1dd7c65bd0b7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
