@@ -61,6 +61,9 @@ class Source(Base):
     kind: Mapped[str] = mapped_column(Text, server_default="platform")
     system: Mapped[str | None] = mapped_column(Text)  # user_backend, ecommerce… (internal only)
     token_subjects: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # {"conversions": ["purchase", …]}: a Meta source's own preference order of action types
+    # per metric (rows.META_ACTION_TYPES otherwise).
+    meta_action_types: Mapped[dict[str, list[str]] | None] = mapped_column(JSONB)
 
 
 class Mapping(Base):

@@ -25,6 +25,12 @@ InternalSystem = Literal[
     "user_backend", "ecommerce", "offline", "search_index", "retention", "other"
 ]
 TokenSubject = Annotated[str, Field(min_length=1, max_length=200)]
+ActionType = Annotated[str, Field(min_length=1, max_length=200)]
+# A metric that adds up (a count of actions), mapped to Meta action types in preference order.
+ActionTypes = dict[
+    Annotated[str, Field(pattern=r"^(conversions|registrations|first_orders|new_users)$")],
+    Annotated[list[ActionType], Field(min_length=1, max_length=10)],
+]
 
 
 class SourceCreate(Strict):
@@ -39,6 +45,16 @@ class SourceCreate(Strict):
     kind: SourceKind = "platform"
     system: InternalSystem | None = None
     token_subjects: list[TokenSubject] = Field(default_factory=list, max_length=10)
+    meta_action_types: ActionTypes | None = Field(
+        default=None,
+        description=(
+            "Meta sources: per metric, the action types to take it from, first present wins "
+            "(never a sum). Metrics left out keep the default order: conversions from "
+            "omni_purchase, else purchase, else offsite_conversion.fb_pixel_purchase; "
+            "registrations from omni_complete_registration, else complete_registration, "
+            "else offsite_conversion.fb_pixel_complete_registration."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> SourceCreate:
@@ -80,6 +96,7 @@ class SourceRead(BaseModel):
     kind: SourceKind = "platform"
     system: str | None = None
     token_subjects: list[str] = Field(default_factory=list)
+    meta_action_types: dict[str, list[str]] | None = None
 
 
 class MappingIn(Strict):

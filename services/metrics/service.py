@@ -87,6 +87,7 @@ def _source_read(source: Source, reveal: str | None = None) -> SourceRead:
         kind=source.kind,
         system=source.system,
         token_subjects=source.token_subjects,
+        meta_action_types=source.meta_action_types,
     )
 
 
