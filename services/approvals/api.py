@@ -134,7 +134,7 @@ async def delegate(
     data: DelegationCreate, session: Session, actor: Authenticated
 ) -> DelegationRead:
     """Out of office: a delegate decides in my roles during the window."""
-    return await service.delegate(session, actor, data)
+    return await service.delegate(session, actor, data, service.utc_now())
 
 
 @router.get("/workflows/{key}", response_model=WorkflowRead)

@@ -21,6 +21,7 @@ from shared.contract.metric_dictionary import (
     MetricKind,
 )
 from shared.kit.errors import RuleViolated
+from shared.kit.wording import a_or_an
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _checked(key: str, data: DerivedMetricIn) -> str:
         raise RuleViolated(str(refused), field="expression", rule=refused.rule) from None
     if data.kind != "ratio" and not expression.linear:
         raise RuleViolated(
-            f"a {data.kind} metric is pro-rated to elapsed time, so its formula must add up "
+            f"{a_or_an(data.kind)} metric is pro-rated to elapsed time, so its formula must add up "
             "over days (metrics added or subtracted, times or divided by constants); "
             "define this one as a ratio",
             field="kind",
