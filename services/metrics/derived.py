@@ -57,6 +57,8 @@ def _read(row: DerivedMetric) -> MetricRead:
         kind=row.kind,
         numerator=None,
         denominator=None,
+        aggregation="derived",
+        additive=False,
         expression=row.expression,
         version=row.version,
         defined_by=row.updated_by,
@@ -66,7 +68,12 @@ def _read(row: DerivedMetric) -> MetricRead:
 
 async def entries(session: AsyncSession) -> list[MetricRead]:
     """Every metric: the built-in ones, then the derived ones by key."""
-    built_in = [MetricRead.model_validate(m.model_dump()) for m in METRIC_DICTIONARY.values()]
+    built_in = [
+        MetricRead.model_validate(
+            {**m.model_dump(), "aggregation": m.aggregates.value, "additive": m.additive}
+        )
+        for m in METRIC_DICTIONARY.values()
+    ]
     return [*built_in, *(_read(r) for r in await MetricsRepository(session).derived_metrics())]
 
 

@@ -27,13 +27,9 @@ BASE_METRICS = frozenset(
     for key, m in METRIC_DICTIONARY.items()
     if m.kind is not MetricKind.RATIO or m.numerator is None
 )
-# What a day's hours can be summed into: counts and amounts. Unique reach, reported ratios and
-# indexes do not add up over hours, so they are taken for whole days only.
-HOURLY_METRICS = frozenset(
-    key
-    for key in BASE_METRICS
-    if METRIC_DICTIONARY[key].kind in (MetricKind.COUNTER, MetricKind.MONEY) and key != "reach"
-)
+# What a day's hours can be summed into: the dictionary's additive metrics (counts, amounts).
+# Unique reach, reported ratios and indexes do not add up over hours: whole days only.
+HOURLY_METRICS = frozenset(key for key in BASE_METRICS if METRIC_DICTIONARY[key].additive)
 WHOLE_DAY = -1  # the hour of a fact reported for its whole day (as models.WHOLE_DAY)
 Hour = Annotated[int, Field(ge=0, le=23)]
 # Meta's hourly breakdown names the hour in the ad account's time zone: "13:00:00 - 13:59:59".

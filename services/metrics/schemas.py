@@ -107,6 +107,15 @@ class MappingIn(Strict):
     channel_id: uuid.UUID | None = None
 
 
+AGGREGATION = (
+    "how figures of several entities, days or channels combine: sum (they add up); "
+    "not_additive (unique people: a value only where one entity-day makes it, never a sum); "
+    "derived (a ratio of sums or a formula over summed metrics); latest (the latest reported "
+    "day's figure, given when one entity reports it that day)"
+)
+ADDITIVE = "true when values of this metric may be added across entities, days or channels"
+
+
 class MetricRead(BaseModel):
     """A metric of the dictionary."""
 
@@ -116,6 +125,10 @@ class MetricRead(BaseModel):
     kind: str
     numerator: str | None
     denominator: str | None
+    aggregation: Literal["sum", "not_additive", "derived", "latest"] = Field(
+        description=AGGREGATION
+    )
+    additive: bool = Field(description=ADDITIVE)
     # Derived metrics only: the formula, who last defined it and how often it was redefined.
     expression: str | None = None
     version: int | None = None
@@ -162,6 +175,12 @@ class ObjectiveKpi(BaseModel):
     achievement_gross: Decimal | None = None
     actual_net: Decimal | None = None
     achievement_net: Decimal | None = None
+    additive: bool = Field(
+        default=True,
+        description=ADDITIVE
+        + "; a metric that is not additive (reach) has an actual only where one entity-day "
+        "makes it",
+    )
 
 
 class PlanKpis(BaseModel):
@@ -330,6 +349,12 @@ class PlanRollups(BaseModel):
     first: date
     last: date
     metrics: list[str]
+    additive: dict[str, bool] = Field(
+        default_factory=dict,
+        description=ADDITIVE
+        + " (per requested metric); a value that would need a sum of a metric that is not "
+        "additive (reach over several campaigns or days) is null",
+    )
     periods: list[RollupPeriod]
     currency: str | None = Field(
         default=None, description="the plan's currency: all money is in it"
