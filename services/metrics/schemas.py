@@ -70,6 +70,8 @@ class SourceCreate(Strict):
             raise ValueError(
                 "a platform source signs its deliveries: it has no system or token subjects"
             )
+        if self.meta_action_types is not None and self.platform != "meta":
+            raise ValueError("meta_action_types is for Meta sources (platform meta)")
         return self
 
 

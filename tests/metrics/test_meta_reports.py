@@ -108,6 +108,35 @@ async def test_a_source_names_its_own_order_of_action_types(
     assert facts[("238", "2026-06-07", "registrations")] == Decimal(3)  # the default order
 
 
+async def test_a_large_batch_stored_alone_takes_the_sources_order_too(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    created = await client.post(
+        "/metrics/sources",
+        json={
+            "name": "Meta, pixel purchases only",
+            "platform": "meta",
+            "account_id": "act_4",
+            "meta_action_types": {"conversions": ["offsite_conversion.fb_pixel_purchase"]},
+        },
+        headers=TECH,
+    )
+    source, secret = created.json()["id"], created.json()["secrets"][0]["secret"]
+    # More rows than a coalesced delivery holds: this batch has a transaction of its own.
+    rows = [
+        _row(
+            f"c{n}",
+            "2026-06-07",
+            {"omni_purchase": "9", "purchase": "9", "offsite_conversion.fb_pixel_purchase": "7"},
+        )
+        for n in range(60)
+    ]
+    assert (await post(client, source, secret, _meta(*rows))).status_code == 200
+    facts = await _facts(database_url, source)
+    conversions = {k[0]: v for k, v in facts.items() if k[2] == "conversions"}
+    assert conversions == {f"c{n}": Decimal(7) for n in range(60)}
+
+
 async def test_an_unknown_metric_in_the_action_order_is_refused(client: httpx.AsyncClient) -> None:
     refused = await client.post(
         "/metrics/sources",
@@ -121,6 +150,18 @@ async def test_an_unknown_metric_in_the_action_order_is_refused(client: httpx.As
     )
     assert refused.status_code == 422
     assert "meta_action_types" in refused.text
+    not_meta = await client.post(
+        "/metrics/sources",
+        json={
+            "name": "Ocean Engine",
+            "platform": "ocean_engine",
+            "account_id": "act_5",
+            "meta_action_types": {"conversions": ["purchase"]},
+        },
+        headers=TECH,
+    )
+    assert not_meta.status_code == 422
+    assert "for Meta sources" in not_meta.text
 
 
 async def test_meta_insights_response_as_meta_returns_it_is_a_meta_batch(
