@@ -94,12 +94,17 @@ def _record_attempt(note: Notification, now: datetime, outcome: str, delivered: 
 
 
 async def watch(session: AsyncSession, now: datetime, _settings: Settings) -> None:
-    """Re-notify unacknowledged alerts (4 h, 8 h, 16 h …); escalate critical ones after 30 min."""
+    """Notify firing alerts nobody was told of once their silence (or inhibition) ends; re-notify
+    unacknowledged ones (4 h, 8 h, 16 h …); escalate critical ones after 30 min."""
     repo = AlertRepository(session)
     for alert in await repo.unacknowledged():
         rule = await repo.rule(alert.rule_id)
         if rule is None:
             continue
+        # Muted when it fired: told now that nothing mutes it any more, as Alertmanager does on
+        # its next flush. Checked first so a still-silenced alert logs no "silenced" every tick.
+        if not alert.notified_count and await lifecycle.suppressed(session, alert, now) is None:
+            await lifecycle.notify(session, rule, alert, "firing", now)
         since = alert.last_notified_at or alert.fired_at or alert.started_at
         if evaluation.repeat_due(alert.notified_count, (now - since).total_seconds() / 3600):
             await lifecycle.notify(session, rule, alert, "repeat", now)

@@ -159,7 +159,11 @@ def _common(alert: Alert) -> dict[str, Any]:
 async def resolve(
     session: AsyncSession, alert: Alert, now: datetime, *, by: str | None, reason: str
 ) -> None:
-    """Close the alert and tell the channels that were told it fired."""
+    """Close the alert and tell the channels that were told it fired.
+
+    As in Alertmanager, a resolve is sent only when the firing was: an alert muted all its life
+    ends unheard, while one whose firing went out is heard resolving even under a silence set
+    since (its receivers would otherwise keep an open page forever)."""
     alert.state, alert.resolved_at, alert.resolved_by, alert.resolution = (
         "resolved",
         now,

@@ -138,7 +138,7 @@ async def delegate(
     data: DelegationCreate, session: Session, actor: Authenticated, key: IdempotencyKey = None
 ) -> DelegationRead:
     """Out of office: a delegate decides in my roles during the window (once per key)."""
-    return await service.delegate_once(session, actor, data, key)
+    return await service.delegate_once(session, actor, data, key, service.utc_now())
 
 
 @router.get("/workflows/{key}", response_model=WorkflowRead)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,6 +63,7 @@ async def decide(
     eligible = [r for r in stage["roles"] + stage.get("escalated_to", []) if r in allowed]
     role = next((r for r in eligible if r not in taken), eligible[0] if eligible else None)
     if role is None:
+        await _refuse_outside_window(repo, actor, stage, now)
         raise Forbidden(
             f"stage {stage['name']!r} is decided by {', '.join(stage['roles'])}",
             rule="stage-role",
@@ -103,6 +105,26 @@ async def decide(
     )
     await _advance(session, request, data, actor, role, [*decisions, decision], now)
     return await service.read(session, request)
+
+
+async def _refuse_outside_window(
+    repo: ApprovalRepository, actor: Principal, stage: dict[str, Any], now: datetime
+) -> None:
+    """A delegate whose delegation for this stage's roles is not in force now is told its
+    window, not only the stage's roles."""
+    roles = stage["roles"] + stage.get("escalated_to", [])
+    delegations = await repo.delegations_of(actor.subject, roles)
+    if not delegations:
+        return
+    windows = "; ".join(
+        f"for {d.delegator} from {d.starts_at.isoformat()} to {d.ends_at.isoformat()}"
+        for d in delegations
+    )
+    raise Forbidden(
+        f"stage {stage['name']!r} is decided by {', '.join(stage['roles'])}; your delegation "
+        f"is in force only within its window ({windows}), and it is now {now.isoformat()}",
+        rule="delegation-window",
+    )
 
 
 async def _advance(

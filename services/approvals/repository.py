@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.approvals.models import ApprovalRequest, BudgetLine, Decision, Delegation, Workflow
@@ -81,6 +82,15 @@ class ApprovalRepository:
         """Delegations in force for ``delegate`` at a moment."""
         query = select(Delegation).where(
             Delegation.delegate == delegate, Delegation.starts_at <= at, Delegation.ends_at > at
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def delegations_of(self, delegate: str, roles: Sequence[str]) -> Sequence[Delegation]:
+        """Every delegation to ``delegate`` lending one of ``roles``, whatever its window."""
+        query = (
+            select(Delegation)
+            .where(Delegation.delegate == delegate, Delegation.roles.has_any(array(list(roles))))
+            .order_by(Delegation.starts_at)
         )
         return (await self.session.scalars(query)).all()
 

@@ -13,6 +13,7 @@ from services.approvals.workflows import WorkflowDefinition
 from shared.contract.events.approvals import RequestKind
 from shared.contract.types import CostType, CurrencyCode
 from shared.kit.pagination import Page
+from shared.kit.wording import a_or_an
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Person = Annotated[str, Field(min_length=1, max_length=100)]
@@ -143,7 +144,7 @@ class DecisionCreate(Strict):
     @model_validator(mode="after")
     def _reasons(self) -> DecisionCreate:
         if self.decision in ("reject", "return") and not self.comment:
-            raise ValueError(f"a {self.decision} needs a reason in comment")
+            raise ValueError(f"{a_or_an(self.decision)} needs a reason in comment")
         if (self.decision == "delegate") != (self.delegate_to is not None):
             raise ValueError("delegate_to goes with, and only with, a delegate decision")
         return self

@@ -393,7 +393,11 @@ async def inbox(session: AsyncSession, actor: Principal, now: datetime) -> list[
 
 
 async def delegate_once(
-    session: AsyncSession, actor: Principal, data: DelegationCreate, key: str | None
+    session: AsyncSession,
+    actor: Principal,
+    data: DelegationCreate,
+    key: str | None,
+    now: datetime,
 ) -> DelegationRead:
     """Set an out-of-office window, once per Idempotency-Key."""
     return await idempotency.run(
@@ -402,15 +406,22 @@ async def delegate_once(
         principal=actor.subject,
         scope="POST /approvals/delegations",
         request=data,
-        produce=lambda: delegate(session, actor, data),
+        produce=lambda: delegate(session, actor, data, now),
         model=DelegationRead,
     )
 
 
 async def delegate(
-    session: AsyncSession, actor: Principal, data: DelegationCreate
+    session: AsyncSession, actor: Principal, data: DelegationCreate, now: datetime
 ) -> DelegationRead:
     """Set an out-of-office window: the delegate decides in the caller's roles meanwhile."""
+    if data.ends_at <= now:
+        raise RuleViolated(
+            f"the window ends at {data.ends_at.isoformat()}, which has passed "
+            f"(now {now.isoformat()}); a delegation covers time still to come",
+            field="ends_at",
+            rule="delegation-window",
+        )
     if data.delegate == actor.subject:
         raise RuleViolated("delegate to someone else", field="delegate", rule="self-delegation")
     # Admin is an operator's power, not an approver's: it is never lent.

@@ -122,7 +122,7 @@ async def webhook(source_id: uuid.UUID, request: Request) -> dict[str, Any]:
     small = declared is not None and declared.isdigit() and int(declared) <= SMALL_BODY
     if coalescer is not None and small:
         body = await request.body()
-        parsed = ingest.parse_report(body)
+        parsed = ingest.parse_report(body, datetime.now(UTC))
         if parsed is not None and len(parsed.rows) <= coalesce.SMALL_ROWS:
             return await coalescer.submit(source_id, headers, body, parsed, datetime.now(UTC))
     try:

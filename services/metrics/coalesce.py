@@ -47,9 +47,10 @@ from services.metrics.ingest import (
     Report,
     Unauthorized,
     _driver,
+    meta_action_types,
     outbox,
 )
-from services.metrics.rows import FactKey, facts
+from services.metrics.rows import FactKey, MetaReport, facts
 from services.metrics.signatures import SignatureInvalid
 from shared.contract.envelope import Envelope
 from shared.contract.events.metrics import IngestionSummaryV1
@@ -445,8 +446,10 @@ async def _write(raw: Any, writers: list[Delivery]) -> dict[tuple[uuid.UUID, str
     # the latest report time, the first to come on a tie (a fact changes only for a newer one).
     winner: dict[Key, tuple[datetime, int]] = {}
     rows: list[tuple[Key, Decimal, datetime, str, int]] = []
+    meta = sorted({i.source_id for i in writers if isinstance(i.report, MetaReport)})
+    preferences = await meta_action_types(raw, meta) if meta else {}
     for n, item in enumerate(writers):
-        item.facts = facts(item.report)
+        item.facts = facts(item.report, preferences.get(item.source_id))
         at = item.report.report_time
         for (entity, day, hour, metric), value in item.facts.items():
             key = (item.source_id, entity, day, hour, metric)

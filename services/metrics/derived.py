@@ -21,6 +21,7 @@ from shared.contract.metric_dictionary import (
     MetricKind,
 )
 from shared.kit.errors import RuleViolated
+from shared.kit.wording import a_or_an
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ def _read(row: DerivedMetric) -> MetricRead:
         kind=row.kind,
         numerator=None,
         denominator=None,
+        aggregation="derived",
+        additive=False,
         expression=row.expression,
         version=row.version,
         defined_by=row.updated_by,
@@ -65,7 +68,12 @@ def _read(row: DerivedMetric) -> MetricRead:
 
 async def entries(session: AsyncSession) -> list[MetricRead]:
     """Every metric: the built-in ones, then the derived ones by key."""
-    built_in = [MetricRead.model_validate(m.model_dump()) for m in METRIC_DICTIONARY.values()]
+    built_in = [
+        MetricRead.model_validate(
+            {**m.model_dump(), "aggregation": m.aggregates.value, "additive": m.additive}
+        )
+        for m in METRIC_DICTIONARY.values()
+    ]
     return [*built_in, *(_read(r) for r in await MetricsRepository(session).derived_metrics())]
 
 
@@ -83,7 +91,7 @@ def _checked(key: str, data: DerivedMetricIn) -> str:
         raise RuleViolated(str(refused), field="expression", rule=refused.rule) from None
     if data.kind != "ratio" and not expression.linear:
         raise RuleViolated(
-            f"a {data.kind} metric is pro-rated to elapsed time, so its formula must add up "
+            f"{a_or_an(data.kind)} metric is pro-rated to elapsed time, so its formula must add up "
             "over days (metrics added or subtracted, times or divided by constants); "
             "define this one as a ratio",
             field="kind",

@@ -54,6 +54,12 @@ class Dictionary:
         found = self.get(key)
         return key if found is None else found.name
 
+    def additive(self, key: str) -> bool:
+        """True when the metric's figures of several entities, days or channels add up (a
+        caller may sum them); False for ratios, formulas, indexes and unique counts."""
+        found = self.get(key)
+        return found is not None and found.additive
+
     def accumulates(self, key: str) -> bool:
         """Counters and money add up over time; ratios and indices do not."""
         entry = self._derived(key)

@@ -17,12 +17,14 @@ from services.metrics import SERVICE
 from services.metrics.callers import authenticate
 from services.metrics.models import bus
 from services.metrics.rows import (
-    REPORT,
+    FORMATS,
     WHOLE_DAY,
+    ActionTypes,
     CanonicalReport,
     MetaReport,
     OceanEngineReport,
     facts,
+    validate_report,
 )
 from services.metrics.signatures import SignatureInvalid
 from shared.contract.events.metrics import IngestionSummaryV1
@@ -95,6 +97,11 @@ SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS changed FROM ch
 UPSERT = INCOMING_HOURS + UPSERT_REST  # $8: each row's hour
 UPSERT_WHOLE_DAYS = INCOMING_WHOLE_DAYS + UPSERT_REST
 SOURCE_SECRETS = text("SELECT kind, secrets, token_subjects FROM metrics.sources WHERE id = :id")
+# Read apart from the secrets, and for Meta batches only: no other format needs it.
+META_ACTION_TYPES = """
+SELECT id, meta_action_types FROM metrics.sources
+WHERE id = ANY($1::uuid[]) AND meta_action_types IS NOT NULL
+"""
 CLAIM = """
 INSERT INTO metrics.deliveries (source_id, delivery_id, body_hash, response)
 VALUES ($1, $2, $3, '{}') ON CONFLICT DO NOTHING RETURNING true
@@ -108,13 +115,32 @@ ANSWERED = "UPDATE metrics.deliveries SET response = $3 WHERE source_id = $1 AND
 Report = CanonicalReport | MetaReport | OceanEngineReport
 
 
-def parse_report(body: bytes) -> Report | None:
+def parse_report(body: bytes, now: datetime) -> Report | None:
     """The validated report, or None when the body does not hold one (``ingest`` then says
     why, after the signature and the delivery id are checked)."""
     try:
-        return REPORT.validate_json(body)
+        return validate_report(body, now)
     except ValidationError:
         return None
+
+
+async def meta_action_types(raw: Any, sources: list[uuid.UUID]) -> dict[uuid.UUID, ActionTypes]:
+    """The sources' own preference orders of Meta action types (those that set one)."""
+    rows = await raw.fetch(META_ACTION_TYPES, sources)
+    return {r["id"]: r["meta_action_types"] for r in rows}
+
+
+def _refusal(error: Any) -> dict[str, Any]:
+    field = ".".join(str(p) for p in error["loc"])
+    message = error["msg"]
+    if error["type"] == "union_tag_not_found":
+        # The body names no format: say what may be sent rather than pydantic's tag talk.
+        field = field or "format"
+        message = (
+            f"name the batch's format ({FORMATS}), or post Meta's Insights response "
+            'as Meta returns it: {"data": [...], "paging": {...}}'
+        )
+    return {"field": field, "message": message, "code": error["type"]}
 
 
 class Unauthorized(DomainError):
@@ -167,22 +193,18 @@ async def ingest(
         answer: dict[str, Any] = seen["response"]
         return answer
     try:
-        report = report if report is not None else REPORT.validate_json(body)
+        report = report if report is not None else validate_report(body, now)
     except ValidationError as exc:
         WEBHOOK_ROWS.labels("rejected").inc(_declared_rows(body))
         raise RuleViolated(
             f"the batch was refused: {exc.error_count()} invalid value(s); nothing was stored",
             rule="valid-batch",
-            errors=[
-                {
-                    "field": ".".join(str(p) for p in e["loc"]),
-                    "message": e["msg"],
-                    "code": e["type"],
-                }
-                for e in exc.errors(include_url=False)[:200]
-            ],
+            errors=[_refusal(e) for e in exc.errors(include_url=False)[:200]],
         ) from exc
-    batch = facts(report)
+    preference = None
+    if isinstance(report, MetaReport):
+        preference = (await meta_action_types(raw, [source_id])).get(source_id)
+    batch = facts(report, preference)
     keys = list(batch)
     hours = [k[2] for k in keys]
     by_hour = any(hour != WHOLE_DAY for hour in hours)

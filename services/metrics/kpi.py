@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from shared.contract.metric_dictionary import METRIC_DICTIONARY, MetricKind
+from shared.contract.metric_dictionary import METRIC_DICTIONARY, Aggregation, MetricKind
 
 FOUR = Decimal("0.0001")
 
@@ -35,6 +35,33 @@ def value_of(
     if accumulates(metric):
         return sums.get(metric)
     return latest.get(metric)
+
+
+def summable(
+    sums: Mapping[str, Decimal],
+    latest: Mapping[str, Decimal],
+    entity_days: Mapping[str, int],
+    latest_entities: Mapping[str, int],
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """The sums and latest-day totals without those the dictionary says are no total: a metric
+    that does not add up (reach) over more than one entity-day, and a latest-day metric (an
+    index, a reported rate) that several entities reported on its latest day. Left out, such a
+    metric's value is None: never a wrong sum."""
+    no_total = {
+        m for m, n in entity_days.items() if n > 1 and _aggregation(m) is Aggregation.NOT_ADDITIVE
+    }
+    no_latest = no_total | {
+        m for m, n in latest_entities.items() if n > 1 and _aggregation(m) is Aggregation.LATEST
+    }
+    return (
+        {m: v for m, v in sums.items() if m not in no_total},
+        {m: v for m, v in latest.items() if m not in no_latest},
+    )
+
+
+def _aggregation(metric: str) -> Aggregation | None:
+    definition = METRIC_DICTIONARY.get(metric)
+    return None if definition is None else definition.aggregates
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ class Source(Base):
     kind: Mapped[str] = mapped_column(Text, server_default="platform")
     system: Mapped[str | None] = mapped_column(Text)  # user_backend, ecommerce… (internal only)
     token_subjects: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # {"conversions": ["purchase", …]}: a Meta source's own preference order of action types
+    # per metric (rows.META_ACTION_TYPES otherwise).
+    meta_action_types: Mapped[dict[str, list[str]] | None] = mapped_column(JSONB)
 
 
 class Mapping(Base):
@@ -166,10 +169,14 @@ class DirtyDay(Base):
 class DailyRollup(Base):
     """A plan's daily sums per channel, source and metric, kept from facts by the snapshot job.
 
+    ``day`` is the company day: a whole-day fact's own day, or for a day reported by the hour,
+    the company day each hour starts in (so a company day's hours add up to it). ``source_day``
+    is the facts' own day, which the snapshot job recomputes by; ``entities`` counts the
+    entities the figure adds up (a metric that does not add up is given for one only).
     ``channel_key`` is the channel id as text, or ``plan`` for facts mapped to the plan without
     a channel. ``value_net`` leaves out entity-days excluded as fraudulent and is NULL when every
     fact of the row is excluded (the row then counts for gross only). Week, month and to-date
-    figures are sums of these rows; days still in ``dirty_days`` are read from facts instead.
+    figures are sums of these rows; source days still in ``dirty_days`` are read from facts.
     """
 
     __tablename__ = "daily_rollups"
@@ -188,8 +195,10 @@ class DailyRollup(Base):
     metric: Mapped[str] = mapped_column(Text, primary_key=True)
     channel_key: Mapped[str] = mapped_column(Text, primary_key=True)
     source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    source_day: Mapped[date] = mapped_column(primary_key=True)
     value_gross: Mapped[Decimal | None] = mapped_column(Numeric)
     value_net: Mapped[Decimal | None] = mapped_column(Numeric)
+    entities: Mapped[int] = mapped_column(server_default=text("0"))
     # Set when the row's money has no rate into the plan's currency (see currency.py): both
     # values are then NULL, and the row only says that this source currency lacks a rate.
     unconverted_currency: Mapped[str | None] = mapped_column(Text)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     Date,
+    Integer,
     Numeric,
     Select,
     Subquery,
@@ -56,16 +57,25 @@ PLAN_LEVEL = "plan"  # the channel key of facts mapped to a plan without a chann
 # Every metric a fact can carry (ingest validates against the dictionary). Naming them lets a
 # (plan, day) lookup use the facts' (plan_id, metric, day) index instead of the whole plan.
 KNOWN_METRICS = sorted(METRIC_DICTIONARY)
+SPILL = timedelta(days=2)  # how far from its own day a source day's hours may land
 
-# Recompute the rollups of a batch of plan-days from facts: all channels and sources of each
-# day, so a fact that moved channel leaves its old row, and net follows the fraud flags now.
+# Recompute the rollups of a batch of plan-days (the facts' own days) from facts: all channels
+# and sources of each day, so a fact that moved channel leaves its old row, and net follows the
+# fraud flags now. The company day bounds only let the delete use the (plan, day) key: a source
+# day's hours lie within two days of it, whatever the zones (UTC-12 to UTC+14).
 CLEAR_ROLLUPS = text(
     """
     DELETE FROM metrics.daily_rollups AS r
     USING unnest(CAST(:plans AS uuid[]), CAST(:days AS date[])) AS d(plan_id, day)
-    WHERE r.plan_id = d.plan_id AND r.day = d.day
+    WHERE r.plan_id = d.plan_id AND r.source_day = d.day
+        AND r.day BETWEEN d.day - 2 AND d.day + 2
     """
 )
+# The company day of a fact ``f`` of source ``s``: its own day for a whole-day fact, else the
+# company day its hour starts in (as HOUR_START: the hours of a company day add up to it).
+COMPANY_DAY = """CASE WHEN f.hour = -1 THEN f.day
+        ELSE ((f.day + make_interval(hours => f.hour)) AT TIME ZONE coalesce(s.timezone, :zone)
+            AT TIME ZONE :zone)::date END"""
 # currency.py's rules in SQL, per fact f of source s and plan targets t: the value in the plan's
 # currency, NULL for money with no rate on its day. A fact whose source row is unknown is taken
 # to be in the plan's currency.
@@ -104,8 +114,11 @@ IN_PLAN_CURRENCY = "".join(  # constants only
 ROLLUP_ROWS = "".join(  # constants only: the shared conversion in the middle
     (
         """
-    SELECT f.plan_id, f.day, f.metric, coalesce(f.channel_id::text, 'plan') AS channel_key,
-        f.source_id,
+    SELECT f.plan_id, """,
+        COMPANY_DAY,
+        """ AS day, f.metric,
+        coalesce(f.channel_id::text, 'plan') AS channel_key, f.source_id, f.day AS source_day,
+        count(DISTINCT f.entity) AS entities,
         sum(c.value) AS gross,
         sum(c.value) FILTER (WHERE NOT EXISTS (
             SELECT 1 FROM metrics.fraud_flags AS x
@@ -122,16 +135,17 @@ ROLLUP_ROWS = "".join(  # constants only: the shared conversion in the middle
         SELECT 1 FROM metrics.facts AS w
         WHERE w.source_id = f.source_id AND w.entity = f.entity AND w.day = f.day
             AND w.hour = -1 AND w.metric = f.metric)
-    GROUP BY f.plan_id, f.day, f.metric, coalesce(f.channel_id::text, 'plan'), f.source_id
+    GROUP BY 1, 2, 3, 4, 5, 6
 """,
     )
 )
 FILL_ROLLUPS = text(
     """
     INSERT INTO metrics.daily_rollups (plan_id, day, metric, channel_key, source_id,
-        value_gross, value_net, unconverted_currency)
+        source_day, entities, value_gross, value_net, unconverted_currency)
     """
     + ROLLUP_ROWS
+    + "RETURNING plan_id, channel_key, day"
 )
 CURRENCY_PARAMS = {"money": MONEY_METRICS, "default_currency": DEFAULT_PLAN_CURRENCY}
 # The plan-days a rate (base, quote) set from :valid_from (until the pair's next rate) changes:
@@ -174,12 +188,13 @@ MARK_MONEY_DIRTY = text(
 
 
 def rollup_rows(plan_id: uuid.UUID, days: Sequence[date], metrics: Sequence[str]) -> Subquery:
-    """ROLLUP_ROWS of one plan's days, as the snapshot job would store them."""
+    """ROLLUP_ROWS of one plan's (source) days, as the snapshot job would store them."""
     values: dict[str, object] = {
         **CURRENCY_PARAMS,
         "plans": [plan_id] * len(days),
         "days": list(days),
         "metrics": list(metrics),
+        "zone": get_settings().company_timezone,
     }
     return (
         text(ROLLUP_ROWS)
@@ -190,6 +205,8 @@ def rollup_rows(plan_id: uuid.UUID, days: Sequence[date], metrics: Sequence[str]
             column("metric", Text),
             column("channel_key", Text),
             column("source_id", Uuid),
+            column("source_day", Date),
+            column("entities", Integer),
             column("gross", Numeric),
             column("net", Numeric),
             column("unconverted_currency", Text),
@@ -351,6 +368,9 @@ class Figures:
     gross_latest: dict[str, Decimal]
     net_sums: dict[str, Decimal]
     net_latest: dict[str, Decimal]
+    # How many entity-days each sum adds up, and entities its latest day's total does.
+    entity_days: dict[str, int] = field(default_factory=dict)
+    latest_entities: dict[str, int] = field(default_factory=dict)
 
 
 def day_rows(
@@ -360,10 +380,11 @@ def day_rows(
     pending: Sequence[date],
     metrics: Sequence[str] | None = None,
 ) -> Subquery:
-    """(channel_key, source_id, day, metric, gross, net) of a plan's days in a window.
+    """(channel_key, source_id, day, metric, gross, net, entities) of a plan's company days in
+    a window.
 
-    Days whose facts changed since the snapshot job last ran (``pending``: still in dirty_days)
-    are summed from facts; every other day is read from its rollup rows.
+    Source days whose facts changed since the snapshot job last ran (``pending``: still in
+    dirty_days) are summed from facts; every other day is read from its rollup rows.
     """
     rollups = select(
         DailyRollup.channel_key,
@@ -372,6 +393,7 @@ def day_rows(
         DailyRollup.metric,
         DailyRollup.value_gross.label("gross"),
         DailyRollup.value_net.label("net"),
+        DailyRollup.entities,
     ).where(
         DailyRollup.plan_id == plan_id,
         DailyRollup.day <= last,
@@ -381,7 +403,8 @@ def day_rows(
         rollups = rollups.where(DailyRollup.day >= first)
     if metrics is not None:
         rollups = rollups.where(DailyRollup.metric.in_(metrics))
-    fresh = [d for d in pending if d <= last and (first is None or d >= first)]
+    # A source day's hours may land on the company days beside it.
+    fresh = [d for d in pending if d <= last + SPILL and (first is None or d >= first - SPILL)]
     if not fresh:
         return rollups.subquery()
     from_facts = rollup_rows(plan_id, fresh, metrics if metrics is not None else KNOWN_METRICS)
@@ -392,8 +415,11 @@ def day_rows(
         from_facts.c.metric,
         from_facts.c.gross,
         from_facts.c.net,
-    ).where(from_facts.c.gross.is_not(None))
-    return union_all(rollups.where(DailyRollup.day.not_in(fresh)), converted).subquery()
+        from_facts.c.entities,
+    ).where(from_facts.c.gross.is_not(None), from_facts.c.day <= last)
+    if first is not None:
+        converted = converted.where(from_facts.c.day >= first)
+    return union_all(rollups.where(DailyRollup.source_day.not_in(fresh)), converted).subquery()
 
 
 class MetricsRepository:
@@ -469,6 +495,7 @@ class MetricsRepository:
                 rows.c.day,
                 func.sum(rows.c.gross).label("gross"),
                 func.sum(rows.c.net).label("net"),
+                func.sum(rows.c.entities).label("entities"),
             )
             .group_by(rows.c.metric, rows.c.day)
             .subquery()
@@ -481,14 +508,18 @@ class MetricsRepository:
             func.array_agg(aggregate_order_by(per_day.c.net, per_day.c.day.desc())).filter(
                 per_day.c.net.is_not(None)
             )[1],
+            func.sum(per_day.c.entities),
+            func.array_agg(aggregate_order_by(per_day.c.entities, per_day.c.day.desc()))[1],
         ).group_by(per_day.c.metric)
         figures = Figures({}, {}, {}, {})
-        for metric, gross, net, gross_latest, net_latest in (
+        for metric, gross, net, gross_latest, net_latest, entity_days, latest_entities in (
             await self.session.execute(query)
         ).all():
             figures.gross_sums[metric], figures.gross_latest[metric] = gross, gross_latest
             if net is not None:
                 figures.net_sums[metric], figures.net_latest[metric] = net, net_latest
+            figures.entity_days[metric] = int(entity_days or 0)
+            figures.latest_entities[metric] = int(latest_entities or 0)
         return figures
 
     async def sums(
@@ -535,8 +566,9 @@ class MetricsRepository:
 
     async def channel_days(
         self, plan_id: uuid.UUID, first: date, last: date, metrics: Sequence[str]
-    ) -> list[tuple[date, str, str, Decimal, Decimal | None]]:
-        """(day, channel_key, metric, gross, net) of a plan's days in a window, sources summed."""
+    ) -> list[tuple[date, str, str, Decimal, Decimal | None, int]]:
+        """(day, channel_key, metric, gross, net, entities) of a plan's company days in a
+        window, sources summed."""
         rows = await self._rows(plan_id, first, last, metrics)
         query = (
             select(
@@ -545,32 +577,38 @@ class MetricsRepository:
                 rows.c.metric,
                 func.sum(rows.c.gross),
                 func.sum(rows.c.net),
+                func.sum(rows.c.entities),
             )
             .group_by(rows.c.day, rows.c.channel_key, rows.c.metric)
             .order_by(rows.c.day, rows.c.channel_key, rows.c.metric)
         )
-        return [(d, c, m, g, n) for d, c, m, g, n in (await self.session.execute(query)).all()]
+        return [
+            (d, c, m, g, n, int(e or 0))
+            for d, c, m, g, n, e in (await self.session.execute(query)).all()
+        ]
 
     async def refresh_rollups(
         self, days: Sequence[tuple[uuid.UUID, date]], zone: str | None = None
-    ) -> None:
-        """Recompute the daily and hourly rollup rows of these plan-days from facts (four
-        statements a batch); hours are the company time zone's (``zone``, else the setting)."""
+    ) -> set[tuple[uuid.UUID, str, date]]:
+        """Recompute the daily and hourly rollup rows of these plan-days (the facts' own days)
+        from facts (four statements a batch); days and hours are the company time zone's
+        (``zone``, else the setting). Returns the (plan, channel_key, company day) rows written.
+        """
         keys = sorted(set(days))
         if not keys:
-            return
+            return set()
         values = {
             "plans": [p for p, _ in keys],
             "days": [d for _, d in keys],
             "metrics": KNOWN_METRICS,
+            "zone": zone or get_settings().company_timezone,
             **CURRENCY_PARAMS,
         }
         await self.session.execute(CLEAR_ROLLUPS, values)
-        await self.session.execute(FILL_ROLLUPS, values)
+        written = await self.session.execute(FILL_ROLLUPS, values)
         await self.session.execute(CLEAR_HOURLY_ROLLUPS, values)
-        await self.session.execute(
-            FILL_HOURLY_ROLLUPS, {**values, "zone": zone or get_settings().company_timezone}
-        )
+        await self.session.execute(FILL_HOURLY_ROLLUPS, values)
+        return {(p, c, d) for p, c, d in written.all()}
 
     async def hourly(
         self,
@@ -838,7 +876,9 @@ class MetricsRepository:
     ) -> list[tuple[str, date]]:
         """(source currency, day) of a plan's money in a window that has no rate into the
         plan's currency: from rollup rows, or from facts for days not rolled up yet."""
-        pending = [d for d in await self.pending_days(plan_id) if first <= d <= last]
+        pending = [
+            d for d in await self.pending_days(plan_id) if first - SPILL <= d <= last + SPILL
+        ]
         rolled = select(DailyRollup.unconverted_currency, DailyRollup.day).where(
             DailyRollup.plan_id == plan_id,
             DailyRollup.day >= first,
@@ -850,9 +890,11 @@ class MetricsRepository:
         if pending:
             fresh = rollup_rows(plan_id, pending, metrics)
             query = union_all(
-                rolled.where(DailyRollup.day.not_in(pending)),
+                rolled.where(DailyRollup.source_day.not_in(pending)),
                 select(fresh.c.unconverted_currency, fresh.c.day).where(
-                    fresh.c.unconverted_currency.is_not(None)
+                    fresh.c.unconverted_currency.is_not(None),
+                    fresh.c.day >= first,
+                    fresh.c.day <= last,
                 ),
             )
         return [(c, d) for c, d in (await self.session.execute(query)).all()]

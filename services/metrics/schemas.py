@@ -25,6 +25,12 @@ InternalSystem = Literal[
     "user_backend", "ecommerce", "offline", "search_index", "retention", "other"
 ]
 TokenSubject = Annotated[str, Field(min_length=1, max_length=200)]
+ActionType = Annotated[str, Field(min_length=1, max_length=200)]
+# A metric that adds up (a count of actions), mapped to Meta action types in preference order.
+ActionTypes = dict[
+    Annotated[str, Field(pattern=r"^(conversions|registrations|first_orders|new_users)$")],
+    Annotated[list[ActionType], Field(min_length=1, max_length=10)],
+]
 
 
 class SourceCreate(Strict):
@@ -39,6 +45,16 @@ class SourceCreate(Strict):
     kind: SourceKind = "platform"
     system: InternalSystem | None = None
     token_subjects: list[TokenSubject] = Field(default_factory=list, max_length=10)
+    meta_action_types: ActionTypes | None = Field(
+        default=None,
+        description=(
+            "Meta sources: per metric, the action types to take it from, first present wins "
+            "(never a sum). Metrics left out keep the default order: conversions from "
+            "omni_purchase, else purchase, else offsite_conversion.fb_pixel_purchase; "
+            "registrations from omni_complete_registration, else complete_registration, "
+            "else offsite_conversion.fb_pixel_complete_registration."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_way_to_authenticate(self) -> SourceCreate:
@@ -54,6 +70,8 @@ class SourceCreate(Strict):
             raise ValueError(
                 "a platform source signs its deliveries: it has no system or token subjects"
             )
+        if self.meta_action_types is not None and self.platform != "meta":
+            raise ValueError("meta_action_types is for Meta sources (platform meta)")
         return self
 
 
@@ -80,6 +98,7 @@ class SourceRead(BaseModel):
     kind: SourceKind = "platform"
     system: str | None = None
     token_subjects: list[str] = Field(default_factory=list)
+    meta_action_types: dict[str, list[str]] | None = None
 
 
 class MappingIn(Strict):
@@ -88,6 +107,15 @@ class MappingIn(Strict):
     entity: Annotated[str, Field(min_length=1, max_length=100)]
     plan_id: uuid.UUID
     channel_id: uuid.UUID | None = None
+
+
+AGGREGATION = (
+    "how figures of several entities, days or channels combine: sum (they add up); "
+    "not_additive (unique people: a value only where one entity-day makes it, never a sum); "
+    "derived (a ratio of sums or a formula over summed metrics); latest (the latest reported "
+    "day's figure, given when one entity reports it that day)"
+)
+ADDITIVE = "true when values of this metric may be added across entities, days or channels"
 
 
 class MetricRead(BaseModel):
@@ -99,6 +127,10 @@ class MetricRead(BaseModel):
     kind: str
     numerator: str | None
     denominator: str | None
+    aggregation: Literal["sum", "not_additive", "derived", "latest"] = Field(
+        description=AGGREGATION
+    )
+    additive: bool = Field(description=ADDITIVE)
     # Derived metrics only: the formula, who last defined it and how often it was redefined.
     expression: str | None = None
     version: int | None = None
@@ -145,6 +177,12 @@ class ObjectiveKpi(BaseModel):
     achievement_gross: Decimal | None = None
     actual_net: Decimal | None = None
     achievement_net: Decimal | None = None
+    additive: bool = Field(
+        default=True,
+        description=ADDITIVE
+        + "; a metric that is not additive (reach) has an actual only where one entity-day "
+        "makes it",
+    )
 
 
 class PlanKpis(BaseModel):
@@ -313,6 +351,12 @@ class PlanRollups(BaseModel):
     first: date
     last: date
     metrics: list[str]
+    additive: dict[str, bool] = Field(
+        default_factory=dict,
+        description=ADDITIVE
+        + " (per requested metric); a value that would need a sum of a metric that is not "
+        "additive (reach over several campaigns or days) is null",
+    )
     periods: list[RollupPeriod]
     currency: str | None = Field(
         default=None, description="the plan's currency: all money is in it"

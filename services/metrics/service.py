@@ -16,7 +16,7 @@ from services.metrics import currency, derived, kpi, rates
 from services.metrics.dictionary import BUILT_IN, Dictionary
 from services.metrics.ingest import outbox
 from services.metrics.models import PlanTarget, Source, idempotency
-from services.metrics.repository import MetricsRepository
+from services.metrics.repository import Figures, MetricsRepository
 from services.metrics.schemas import (
     ChannelFigures,
     EarlierTarget,
@@ -89,6 +89,7 @@ def _source_read(source: Source, reveal: tuple[str, str] | None = None) -> Sourc
         kind=source.kind,
         system=source.system,
         token_subjects=source.token_subjects,
+        meta_action_types=source.meta_action_types,
     )
 
 
@@ -253,10 +254,10 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
     metrics = await derived.dictionary(session)
     # The campaign counts from its first day; what came before is the previous period.
     figures = await repo.figures(plan_id, as_of, since=target.starts_on)
-    gross_sums, gross_latest = figures.gross_sums, figures.gross_latest
+    gross_sums, gross_latest = _summable(figures, net=False)
     excluded = await repo.excluded_entity_days(plan_id, as_of)
     if excluded:
-        net_sums, net_latest = figures.net_sums, figures.net_latest
+        net_sums, net_latest = _summable(figures, net=True)
     else:
         net_sums, net_latest = gross_sums, gross_latest
     rows = []
@@ -282,6 +283,7 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
                 achievement_gross=gross.achievement,
                 actual_net=standing.actual,
                 achievement_net=standing.achievement,
+                additive=metrics.additive(objective["metric"]),
             )
         )
     final = await final_through(repo, plan_id, as_of)
@@ -297,6 +299,16 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
         currency=target.currency,
         missing_rates=await rates.missing(repo, target, target.starts_on, as_of),
     )
+
+
+def _summable(figures: Figures, *, net: bool) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Gross or net sums and latest-day totals, less those that are no right total."""
+    sums, latest = (
+        (figures.net_sums, figures.net_latest)
+        if net
+        else (figures.gross_sums, figures.gross_latest)
+    )
+    return kpi.summable(sums, latest, figures.entity_days, figures.latest_entities)
 
 
 async def final_through(repo: MetricsRepository, plan_id: uuid.UUID, today: date) -> date | None:
@@ -324,8 +336,8 @@ async def _previous_period(
     then = await repo.figures(target.plan_id, last_before, since=first_before)
 
     def compare(metric: str) -> PeriodComparison:
-        current = metrics.value_of(metric, now.net_sums, now.net_latest)
-        earlier = metrics.value_of(metric, then.net_sums, then.net_latest)
+        current = metrics.value_of(metric, *_summable(now, net=True))
+        earlier = metrics.value_of(metric, *_summable(then, net=True))
         change = (current / earlier - 1) if current is not None and earlier else None
         return PeriodComparison(
             first_day=first_before,
@@ -433,24 +445,35 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
 
 @dataclass
 class _Totals:
-    """Sums and latest-day totals of some days' rollup rows, gross and net."""
+    """Sums and latest-day totals of some days' rollup rows, gross and net, with the number of
+    entity-days they add up (a metric that does not add up has no total over several)."""
 
     gross: dict[str, Decimal] = field(default_factory=dict)
     net: dict[str, Decimal] = field(default_factory=dict)
     gross_latest: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
     net_latest: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
+    entity_days: dict[str, Decimal] = field(default_factory=dict)
+    latest_entities: dict[str, tuple[date, Decimal]] = field(default_factory=dict)
 
-    def add(self, day: date, metric: str, gross: Decimal, net: Decimal | None) -> None:
+    def add(
+        self, day: date, metric: str, gross: Decimal, net: Decimal | None, entities: int = 1
+    ) -> None:
         _add(self.gross, self.gross_latest, day, metric, gross)
         if net is not None:
             _add(self.net, self.net_latest, day, metric, net)
+        _add(self.entity_days, self.latest_entities, day, metric, Decimal(entities))
 
     def values(
         self, metrics: list[str], *, net: bool, dictionary: Dictionary = BUILT_IN
     ) -> dict[str, Decimal | None]:
         sums, latest = (self.net, self.net_latest) if net else (self.gross, self.gross_latest)
-        last = {m: v for m, (_, v) in latest.items()}
-        return {m: dictionary.value_of(m, sums, last) for m in metrics}
+        kept_sums, last = kpi.summable(
+            sums,
+            {m: v for m, (_, v) in latest.items()},
+            {m: int(n) for m, n in self.entity_days.items()},
+            {m: int(n) for m, (_, n) in self.latest_entities.items()},
+        )
+        return {m: dictionary.value_of(m, kept_sums, last) for m in metrics}
 
 
 def _add(
@@ -498,10 +521,12 @@ async def rollups(
 ) -> PlanRollups:
     """A plan's metrics per day, week or month and channel, summed from the daily rollups.
 
-    Days are business days in the company time zone, as facts are; a ratio is the ratio of the
-    period's sums and an index its total on the period's latest reported day. A fact stays on
-    the day its source reported it for, hourly ones too (a whole-day figure cannot be moved
-    between zones); a day is its whole-day fact of a metric when there is one, else its hours.
+    Days are business days in the company time zone: a fact reported by the hour is on the
+    company day its hour starts in (as in the hour grain, so a day's hours add up to it); a
+    whole-day fact stays on the day its source reported it for (it cannot be split between
+    zones). A day is its whole-day fact of a metric when there is one, else its hours. A ratio is
+    the ratio of the period's sums and an index its figure on the period's latest reported day;
+    a metric that does not add up (reach) has a value only where one entity-day makes it.
     """
     dictionary = await derived.dictionary(session)
     unknown = sorted(set(metrics) - dictionary.keys())
@@ -521,11 +546,11 @@ async def rollups(
     rows = await MetricsRepository(session).channel_days(
         plan_id, first, last, _base_metrics(requested, dictionary)
     )
-    for day, channel_key, metric, gross, net in rows:
+    for day, channel_key, metric, gross, net, entities in rows:
         period = _period(day, grain, first, last)
-        totals.setdefault(period, _Totals()).add(day, metric, gross, net)
+        totals.setdefault(period, _Totals()).add(day, metric, gross, net, entities)
         per_channel = channels.setdefault(period, {})
-        per_channel.setdefault(channel_key, _Totals()).add(day, metric, gross, net)
+        per_channel.setdefault(channel_key, _Totals()).add(day, metric, gross, net, entities)
     periods = [
         RollupPeriod(
             start=start,
@@ -550,6 +575,7 @@ async def rollups(
         first=first,
         last=last,
         metrics=requested,
+        additive={m: dictionary.additive(m) for m in requested},
         periods=periods,
         currency=target.currency,
         missing_rates=await rates.missing(
@@ -661,26 +687,35 @@ async def publish_snapshots(session: AsyncSession, now: datetime, settings: Sett
     """Coalesced: one KPI snapshot per changed plan, one metrics update per changed channel-day.
 
     The claimed plan-days' daily and hourly rollups are recomputed from facts in the same
-    transaction (hours in the company time zone).
+    transaction (days and hours in the company time zone). A claimed day is a source's own day:
+    its hours may land on the company day beside it, which is announced too.
     """
     repo = MetricsRepository(session)
     # Oldest day first, so a consumer judging in arrival order meets the newest day last.
     dirty = sorted(await repo.take_dirty(), key=lambda d: (d.plan_id, d.channel_key, d.day))
     plans = {d.plan_id for d in dirty}
     # The claimed days' rollups first, so the snapshots below (and every later read) sum them.
-    await repo.refresh_rollups([(d.plan_id, d.day) for d in dirty], settings.company_timezone)
+    written = await repo.refresh_rollups(
+        [(d.plan_id, d.day) for d in dirty], settings.company_timezone
+    )
+    changed = sorted(
+        {(d.plan_id, d.channel_key, d.day) for d in dirty}
+        | written
+        | {(plan, "plan", day) for plan, _channel, day in written},
+        key=lambda k: (str(k[0]), k[1], k[2]),
+    )
     finals = {p: await final_through(repo, p, now.date()) for p in plans}
     metrics = await derived.dictionary(session)
-    for day in dirty:
-        channel = None if day.channel_key == "plan" else uuid.UUID(day.channel_key)
-        sums = await repo.sums(day.plan_id, day.day, channel, day=day.day)
-        final = finals[day.plan_id]
+    for plan_id, channel_key, on in changed:
+        channel = None if channel_key == "plan" else uuid.UUID(channel_key)
+        sums = await repo.sums(plan_id, on, channel, day=on)
+        final = finals[plan_id]
         await outbox.record(
             session,
             MetricsUpdatedV1(
-                plan_id=day.plan_id,
+                plan_id=plan_id,
                 channel_id=channel,
-                day=day.day,
+                day=on,
                 as_of=now,
                 values=[
                     MetricValue(
@@ -688,13 +723,13 @@ async def publish_snapshots(session: AsyncSession, now: datetime, settings: Sett
                         value=kpi.value_of(m, sums, {}),
                         numerator=_part(sums, METRIC_DICTIONARY[m].numerator),
                         denominator=_part(sums, METRIC_DICTIONARY[m].denominator),
-                        provisional=final is not None and day.day > final,
+                        provisional=final is not None and on > final,
                     )
                     for m in DAY_METRICS
                 ]
-                + _derived_values(metrics, sums, final is not None and day.day > final),
+                + _derived_values(metrics, sums, final is not None and on > final),
             ),
-            subject=str(day.plan_id),
+            subject=str(plan_id),
         )
     for plan_id in plans:
         target = await repo.target(plan_id)

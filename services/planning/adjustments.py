@@ -25,6 +25,7 @@ from shared.contract.events.planning import (
 from shared.contract.types import Money
 from shared.kit.auth import Principal
 from shared.kit.errors import NotFound, RuleViolated
+from shared.kit.wording import a_or_an
 
 
 class AdjustmentNotFound(NotFound):
@@ -44,7 +45,7 @@ def _changes(data: AdjustmentCreate) -> dict[str, Any]:
     field = _CONTENT_OF_KIND[data.kind]
     if not getattr(data, field):
         raise RuleViolated(
-            f"a {data.kind} adjustment needs {field}", field=field, rule="adjustment-content"
+            f"{a_or_an(data.kind)} adjustment needs {field}", field=field, rule="adjustment-content"
         )
     return data.model_dump(mode="json", include={field})
 

@@ -58,6 +58,7 @@ from shared.kit.auth import Principal
 from shared.kit.errors import NotFound, RuleViolated
 from shared.kit.http import check_version
 from shared.kit.pagination import decode_cursor, encode_cursor
+from shared.kit.wording import a_or_an
 
 _STATUS_EVENTS: dict[PlanStatus, type[PlanStatusChangedPayload]] = {
     PlanStatus.APPROVED: PlanApprovedV1,
@@ -73,7 +74,7 @@ def _move(plan: Plan, target: PlanStatus) -> None:
     if not rules.can_move(current, target):
         allowed = ", ".join(sorted(rules.TRANSITIONS[current])) or "none"
         raise PlanNotEditable(
-            f"a {current} plan cannot become {target} (allowed next: {allowed})",
+            f"{a_or_an(current)} plan cannot become {target} (allowed next: {allowed})",
             rule="lifecycle",
             plan_status=current.value,
         )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -207,10 +208,26 @@ class Partner(Base):
     reviews: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
 
 
+# A retrospective row's words for full-text search: English stems ("turnstiles" finds
+# "turnstile"); the GIN index and the search query must spell it identically (as PostgreSQL
+# prints it back, so that autogenerate sees the migration's index as the model's).
+RETROSPECTIVE_DOCUMENT = (
+    "to_tsvector('english'::regconfig, (((((((stage || ' '::text) || what_worked)"
+    " || ' '::text) || fell_short) || ' '::text) || root_cause) || ' '::text) || measure)"
+)
+
+
 class RetrospectiveRow(Base):
     """A row of the retrospective table (DOMAIN.md §7), searchable across plans."""
 
     __tablename__ = "retrospective_rows"
+    __table_args__ = (
+        Index(
+            "ix_planning_retrospective_rows_words",
+            text(RETROSPECTIVE_DOCUMENT),
+            postgresql_using="gin",
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     plan_id: Mapped[uuid.UUID] = mapped_column(_plan_fk(), index=True)

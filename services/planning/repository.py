@@ -8,9 +8,11 @@ from datetime import date
 from typing import TypeVar
 
 from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.planning.models import (
+    RETROSPECTIVE_DOCUMENT,
     Adjustment,
     Base,
     BudgetLine,
@@ -148,11 +150,16 @@ class PlanRepository:
     async def search_retrospectives(
         self, *, text: str | None, after: uuid.UUID | None, limit: int
     ) -> Sequence[RetrospectiveRow]:
-        """Retrospective rows across plans whose text contains ``text`` (case-insensitive)."""
+        """Retrospective rows across plans matching ``text``: by English word stems (web search
+        syntax: "a phrase", -word, or), or holding it as a case-insensitive substring (what
+        finds Chinese, which the English parser does not split into words)."""
         query = select(RetrospectiveRow).order_by(RetrospectiveRow.id).limit(limit + 1)
         if after is not None:
             query = query.where(RetrospectiveRow.id > after)
         if text:
+            words = sql_text(
+                f"{RETROSPECTIVE_DOCUMENT} @@ websearch_to_tsquery('english'::regconfig, :words)"
+            ).bindparams(words=text)
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             columns = (
                 RetrospectiveRow.stage,
@@ -161,7 +168,7 @@ class PlanRepository:
                 RetrospectiveRow.root_cause,
                 RetrospectiveRow.measure,
             )
-            query = query.where(or_(*(c.ilike(pattern) for c in columns)))
+            query = query.where(or_(words, *(c.ilike(pattern) for c in columns)))
         return (await self.session.scalars(query)).all()
 
     async def remember_derived_metric(self, event: MetricDefinedV1) -> None:

@@ -64,6 +64,7 @@ from shared.kit.bus.outbox import Outbox
 from shared.kit.errors import Conflict, NotFound, RuleViolated
 from shared.kit.http import check_version
 from shared.kit.pagination import decode_cursor, encode_cursor
+from shared.kit.wording import a_or_an
 
 outbox = Outbox(bus.outbox, source=SERVICE)
 
@@ -216,7 +217,7 @@ async def editable_plan(
     check_version(plan.revision, if_match)
     if PlanStatus(plan.status) not in _OPEN_SECTIONS.get(section, rules.EDITABLE):
         raise PlanNotEditable(
-            f"a {plan.status} plan changes only through an adjustment",
+            f"{a_or_an(plan.status)} plan changes only through an adjustment",
             rule="editable-status",
             plan_status=plan.status,
         )

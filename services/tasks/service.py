@@ -42,6 +42,7 @@ from shared.kit.auth import Principal
 from shared.kit.bus.outbox import Outbox
 from shared.kit.errors import Conflict, Forbidden, NotFound, RuleViolated
 from shared.kit.http import check_version
+from shared.kit.wording import a_or_an
 
 outbox = Outbox(bus.outbox, source=SERVICE)
 
@@ -378,7 +379,7 @@ async def change_status(
     if data.to not in TRANSITIONS[task.status]:
         allowed = ", ".join(sorted(TRANSITIONS[task.status])) or "none"
         raise IllegalTransition(
-            f"a {task.status} task cannot become {data.to} (allowed: {allowed})",
+            f"{a_or_an(task.status)} task cannot become {data.to} (allowed: {allowed})",
             rule="task-lifecycle",
         )
     if data.to in NEEDS_REASON and not data.reason:

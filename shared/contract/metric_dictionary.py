@@ -1,8 +1,10 @@
 """The shared metric dictionary: one definition per metric key, used by every service.
 
 Planning validates objective metrics against these keys, metrics computes them, alerts writes
-rules on them. ``kind`` tells how a metric aggregates over time: counters and money accumulate
-(a target is pro-rated to elapsed time), ratios are compared as they are.
+rules on them. ``kind`` tells how a metric accumulates over time: counters and money accumulate
+(a target is pro-rated to elapsed time), ratios are compared as they are. ``aggregation`` tells
+how figures of several entities (campaigns, channels), days or hours combine, and so whether a
+total is a sum, a ratio of sums, the latest day's figure, or no total at all.
 """
 
 from __future__ import annotations
@@ -22,6 +24,19 @@ class MetricKind(StrEnum):
     INDEX = "index"
 
 
+class Aggregation(StrEnum):
+    """How figures of several entities, days or hours combine into a total."""
+
+    SUM = "sum"  # adds up across entities, days and hours
+    # Unique people: the same person is in several campaigns' and days' figures, so no sum is
+    # right. A total is only one entity-day's own figure; anything wider has none.
+    NOT_ADDITIVE = "not_additive"
+    DERIVED = "derived"  # computed from summed metrics: a ratio of sums, a formula
+    # An index or a reported rate: the latest reported day's figure, never a sum over days;
+    # given when one entity reports it that day (two entities' rates do not add up either).
+    LATEST = "latest"
+
+
 class MetricDefinition(BaseModel):
     """One metric: its key, meaning, aggregation kind and, for ratios, how it is derived."""
 
@@ -34,6 +49,23 @@ class MetricDefinition(BaseModel):
     numerator: str | None = None
     denominator: str | None = None
     expression: str | None = None  # a derived metric's formula over summable metrics
+    aggregation: Aggregation | None = None  # None: as its kind says (see ``aggregates``)
+
+    @property
+    def aggregates(self) -> Aggregation:
+        """How the metric's figures combine: set explicitly, or from its kind."""
+        if self.aggregation is not None:
+            return self.aggregation
+        if self.numerator or self.expression:
+            return Aggregation.DERIVED
+        if self.kind in (MetricKind.COUNTER, MetricKind.MONEY):
+            return Aggregation.SUM
+        return Aggregation.LATEST
+
+    @property
+    def additive(self) -> bool:
+        """True when figures of several entities and days add up to a right total."""
+        return self.aggregates is Aggregation.SUM
 
 
 def _counter(key: str, name: str, definition: str) -> MetricDefinition:
@@ -63,7 +95,13 @@ METRICS: tuple[MetricDefinition, ...] = (
     ),
     _counter("first_orders", "First orders", "first orders placed by new registrations"),
     _counter("footfall", "Offline footfall", "visitors counted at an offline venue"),
-    _counter("reach", "Reach", "unique people who saw the content"),
+    MetricDefinition(
+        key="reach",
+        name="Reach",
+        definition="unique people who saw the content",
+        kind=MetricKind.COUNTER,
+        aggregation=Aggregation.NOT_ADDITIVE,
+    ),
     MetricDefinition(key="cost", name="Cost", definition="actual spend", kind=MetricKind.MONEY),
     MetricDefinition(
         key="gmv", name="Campaign GMV", definition="gross merchandise value", kind=MetricKind.MONEY
@@ -94,8 +132,10 @@ METRIC_DICTIONARY: dict[str, MetricDefinition] = {m.key: m for m in METRICS}
 
 # What a derived metric's formula may read: metrics that add up over days, so a formula over
 # any period's sums is a ratio of sums, never an average of daily ratios.
-SUMMABLE_METRICS: frozenset[str] = frozenset(
-    m.key for m in METRICS if m.kind in (MetricKind.COUNTER, MetricKind.MONEY)
+SUMMABLE_METRICS: frozenset[str] = frozenset(m.key for m in METRICS if m.additive)
+# Metrics whose figures have no total beyond one entity-day, or beyond the latest day's one.
+UNSUMMED_METRICS: frozenset[str] = frozenset(
+    m.key for m in METRICS if m.aggregates in (Aggregation.NOT_ADDITIVE, Aggregation.LATEST)
 )
 # A derived metric's key: lower-case words joined by underscores, like the built-in ones.
 METRIC_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"

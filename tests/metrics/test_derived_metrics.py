@@ -101,6 +101,8 @@ async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
         "kind": "ratio",
         "numerator": None,
         "denominator": None,
+        "aggregation": "derived",
+        "additive": False,
         "expression": "cost / impressions * 1000",
         "version": 1,
         "defined_by": "data-ops",

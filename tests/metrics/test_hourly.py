@@ -313,11 +313,12 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
     )
     assert _hours(narrow, "clicks") == {"2024-06-10T23:00:00+08:00": D(18)}
 
-    # the daily rollups keep each source's own day: the hours of the 10th sum to it
+    # the daily rollups are company days too: the hours of each day sum to it (u-1's 16:00 UTC
+    # hour is 00:00 on the 11th in Shanghai, so the 11th's)
     days = await _rollups(
         client, plan_id, "day", "clicks", **{"from": "2024-06-09", "to": "2024-06-12"}
     )
-    assert _days(days, "clicks") == {"2024-06-10": D(7 + 3 + 10 + 5 + 20)}
+    assert _days(days, "clicks") == {"2024-06-10": D(7 + 3 + 10 + 5), "2024-06-11": D(20)}
     assert sum(v for v in expected.values() if v is not None) == D(45)
 
     # a restated hour follows at once, and into the rollups at the next run
@@ -335,9 +336,9 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
         "2024-06-11T00:00:00+08:00": D(25),
     }
     days = await _rollups(
-        client, plan_id, "day", "clicks", **{"from": "2024-06-10", "to": "2024-06-10"}
+        client, plan_id, "day", "clicks", **{"from": "2024-06-10", "to": "2024-06-11"}
     )
-    assert _days(days, "clicks") == {"2024-06-10": D(50)}
+    assert _days(days, "clicks") == {"2024-06-10": D(25), "2024-06-11": D(25)}
 
 
 async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_again(

@@ -1,0 +1,35 @@
+"""Messages built from a state read as English: "an approved plan", "a submitted plan"."""
+
+from __future__ import annotations
+
+import httpx
+
+from shared.kit.wording import a_or_an
+from tests.planning.helpers import SPECIALIST, approved_plan, seeded_plan
+
+
+async def test_an_approved_plan_is_refused_with_an_not_a(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan = await approved_plan(client, database_url)
+    refused = await client.patch(
+        f"/planning/plans/{plan['plan']['id']}", json={"name": "x"}, headers=SPECIALIST
+    )
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "an approved plan changes only through an adjustment"
+    submitted = await seeded_plan(client)
+    await client.post(f"/planning/plans/{submitted['plan']['id']}/submit", headers=SPECIALIST)
+    frozen = await client.patch(
+        f"/planning/plans/{submitted['plan']['id']}", json={"name": "x"}, headers=SPECIALIST
+    )
+    assert frozen.json()["detail"] == "a submitted plan changes only through an adjustment"
+
+
+def test_the_article_follows_the_first_sound_of_vowel_and_consonant_words() -> None:
+    assert [a_or_an(w) for w in ("approved", "index", "draft", "executing", "Open")] == [
+        "an approved",
+        "an index",
+        "a draft",
+        "an executing",
+        "an Open",
+    ]

@@ -1,0 +1,62 @@
+"""The knowledge base finds English words in any inflection and Chinese text as written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.planning.helpers import SPECIALIST, approved_plan
+
+ROWS: list[dict[str, Any]] = [
+    {
+        "stage": "pop-up event",
+        "what_worked": "the turnstile counted every visitor",
+        "fell_short": "queues at the entrance",
+        "root_cause": "one gate for the whole venue",
+        "measure": "open a second gate",
+        "owner_id": "manager-li",
+        "due_on": "2024-07-15",
+    },
+    {
+        "stage": "校园活动",
+        "what_worked": "闸机计数准确",
+        "fell_short": "入口排队过长",
+        "root_cause": "只有一个入口",
+        "measure": "增加入口",
+        "owner_id": "manager-li",
+        "due_on": "2024-07-15",
+    },
+]
+
+
+async def _search(client: httpx.AsyncClient, q: str) -> list[str]:
+    found = await client.get("/planning/retrospectives", params={"q": q}, headers=SPECIALIST)
+    assert found.status_code == 200, found.text
+    return [r["stage"] for r in found.json()["items"]]
+
+
+async def test_plurals_phrases_and_chinese_text_are_found(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan = await approved_plan(client, database_url)
+    plan_id = plan["plan"]["id"]
+    for step in ("activate", "complete"):
+        assert (
+            await client.post(f"/planning/plans/{plan_id}/{step}", headers=SPECIALIST)
+        ).is_success
+    filed = await client.put(
+        f"/planning/plans/{plan_id}/retrospective", json=ROWS, headers=SPECIALIST
+    )
+    assert filed.status_code == 200, filed.text
+    assert await _search(client, "turnstiles") == ["pop-up event"]  # the row says "turnstile"
+    assert await _search(client, "queue") == ["pop-up event"]  # ... and "queues"
+    assert await _search(client, "visitors counted") == ["pop-up event"]  # words in any order
+    assert await _search(client, '"counted every visitor"') == ["pop-up event"]
+    assert await _search(client, "turnstile -queues") == []  # websearch syntax excludes
+    assert await _search(client, "闸机") == ["校园活动"]  # Chinese: as a substring
+    assert await _search(client, "排队") == ["校园活动"]
+    # What it does not find: Chinese by meaning or other wording (no word segmentation, no
+    # synonyms), and English words that share no stem.
+    assert await _search(client, "检票口") == []  # another word for a gate
+    assert await _search(client, "gates queuing") == []  # "queuing" does not stem to "queue"
