@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shared.kit.embedded_pg import start_server, stop_server
+from tests.processes import running
 
 # A run of the all-in-one as far as the database goes: start the server, then wait to be killed.
 RUN = """
@@ -29,15 +30,6 @@ def postmaster_pid(data_dir: Path) -> int | None:
         return int((data_dir / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie waiting for a parent that never reaps it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 @pytest.fixture
