@@ -11,6 +11,7 @@ that it handles, every group committed to the end, and nothing was parked.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import signal
 import uuid
@@ -23,13 +24,13 @@ import httpx
 import pytest
 
 from demo.__main__ import Receiver, play, serving
-from distributed.processes import Fleet, wait_ready
+from distributed.processes import Fleet, ServiceProcess, wait_ready
 from distributed.router import Router
 from shared.contract.types import Role
 from shared.kit.settings import Settings
 from tests.conftest import bearer
 from tests.e2e.conftest import free_port
-from tests.e2e.ledger import Ledger, read_ledger
+from tests.e2e.ledger import Ledger, read_broker, read_ledger
 from tests.e2e.story import assert_plan_lifecycle, assert_story_end_state
 from tests.kafka_broker import KafkaBroker
 from tests.polling import eventually
@@ -105,6 +106,39 @@ async def plan_approved(base: str, story: asyncio.Task[Any]) -> str | None:
     return approved[0]["id"] if approved else None
 
 
+def log_messages(process: ServiceProcess) -> list[str]:
+    """The messages of a process's JSON log lines (anything else it printed is skipped)."""
+    messages = []
+    for line in process.log_path.read_text(errors="replace").splitlines():
+        try:
+            messages.append(str(json.loads(line).get("message", "")))
+        except (ValueError, AttributeError):
+            continue
+    return messages
+
+
+async def owner_of_plan_targets(shape: Shape, plan_id: str) -> ServiceProcess | None:
+    """The alerts replica that, by its own log, reads the partition holding this plan's events
+    for the group that turns targets into default rules."""
+    records, _ends = await read_broker(shape.settings)
+    [partition] = {r.partition for r in records if r.topic == "planning.plan" and r.key == plan_id}
+    topic, group = (
+        shape.settings.topic("planning.plan"),
+        shape.settings.consumer_group("alerts.on_targets_set"),
+    )
+    wanted = f"TopicPartition(topic='{topic}', partition={partition})"
+    for replica in (p for p in shape.fleet.processes if p.service == "alerts"):
+        assignments = [
+            message
+            for message in log_messages(replica)
+            if message.startswith("Setting newly assigned partitions")
+            and message.endswith(f"for group {group}")
+        ]
+        if assignments and wanted in assignments[-1]:
+            return replica
+    return None
+
+
 async def settled_ledger(settings: Settings, database_url: str) -> Ledger:
     """Poll until nothing is in flight; the last reading's discrepancies are the verdict."""
     loop = asyncio.get_running_loop()
@@ -137,9 +171,10 @@ async def test_the_story_in_the_production_shape_survives_a_kill_9(
     story_task.append(story)
 
     # The plan is approved: alerts is about to make its default rules from the targets, and
-    # the metrics the story posts next go through it. One alerts process dies without a word.
-    await eventually(lambda: plan_approved(shape.base, story), timeout=STORY_SECONDS)
-    victim = shape.fleet.replica("alerts", 1)
+    # the metrics the story posts next go through it. The alerts process that reads the plan's
+    # partition for that dies without a word.
+    plan_id = await eventually(lambda: plan_approved(shape.base, story), timeout=STORY_SECONDS)
+    victim = await eventually(lambda: owner_of_plan_targets(shape, plan_id), timeout=30)
     victim.kill()
     assert victim.exit_code() == -signal.SIGKILL
     victim.start()
