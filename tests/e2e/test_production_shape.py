@@ -117,14 +117,20 @@ def log_messages(process: ServiceProcess) -> list[str]:
     return messages
 
 
-async def owner_of_plan_targets(shape: Shape, plan_id: str) -> ServiceProcess | None:
-    """The alerts replica that, by its own log, reads the partition holding this plan's events
-    for the group that turns targets into default rules."""
+async def plan_partition(shape: Shape, plan_id: str) -> int:
+    """The partition of the plan's events: every topic has as many partitions and events are
+    keyed by plan, so its metric updates will land on the same-numbered one of metrics.plan."""
     records, _ends = await read_broker(shape.settings)
     [partition] = {r.partition for r in records if r.topic == "planning.plan" and r.key == plan_id}
+    return partition
+
+
+async def owner_of_metrics(shape: Shape, partition: int) -> ServiceProcess | None:
+    """The alerts replica that, by its own log, reads this partition of metrics.plan for the
+    group that raises alerts from metric updates."""
     topic, group = (
-        shape.settings.topic("planning.plan"),
-        shape.settings.consumer_group("alerts.on_targets_set"),
+        shape.settings.topic("metrics.plan"),
+        shape.settings.consumer_group("alerts.on_metrics_updated"),
     )
     wanted = f"TopicPartition(topic='{topic}', partition={partition})"
     for replica in (p for p in shape.fleet.processes if p.service == "alerts"):
@@ -170,11 +176,12 @@ async def test_the_story_in_the_production_shape_survives_a_kill_9(
     story = asyncio.create_task(play(shape.base, hook_url, hook))
     story_task.append(story)
 
-    # The plan is approved: alerts is about to make its default rules from the targets, and
-    # the metrics the story posts next go through it. The alerts process that reads the plan's
-    # partition for that dies without a word.
+    # The plan is approved and the story is about to post the metrics its alert fires on. The
+    # alerts process that reads the plan's partition for metric updates dies without a word,
+    # so those metrics arrive while the group still counts on a member that is gone.
     plan_id = await eventually(lambda: plan_approved(shape.base, story), timeout=STORY_SECONDS)
-    victim = await eventually(lambda: owner_of_plan_targets(shape, plan_id), timeout=30)
+    partition = await plan_partition(shape, plan_id)
+    victim = await eventually(lambda: owner_of_metrics(shape, partition), timeout=30)
     victim.kill()
     assert victim.exit_code() == -signal.SIGKILL
     victim.start()
@@ -191,6 +198,9 @@ async def test_the_story_in_the_production_shape_survives_a_kill_9(
         key=lambda r: r.offset,
     )
     assert_plan_lifecycle([r.event_type for r in plan_events])
+    updates = [r for r in ledger.records if r.event_type == "metrics.plan.metrics_updated"]
+    assert updates  # the alert fired on them, after the kill: they went to the victim's partition
+    assert {(r.key, r.partition) for r in updates} == {(plan_id, partition)}
     # Every consumer took part: the story's events reached all five services' inboxes.
     assert {consumer.split(".")[0] for consumer in ledger.applied} == {
         "planning",
