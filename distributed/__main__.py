@@ -167,7 +167,15 @@ def serve(started: ExitStack, replicas: dict[str, int], port: int, run_dir: Path
     settings = Settings(jwt_secret=secret)
     print(banner(port, fleet, settings, where), flush=True)
     started.enter_context(Supervisor(fleet))
-    uvicorn.run(Router(fleet.upstreams()), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(
+        Router(fleet.upstreams()),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        # The replica's own Date and Server headers pass through; no second copy of each.
+        server_header=False,
+        date_header=False,
+    )
 
 
 if __name__ == "__main__":
