@@ -21,7 +21,6 @@ _watch_pipes: dict[Path, int] = {}
 # parent ends (kill -9 included), and the watchdog then stops a server nobody uses any more.
 _WATCHDOG = """
 import sys
-import time
 from pathlib import Path
 sys.stdin.buffer.read()
 from shared.kit.embedded_pg import stop_if_abandoned
