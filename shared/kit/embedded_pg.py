@@ -15,7 +15,8 @@ from typing import Any
 from shared.kit.db import async_url
 
 _servers: dict[Path, Any] = {}
-_watch_pipes: dict[Path, int] = {}
+# Each watchdog and the write end of its pipe, held for as long as this process lives.
+_watchdogs: dict[Path, tuple[subprocess.Popen[bytes], int]] = {}
 
 # The watchdog blocks on a pipe only its parent writes to; the kernel closes it however the
 # parent ends (kill -9 included), and the watchdog then stops a server nobody uses any more.
@@ -92,7 +93,7 @@ def stop_if_abandoned(data_dir: Path) -> bool:
 
 def _watch_for_abandonment(data_dir: Path) -> None:
     read_end, write_end = os.pipe()  # not inherited by any other child of this process
-    subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    watchdog = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-c", _WATCHDOG, str(data_dir)],
         stdin=read_end,
         stdout=subprocess.DEVNULL,
@@ -100,7 +101,7 @@ def _watch_for_abandonment(data_dir: Path) -> None:
         start_new_session=True,  # a Ctrl-C in the terminal is for its parent, not for it
     )
     os.close(read_end)
-    _watch_pipes[data_dir] = write_end  # held open for as long as this process lives
+    _watchdogs[data_dir] = (watchdog, write_end)
 
 
 def start_server(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
@@ -133,6 +134,14 @@ def stop_server(data_dir: Path) -> None:
     if server is not None:
         forget_dead_handles(data_dir)
         server.cleanup()
+    if (watch := _watchdogs.pop(data_dir, None)) is not None:
+        watchdog, write_end = watch
+        os.close(write_end)  # the watchdog wakes, finds the server stopped, and exits
+        try:
+            watchdog.wait(timeout=SHUTDOWN_SECONDS)
+        except subprocess.TimeoutExpired:
+            watchdog.kill()
+            watchdog.wait()
 
 
 def embedded_database_url(data_dir: Path) -> str:

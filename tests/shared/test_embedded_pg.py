@@ -75,6 +75,7 @@ def test_a_run_killed_with_sigkill_does_not_leave_its_server_running(data_dir: P
 
     killed.kill()  # nothing of the run executes after this, no exit handler at all
     killed.wait()
+    killed.stdout.close()
 
     deadline = time.monotonic() + STOP_SECONDS
     while running(server) and time.monotonic() < deadline:
