@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint fmt bench bench-quick profile migrate token venv docs topics chaos fuzz demo
+.PHONY: run run-distributed test lint fmt bench bench-quick profile migrate token venv docs topics chaos fuzz demo
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ venv: $(STAMP)
 ## Start all five services in one process on the embedded database and bus.
 run: $(STAMP)
 	$(BIN)/python -m allinone
+
+## The production shape: a broker, one process per service, a router on :8000 (REPLICAS="alerts=2").
+run-distributed: $(STAMP)
+	$(BIN)/python -m distributed $(foreach r,$(REPLICAS),--replicas $(r))
 
 ## Debian's Chromium and CJK fonts for the browser tests (as root, the way CI runs).
 CHROMIUM := /usr/bin/chromium

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -47,13 +47,34 @@ def token(role: Role, who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {mint_token(who, [role], Settings())}"}
 
 
-SPECIALIST = token(Role.SPECIALIST, "specialist-amy")
-SUPERVISOR = token(Role.SUPERVISOR, "supervisor-wang")
-MANAGER = token(Role.MANAGER, "manager-li")
-FINANCE = token(Role.FINANCE, "finance-zhao")
-SALES = token(Role.SALES, "sales-chen")
-TECH = token(Role.TECH, "data-ops")
-ADMIN = token(Role.ADMIN, "it-admin")
+class Person(Mapping[str, str]):
+    """One person's Authorization header, minted each time it is used.
+
+    Minted with the JWT_SECRET in force at that moment, not at import: a system in production
+    mode (Kafka) refuses the development secret, so the caller sets the system's secret first.
+    """
+
+    def __init__(self, role: Role, who: str) -> None:
+        self.role = role
+        self.who = who
+
+    def __getitem__(self, key: str) -> str:
+        return token(self.role, self.who)[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("Authorization",))
+
+    def __len__(self) -> int:
+        return 1
+
+
+SPECIALIST = Person(Role.SPECIALIST, "specialist-amy")
+SUPERVISOR = Person(Role.SUPERVISOR, "supervisor-wang")
+MANAGER = Person(Role.MANAGER, "manager-li")
+FINANCE = Person(Role.FINANCE, "finance-zhao")
+SALES = Person(Role.SALES, "sales-chen")
+TECH = Person(Role.TECH, "data-ops")
+ADMIN = Person(Role.ADMIN, "it-admin")
 
 
 def signed(secret: str, delivery_id: str, body: bytes) -> dict[str, str]:
@@ -162,14 +183,12 @@ async def put(
     return result
 
 
-async def decide_all(
-    http: httpx.AsyncClient, kind: str, deciders: list[dict[str, str]]
-) -> dict[str, Any]:
+async def decide_all(http: httpx.AsyncClient, kind: str, deciders: list[Person]) -> dict[str, Any]:
     """Each approver finds the request in their inbox and approves their stage."""
     request: dict[str, Any] = {}
     for headers in deciders:
 
-        async def waiting(headers: dict[str, str] = headers) -> dict[str, Any] | None:
+        async def waiting(headers: Person = headers) -> dict[str, Any] | None:
             items = (await http.get("/approvals/inbox", headers=headers)).json()
             return next((r for r in items if r["kind"] == kind), None)
 
