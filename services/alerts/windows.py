@@ -6,14 +6,58 @@ unlike Alertmanager's mute intervals, which drop it); critical alerts may go out
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from shared.kit.errors import InvalidField
 
 # How far ahead to look for an open day: past a year of listed holidays.
 SEARCH_DAYS = 400
+WALL_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
+
+
+def _wall_clock(value: object) -> object:
+    """A time of day on the channel's clock: ``HH:MM`` or ``HH:MM:SS``, never an offset.
+
+    An offset would say which zone the time is in, but the channel's ``timezone`` already says
+    it, and the two could disagree (and a fixed offset is wrong half the year under DST)."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValueError("a wall-clock time in the channel's timezone takes no offset")
+        return value
+    if not isinstance(value, str) or not WALL_CLOCK.match(value):
+        raise ValueError(
+            "a wall-clock time HH:MM or HH:MM:SS in the channel's timezone, "
+            "without an offset or fraction"
+        )
+    return value
+
+
+# Declared as what it is: "format: time" in JSON Schema (RFC 3339) requires an offset.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_wall_clock),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": WALL_CLOCK.pattern,
+            "description": "local wall-clock time in the channel's timezone, no offset",
+            "examples": ["09:00", "18:30:00"],
+        }
+    ),
+]
 
 
 class BusinessHours(BaseModel):
@@ -29,8 +73,8 @@ class BusinessHours(BaseModel):
         4,
         5,
     ]
-    start: time = time(9)
-    end: time = time(18)
+    start: LocalTime = time(9)
+    end: LocalTime = time(18)
     holidays: Annotated[list[date], Field(max_length=366)] = []
     critical_anytime: bool = True
 
@@ -44,7 +88,7 @@ class BusinessHours(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> BusinessHours:
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise InvalidField("end", "end must be after start")
         return self
 
 
