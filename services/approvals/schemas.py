@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.approvals.workflows import WorkflowDefinition
 from shared.contract.events.approvals import RequestKind
 from shared.contract.types import CostType, CurrencyCode
+from shared.kit.errors import InvalidField
 from shared.kit.pagination import Page
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -159,7 +160,7 @@ class DelegationCreate(Strict):
     @model_validator(mode="after")
     def _window(self) -> DelegationCreate:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise InvalidField("ends_at", "ends_at must be after starts_at")
         return self
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.kit.errors import InvalidField
 from shared.kit.pagination import Page
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -68,7 +69,7 @@ class TaskCreate(Strict):
     @model_validator(mode="after")
     def _dates(self) -> TaskCreate:
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must be on or after starts_on")
+            raise InvalidField("ends_on", "ends_on must be on or after starts_on")
         return self
 
 
