@@ -96,7 +96,7 @@ def _today() -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(get_settings().company_timezone)).date()
 
 
-@router.post("/webhooks/{source_id}", status_code=status.HTTP_200_OK)
+@router.post("/webhooks/{source_id}", status_code=status.HTTP_200_OK, max_body_size=MAX_BODY)
 async def webhook(source_id: uuid.UUID, request: Request) -> dict[str, Any]:
     """Signed batch ingestion (Standard Webhooks); stored whole or refused with per-row errors.
 

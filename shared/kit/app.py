@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.kit.body_limit import BodyLimit
 from shared.kit.bus.dead_letters import dead_letter_router
 from shared.kit.bus.outbox import DIRTY_FLAG
 from shared.kit.bus.transport import Transport
@@ -80,6 +81,7 @@ def create_service_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.add_middleware(RateLimits, settings=settings)
+    app.add_middleware(BodyLimit)
     app.add_middleware(RequestObservability, service=name)
     for router in [*definition.routers, dead_letter_router()]:
         app.include_router(router, prefix=f"/{name}", responses=PROBLEM_RESPONSES)
