@@ -12,7 +12,6 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -22,6 +21,7 @@ from pydantic import (
 )
 
 from shared.kit.errors import InvalidField
+from shared.kit.input import InputModel
 
 # How far ahead to look for an open day: past a year of listed holidays.
 SEARCH_DAYS = 400
@@ -60,22 +60,18 @@ LocalTime = Annotated[
 ]
 
 
-class BusinessHours(BaseModel):
+class BusinessHours(InputModel):
     """Open on these ISO weekdays (1 = Monday) from ``start`` to ``end`` local time."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "Asia/Shanghai"
-    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)] = [
-        1,
-        2,
-        3,
-        4,
-        5,
-    ]
+    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5]
+    )
     start: LocalTime = time(9)
     end: LocalTime = time(18)
-    holidays: Annotated[list[date], Field(max_length=366)] = []
+    holidays: Annotated[list[date], Field(max_length=366)] = Field(default_factory=list)
     critical_anytime: bool = True
 
     @field_validator("timezone")

@@ -13,14 +13,15 @@ from services.approvals.workflows import WorkflowDefinition
 from shared.contract.events.approvals import RequestKind
 from shared.contract.types import CostType, CurrencyCode
 from shared.kit.errors import InvalidField
+from shared.kit.input import InputModel
 from shared.kit.pagination import Page
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Person = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class Strict(BaseModel):
-    """Input models refuse unknown fields."""
+class Strict(InputModel):
+    """Input models refuse unknown fields; numbers are no dates, booleans no numbers."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -38,6 +38,7 @@ from shared.contract.types import CurrencyCode, Role
 from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.errors import DomainError, RuleViolated
+from shared.kit.input import IsoDate, IsoDateTime
 from shared.kit.runtime import ServiceRuntime
 from shared.kit.settings import get_settings
 
@@ -201,7 +202,7 @@ async def map_entities(
 
 @router.get("/plans/{plan_id}/kpis", response_model=PlanKpis)
 async def kpis(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
 ) -> PlanKpis:
     """Per objective: actual, achievement, expected to date and projection at the due date."""
     return await service.kpis(session, plan_id, as_of or _today())
@@ -214,13 +215,13 @@ async def rollups(
     _caller: Authenticated,
     metric: Annotated[list[str], Query(min_length=1, max_length=20)],
     grain: RollupGrain = "day",
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: Annotated[IsoDate | None, Query(alias="from")] = None,
+    last: Annotated[IsoDate | None, Query(alias="to")] = None,
     since: Annotated[
-        datetime | None, Query(description="grain=hour: first hour (no offset: company time)")
+        IsoDateTime | None, Query(description="grain=hour: first hour (no offset: company time)")
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="grain=hour: end, excluded; at most 31 days on")
+        IsoDateTime | None, Query(description="grain=hour: end, excluded; at most 31 days on")
     ] = None,
 ) -> AnyRollups:
     """Metrics per hour, day, week or month and channel, in the company time zone (ratios of
@@ -251,7 +252,7 @@ async def rollups(
 
 @router.get("/plans/{plan_id}/evaluation", response_model=Evaluation)
 async def evaluation(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
 ) -> Evaluation:
     """The evaluation table (DOMAIN.md §6) and the channel comparison."""
     return await service.evaluation(session, plan_id, as_of or _today())
@@ -259,7 +260,7 @@ async def evaluation(
 
 @router.get("/plans/{plan_id}/evaluation.html", response_class=HTMLResponse)
 async def evaluation_page(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
 ) -> HTMLResponse:
     """The same report as a printable page with charts."""
     return HTMLResponse(
@@ -324,7 +325,7 @@ async def decomposition(
     objective_id: uuid.UUID,
     session: Session,
     _caller: Authenticated,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
 ) -> DecompositionRead:
     """Per region, city and school: actual from its channel codes' facts, achievement and the
     KPI payout rate (capped at 200 %), against the pace of its target."""
@@ -335,7 +336,7 @@ async def decomposition(
 async def set_fx_rate(
     base: CurrencyCode,
     quote: CurrencyCode,
-    valid_from: date,
+    valid_from: IsoDate,
     data: FxRateIn,
     session: Session,
     keeper: RateKeeper,

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.kit.errors import InvalidField
+from shared.kit.input import InputModel
 from shared.kit.pagination import Page
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -21,8 +22,8 @@ Status = Literal[
 ]
 
 
-class Strict(BaseModel):
-    """Input models refuse unknown fields."""
+class Strict(InputModel):
+    """Input models refuse unknown fields; numbers are no dates, booleans no numbers."""
 
     model_config = ConfigDict(extra="forbid")
 
