@@ -1,4 +1,5 @@
-"""Client input read as JSON Schema reads it: numbers are not dates, booleans are not numbers.
+"""Client input read as JSON Schema reads it: numbers are not dates, booleans are not numbers
+and numbers are not booleans.
 
 Pydantic's lax mode reads ``0`` (or ``"0"``) as 1970-01-01 and ``false`` as the integer 0; a
 client making either mistake should hear about it, not get a silence that started in 1970.
@@ -78,6 +79,8 @@ def refusal(annotation: Any, value: object) -> PydanticCustomError | None:
     if issubclass(annotation, _TEMPORAL):
         kind = next(k for k in _TEMPORAL if issubclass(annotation, k))
         return _temporal_refusal(kind, value)
+    if annotation is bool and value is not None and not isinstance(value, bool):
+        return PydanticCustomError("bool_from_other", "send true or false")
     if annotation in (int, float) and isinstance(value, bool):
         return PydanticCustomError(
             f"{annotation.__name__}_from_bool",

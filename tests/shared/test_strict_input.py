@@ -72,3 +72,14 @@ async def test_a_numeric_date_in_a_task_body_names_its_field(client: httpx.Async
         "/tasks/plans/00000000-0000-0000-0000-000000000001/tasks", json=task, headers=MANAGER
     )
     assert _refused_fields(refused) == ["starts_on"]
+
+
+async def test_a_number_is_not_a_boolean(client: httpx.AsyncClient) -> None:
+    channel = {
+        "url": "https://hooks.example.com/alerts",
+        "secret": "s" * 16,
+        "business_hours": {"critical_anytime": 0},
+    }
+    refused = await client.put("/alerts/channels/ops", json=channel, headers=TECH)
+    assert _refused_fields(refused) == ["business_hours.critical_anytime"]
+    assert refused.json()["errors"][0]["code"] == "bool_from_other"
