@@ -18,11 +18,16 @@ def _routes_on(app: Any, path: str) -> Iterator[Any]:
 
 
 def allowed_methods(app: Any, path: str) -> list[str]:
-    """Every method some route of ``app`` answers on ``path`` (HEAD comes with GET)."""
-    methods: set[str] = set()
+    """The methods of the resource at ``path`` (RFC 9110 §15.5.6: a 405 lists them).
+
+    When templates overlap (``/requests/preview`` and ``/requests/{request_id}``), the
+    resource is the most literal route's: a GET reaching ``{request_id}`` with ``preview``
+    is not a method of the preview, as the OpenAPI document says."""
+    by_parameters: dict[int, set[str]] = {}
     for route in _routes_on(app, path):
-        methods |= set(route.methods or ())
-    return sorted(methods)
+        template = str(getattr(route, "path_format", None) or route.path or "")
+        by_parameters.setdefault(template.count("{"), set()).update(route.methods or ())
+    return sorted(by_parameters[min(by_parameters)]) if by_parameters else []
 
 
 def own_body_cap(app: Any, path: str, method: str) -> int | None:

@@ -125,6 +125,6 @@ async def test_every_405_names_the_allowed_methods(client: httpx.AsyncClient) ->
             answer = await client.request(missing[0], _concrete(path))
             assert answer.status_code == 405, f"{missing[0]} {path}: {answer.status_code}"
             allowed = {m.strip() for m in answer.headers.get("allow", "").split(",")}
-            assert allowed == declared | taken, f"{missing[0]} {path}"
+            assert allowed == declared, f"{missing[0]} {path}"
             checked += 1
     assert checked >= 90  # every path of the five services that does not take every method
