@@ -257,6 +257,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_validation_item(e) for e in exc.errors()]
+        allowed = allowed_methods(request.app, request.url.path)
+        if all(e["location"] == "path" for e in errors) and request.method not in allowed:
+            # GET /requests/preview reached GET /requests/{request_id} and failed its id; but
+            # the path is the preview's, which takes no GET.
+            return on_http_error(request, StarletteHTTPException(405, "Method Not Allowed"))
         fields = ", ".join(sorted({e["field"] for e in errors}))
         return problem(
             422,
@@ -268,7 +273,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return on_http_error(request, exc)
+
+    def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(
             exc.status_code, "http-error"
         )

@@ -128,3 +128,13 @@ async def test_every_405_names_the_allowed_methods(client: httpx.AsyncClient) ->
             assert allowed == declared, f"{missing[0]} {path}"
             checked += 1
     assert checked >= 90  # every path of the five services that does not take every method
+
+
+async def test_a_literal_path_is_its_own_resource_not_a_bad_id(client: httpx.AsyncClient) -> None:
+    admin = bearer(Role.ADMIN, "root")
+    preview = await client.get("/approvals/requests/preview", headers=admin)
+    assert preview.status_code == 405
+    assert preview.headers["allow"] == "POST"
+    bad_id = await client.get("/approvals/requests/not-an-id", headers=admin)
+    assert bad_id.status_code == 422
+    assert [e["field"] for e in bad_id.json()["errors"]] == ["path.request_id"]
