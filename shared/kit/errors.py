@@ -257,8 +257,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_validation_item(e) for e in exc.errors()]
-        allowed = allowed_methods(request.app, request.url.path)
-        if all(e["location"] == "path" for e in errors) and request.method not in allowed:
+        only_path = all(e["location"] == "path" for e in errors)
+        if only_path and request.method not in allowed_methods(request.app, request.url.path):
             # GET /requests/preview reached GET /requests/{request_id} and failed its id; but
             # the path is the preview's, which takes no GET.
             return on_http_error(request, StarletteHTTPException(405, "Method Not Allowed"))
