@@ -75,9 +75,10 @@ topics: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m chaos
 
-## Longer schemathesis run against every service's OpenAPI (make test runs 10 examples per route).
+## schemathesis against every service: every check, every phase (examples, coverage, fuzzing,
+## stateful over the OpenAPI links); make test runs a short version (10 examples per route).
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(BIN)/python -m pytest tests/fuzz
+	FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(BIN)/python -m pytest -s tests/fuzz/test_openapi.py tests/fuzz/every_phase.py
 
 ## The seed campaign through all five services (its own embedded system, or DEMO_BASE_URL).
 demo: $(STAMP)

@@ -29,6 +29,7 @@ from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.http import IfMatch, set_etag
 from shared.kit.idempotency import IdempotencyKey
+from shared.kit.input import TEXT_DATETIME
 
 Responder = Annotated[
     Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER, Role.TECH))
@@ -80,8 +81,12 @@ async def list_alerts(
     plan_id: uuid.UUID | None = None,
     state: Annotated[str | None, Query(pattern="^(pending|firing|acknowledged|resolved)$")] = None,
     severity: Annotated[str | None, Query(pattern="^(info|warning|critical)$")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="started at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="started before")] = None,
+    since: Annotated[
+        AwareDatetime | None, TEXT_DATETIME, Query(description="started at or after")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, TEXT_DATETIME, Query(description="started before")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[AlertRead]:
     """Alerts newest first with their evaluations and notifications."""

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 from services.alerts.windows import BusinessHours
 from shared.contract.metric_dictionary import METRIC_KEY_PATTERN, known_metric
 from shared.contract.types import Severity
+from shared.kit.errors import InvalidField
+from shared.kit.input import InputModel
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Person = Annotated[str, Field(min_length=1, max_length=100)]
@@ -32,8 +34,8 @@ EVENT_TYPES = (
 )
 
 
-class Strict(BaseModel):
-    """Input models refuse unknown fields."""
+class Strict(InputModel):
+    """Input models refuse unknown fields; numbers are no dates, booleans no numbers."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -248,7 +250,7 @@ class SilenceCreate(Strict):
     @model_validator(mode="after")
     def _window(self) -> SilenceCreate:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise InvalidField("ends_at", "ends_at must be after starts_at")
         return self
 
 

@@ -6,32 +6,72 @@ unlike Alertmanager's mute intervals, which drop it); critical alerts may go out
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from shared.kit.errors import InvalidField
+from shared.kit.input import InputModel
 
 # How far ahead to look for an open day: past a year of listed holidays.
 SEARCH_DAYS = 400
+WALL_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
 
 
-class BusinessHours(BaseModel):
+def _wall_clock(value: object) -> object:
+    """A time of day on the channel's clock: ``HH:MM`` or ``HH:MM:SS``, never an offset.
+
+    An offset would say which zone the time is in, but the channel's ``timezone`` already says
+    it, and the two could disagree (and a fixed offset is wrong half the year under DST)."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValueError("a wall-clock time in the channel's timezone takes no offset")
+        return value
+    if not isinstance(value, str) or not WALL_CLOCK.match(value):
+        raise ValueError(
+            "a wall-clock time HH:MM or HH:MM:SS in the channel's timezone, "
+            "without an offset or fraction"
+        )
+    return value
+
+
+# Declared as what it is: "format: time" in JSON Schema (RFC 3339) requires an offset.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_wall_clock),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": WALL_CLOCK.pattern,
+            "description": "local wall-clock time in the channel's timezone, no offset",
+            "examples": ["09:00", "18:30:00"],
+        }
+    ),
+]
+
+
+class BusinessHours(InputModel):
     """Open on these ISO weekdays (1 = Monday) from ``start`` to ``end`` local time."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timezone: str = "Asia/Shanghai"
-    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)] = [
-        1,
-        2,
-        3,
-        4,
-        5,
-    ]
-    start: time = time(9)
-    end: time = time(18)
-    holidays: Annotated[list[date], Field(max_length=366)] = []
+    weekdays: Annotated[list[Annotated[int, Field(ge=1, le=7)]], Field(min_length=1)] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5]
+    )
+    start: LocalTime = time(9)
+    end: LocalTime = time(18)
+    holidays: Annotated[list[date], Field(max_length=366)] = Field(default_factory=list)
     critical_anytime: bool = True
 
     @field_validator("timezone")
@@ -44,7 +84,7 @@ class BusinessHours(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> BusinessHours:
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise InvalidField("end", "end must be after start")
         return self
 
 

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.approvals.workflows import WorkflowDefinition
 from shared.contract.events.approvals import RequestKind
 from shared.contract.types import CostType, CurrencyCode
+from shared.kit.errors import InvalidField
+from shared.kit.input import InputModel
 from shared.kit.pagination import Page
 from shared.kit.wording import a_or_an
 
@@ -19,8 +21,8 @@ Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Person = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class Strict(BaseModel):
-    """Input models refuse unknown fields."""
+class Strict(InputModel):
+    """Input models refuse unknown fields; numbers are no dates, booleans no numbers."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -160,7 +162,7 @@ class DelegationCreate(Strict):
     @model_validator(mode="after")
     def _window(self) -> DelegationCreate:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise InvalidField("ends_at", "ends_at must be after starts_at")
         return self
 
 

@@ -39,6 +39,7 @@ from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.errors import DomainError, RuleViolated
 from shared.kit.idempotency import IdempotencyKey
+from shared.kit.input import IsoDate, IsoDateTime
 from shared.kit.runtime import ServiceRuntime
 from shared.kit.settings import get_settings
 
@@ -97,7 +98,7 @@ def _today() -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(get_settings().company_timezone)).date()
 
 
-@router.post("/webhooks/{source_id}", status_code=status.HTTP_200_OK)
+@router.post("/webhooks/{source_id}", status_code=status.HTTP_200_OK, max_body_size=MAX_BODY)
 async def webhook(source_id: uuid.UUID, request: Request) -> dict[str, Any]:
     """Signed batch ingestion (Standard Webhooks); stored whole or refused with per-row errors.
 
@@ -204,7 +205,7 @@ async def map_entities(
 
 @router.get("/plans/{plan_id}/kpis", response_model=PlanKpis)
 async def kpis(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
 ) -> PlanKpis:
     """Per objective: actual, achievement, expected to date and projection at the due date."""
     return await service.kpis(session, plan_id, as_of or _today())
@@ -217,13 +218,13 @@ async def rollups(
     _caller: Authenticated,
     metric: Annotated[list[str], Query(min_length=1, max_length=20)],
     grain: RollupGrain = "day",
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: Annotated[IsoDate | None, Query(alias="from")] = None,
+    last: Annotated[IsoDate | None, Query(alias="to")] = None,
     since: Annotated[
-        datetime | None, Query(description="grain=hour: first hour (no offset: company time)")
+        IsoDateTime | None, Query(description="grain=hour: first hour (no offset: company time)")
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="grain=hour: end, excluded; at most 31 days on")
+        IsoDateTime | None, Query(description="grain=hour: end, excluded; at most 31 days on")
     ] = None,
 ) -> AnyRollups:
     """Metrics per hour, day, week or month and channel, in the company time zone (ratios of
@@ -254,7 +255,7 @@ async def rollups(
 
 @router.get("/plans/{plan_id}/evaluation", response_model=Evaluation)
 async def evaluation(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
 ) -> Evaluation:
     """The evaluation table (DOMAIN.md §6) and the channel comparison."""
     return await service.evaluation(session, plan_id, as_of or _today())
@@ -262,7 +263,7 @@ async def evaluation(
 
 @router.get("/plans/{plan_id}/evaluation.html", response_class=HTMLResponse)
 async def evaluation_page(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
 ) -> HTMLResponse:
     """The same report as a printable page with charts."""
     return HTMLResponse(
@@ -332,7 +333,7 @@ async def decomposition(
     objective_id: uuid.UUID,
     session: Session,
     _caller: Authenticated,
-    as_of: date | None = None,
+    as_of: IsoDate | None = None,
 ) -> DecompositionRead:
     """Per region, city and school: actual from its channel codes' facts, achievement and the
     KPI payout rate (capped at 200 %), against the pace of its target."""
@@ -343,7 +344,7 @@ async def decomposition(
 async def set_fx_rate(
     base: CurrencyCode,
     quote: CurrencyCode,
-    valid_from: date,
+    valid_from: IsoDate,
     data: FxRateIn,
     session: Session,
     keeper: RateKeeper,

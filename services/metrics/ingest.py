@@ -277,6 +277,6 @@ def _declared_rows(body: bytes) -> int:
     """How many rows a refused batch carried (1 when it is not even JSON)."""
     try:
         rows = json.loads(body).get("rows")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # nesting past the parser's depth
         return 1
     return len(rows) if isinstance(rows, list) else 1

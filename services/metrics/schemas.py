@@ -9,11 +9,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.kit.input import InputModel
+
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class Strict(BaseModel):
-    """Input models refuse unknown fields."""
+class Strict(InputModel):
+    """Input models refuse unknown fields; numbers are no dates, booleans no numbers."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
@@ -44,6 +43,7 @@ from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.http import IfMatch, set_etag
 from shared.kit.idempotency import IdempotencyKey
+from shared.kit.input import IsoDate
 from shared.kit.pagination import Cursor, Limit
 
 Planner = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER))]
@@ -95,9 +95,9 @@ async def list_plans(
     cursor: Cursor = None,
     status: PlanStatus | None = None,
     owner_id: Annotated[str | None, Query(max_length=100)] = None,
-    active_on: Annotated[date | None, Query(description="plans running on this day")] = None,
-    period_from: Annotated[date | None, Query(description="plans ending on or after")] = None,
-    period_to: Annotated[date | None, Query(description="plans starting on or before")] = None,
+    active_on: Annotated[IsoDate | None, Query(description="plans running on this day")] = None,
+    period_from: Annotated[IsoDate | None, Query(description="plans ending on or after")] = None,
+    period_to: Annotated[IsoDate | None, Query(description="plans starting on or before")] = None,
     channel_type: Annotated[ChannelType | None, Query(description="plans using it")] = None,
 ) -> PlanPage:
     """Plans, filtered by status, owner, period and channel, in a stable order."""

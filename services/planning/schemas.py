@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from shared.contract.types import ChannelType, CostType, CurrencyCode, ObjectiveType, TargetKind
+from shared.kit.input import InputModel
 from shared.kit.pagination import Page
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -32,8 +33,9 @@ Quantity = Annotated[
 ]
 
 
-class Strict(BaseModel):
-    """Input models refuse unknown fields, so a typo is an error, not silently ignored."""
+class Strict(InputModel):
+    """Input models refuse unknown fields, so a typo is an error, not silently ignored;
+    numbers are no dates, booleans no numbers."""
 
     model_config = ConfigDict(extra="forbid")
 

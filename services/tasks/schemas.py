@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.kit.errors import InvalidField
+from shared.kit.input import InputModel
 from shared.kit.pagination import Page
 
 Name = Annotated[str, Field(min_length=1, max_length=200)]
@@ -20,8 +22,8 @@ Status = Literal[
 ]
 
 
-class Strict(BaseModel):
-    """Input models refuse unknown fields."""
+class Strict(InputModel):
+    """Input models refuse unknown fields; numbers are no dates, booleans no numbers."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -68,7 +70,7 @@ class TaskCreate(Strict):
     @model_validator(mode="after")
     def _dates(self) -> TaskCreate:
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on must be on or after starts_on")
+            raise InvalidField("ends_on", "ends_on must be on or after starts_on")
         return self
 
 

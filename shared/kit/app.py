@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,12 +12,14 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.kit.body_limit import BodyLimit
 from shared.kit.bus.dead_letters import dead_letter_router
 from shared.kit.bus.outbox import DIRTY_FLAG
 from shared.kit.bus.transport import Transport
 from shared.kit.embedded_pg import embedded_database_url
 from shared.kit.errors import PROBLEM_RESPONSES, install_problem_handlers, problem
 from shared.kit.observability import RequestObservability
+from shared.kit.openapi_links import add_links
 from shared.kit.ratelimit import RateLimits
 from shared.kit.runtime import ServiceDefinition, ServiceRuntime
 from shared.kit.settings import Settings, get_settings, service_database_url
@@ -87,11 +89,13 @@ def create_service_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.add_middleware(RateLimits, settings=settings)
+    app.add_middleware(BodyLimit)
     app.add_middleware(RequestObservability, service=name)
     allow_cross_origin(app, settings)
     for router in [*definition.routers, dead_letter_router()]:
         app.include_router(router, prefix=f"/{name}", responses=PROBLEM_RESPONSES)
     install_ops_routes(app, runtime)
+    with_links(app)
     return app
 
 
@@ -120,6 +124,18 @@ def allow_cross_origin(app: FastAPI, settings: Settings) -> None:
         expose_headers=EXPOSED_HEADERS,
         max_age=600,
     )
+
+
+def with_links(app: FastAPI) -> None:
+    """Serve the OpenAPI document with create → follow-up links (see openapi_links)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_links(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def install_ops_routes(app: FastAPI, runtime: ServiceRuntime) -> None:

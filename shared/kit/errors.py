@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.kit.context import correlation_id
+from shared.kit.routes import allowed_methods
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +25,48 @@ PROBLEM_BASE = "/problems/"
 
 
 class FieldProblem(BaseModel):
-    """One input that failed validation."""
+    """One input that failed validation, or one business rule a field broke.
+
+    ``code`` says what failed: a validation error's type (``missing``, ``date_from_datetime``…)
+    or the name of the business rule; ``rule`` repeats that name for a rule, as the problem's
+    own ``rule`` member does."""
+
+    model_config = ConfigDict(extra="forbid")
 
     field: str
     location: str | int
     message: str
     code: str
+    rule: str | None = None
+
+
+class InvalidField(ValueError):
+    """A cross-field check in a model validator that knows which field is at fault.
+
+    Pydantic places a model validator's error on the whole model; the 422 handler moves it to
+    ``field`` so the client learns which input to change (``ends_on``, not ``body``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def field_problems(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Business-rule findings in the declared shape: every item names field, location,
+    message and code (the rule)."""
+    shaped = []
+    for error in errors:
+        rule = error.get("rule")
+        item = {
+            "field": str(error.get("field") or "body"),
+            "location": error.get("location", "body"),
+            "message": str(error.get("message", "")),
+            "code": str(error.get("code") or rule or "invalid"),
+        }
+        if rule is not None:
+            item["rule"] = str(rule)
+        shaped.append(item)
+    return shaped
 
 
 class Problem(BaseModel):
@@ -117,6 +155,8 @@ def problem(
     status: int, slug: str, title: str, detail: str, instance: str, /, **extensions: Any
 ) -> JSONResponse:
     """A problem+json response carrying the correlation id for support."""
+    if isinstance(extensions.get("errors"), list):
+        extensions["errors"] = field_problems(extensions["errors"])
     # The standard members come last so an extension can never overwrite them.
     body: dict[str, Any] = {
         **extensions,
@@ -136,6 +176,31 @@ def problem(
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if part not in ("body",)) or "body"
+
+
+def _validation_item(error: Mapping[str, Any]) -> dict[str, Any]:
+    """One pydantic/FastAPI error as a field problem that names the input, never a position."""
+    loc = tuple(error["loc"])
+    message = str(error["msg"])
+    if error["type"] == "json_invalid":
+        # FastAPI places a JSON syntax error at its character offset; that is no field.
+        reason = (error.get("ctx") or {}).get("error", "invalid JSON")
+        position = f" at character {loc[1]}" if len(loc) > 1 else ""
+        return {
+            "field": "body",
+            "location": "body",
+            "message": f"the body is not valid JSON: {reason}{position}",
+            "code": "json_invalid",
+        }
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, InvalidField):
+        loc = (*loc, cause.field)
+    return {
+        "field": _field_path(loc),
+        "location": loc[0],
+        "message": message,
+        "code": error["type"],
+    }
 
 
 # SQLSTATE class 22 is "data exception": a value the database cannot hold (a NUL in text or
@@ -173,6 +238,13 @@ def _storage_unavailable(request: Request) -> JSONResponse:
     )
 
 
+def internal_error(instance: str) -> JSONResponse:
+    """The 500 answer: nothing about the failure leaks, the correlation id finds its log."""
+    return problem(
+        500, "internal", "Internal error", "The server failed; it has been logged.", instance
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error a client can cause to problem+json, and anything else to a bare 500."""
 
@@ -184,15 +256,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": _field_path(tuple(e["loc"])),
-                "location": e["loc"][0],
-                "message": e["msg"],
-                "code": e["type"],
-            }
-            for e in exc.errors()
-        ]
+        errors = [_validation_item(e) for e in exc.errors()]
+        only_path = all(e["location"] == "path" for e in errors)
+        if only_path and request.method not in allowed_methods(request.app, request.url.path):
+            # GET /requests/preview reached GET /requests/{request_id} and failed its id; but
+            # the path is the preview's, which takes no GET.
+            return on_http_error(request, StarletteHTTPException(405, "Method Not Allowed"))
         fields = ", ".join(sorted({e["field"] for e in errors}))
         return problem(
             422,
@@ -204,11 +273,27 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return on_http_error(request, exc)
+
+    def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large"}.get(
             exc.status_code, "http-error"
         )
-        return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+        title = {413: "Payload too large"}.get(exc.status_code, str(exc.detail))
+        # A cap's own error says the cap, as the refusal of a declared length does.
+        extensions = (
+            {"limit": limit} if isinstance(limit := getattr(exc, "limit", None), int) else {}
+        )
+        answer = problem(
+            exc.status_code, slug, title, str(exc.detail), request.url.path, **extensions
+        )
+        answer.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route on this path; a path often has
+            # several routes (GET and POST on a collection), so list them all.
+            answer.headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return answer
 
     def by_sqlstate(request: Request, state: str) -> JSONResponse | None:
         if state.startswith(DATA_EXCEPTION_CLASS):
@@ -257,10 +342,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
-        return problem(
-            500,
-            "internal",
-            "Internal error",
-            "The server failed; it has been logged.",
-            request.url.path,
-        )
+        return internal_error(request.url.path)

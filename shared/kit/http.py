@@ -19,6 +19,8 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         description='the ETag of the version being changed, e.g. "3"; a stale one gives 412',
+        # Declared, not enforced by FastAPI: expected_version refuses others with its own rule.
+        json_schema_extra={"pattern": r'^(\*|(W/)?"?[0-9]{1,18}"?)$'},
     ),
 ]
 

@@ -12,6 +12,9 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.kit.context import correlation_id
+from shared.kit.errors import internal_error
+
+log = logging.getLogger(__name__)
 
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
@@ -71,12 +74,14 @@ class RequestObservability:
         incoming = headers.get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
         token = correlation_id.set(incoming[:128] or uuid.uuid4().hex)
         status = 500
+        responding = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responding
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responding = True
                 cid = (correlation_id.get() or "").encode()
                 message["headers"] = [
                     *message.get("headers", []),
@@ -86,6 +91,13 @@ class RequestObservability:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, not by Starlette's outermost handler, so the log line and the 500
+            # still carry the correlation id and the kept-alive connection stays open.
+            log.exception("unhandled error on %s", scope["path"])
+            if responding:
+                raise  # half an answer is out: only closing the connection can say it failed
+            await internal_error(scope["path"])(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")

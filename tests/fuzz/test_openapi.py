@@ -4,55 +4,22 @@ that break the schema, and invalid input refused (a bounded run; ``make fuzz`` r
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
+from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 
-from allinone.app import DEFINITIONS, create_allinone_app
+from allinone.app import DEFINITIONS
 from shared.contract.types import Role
-from shared.kit.settings import Settings
 from tests.conftest import bearer
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 # make test replays the same examples every run, so CI is deterministic; make fuzz explores.
 EXPLORE = "FUZZ_EXAMPLES" in os.environ
-
-
-@pytest.fixture
-def served(settings: Settings, database_url: str) -> Iterator[str]:
-    """The all-in-one app served by uvicorn on a loopback port, in a thread with its own loop."""
-    app, _root = create_allinone_app(settings, database_url=database_url)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the server died while starting"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{port}"
-    # Fuzz a ready system: until every consumer has joined, /readyz rightly answers 503.
-    while httpx.get(f"{base}/readyz").status_code != 200:
-        assert time.monotonic() < deadline, "the services did not become ready"
-        time.sleep(0.05)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.mark.parametrize("service", [d.name for d in DEFINITIONS])
@@ -86,3 +53,45 @@ def test_no_input_makes_a_service_fail_or_break_its_schema(served: str, service:
         except Exception as exc:  # collect every operation's failure, then report them all
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+# The short stateful run walks the declared links only, with valid data, so its few
+# scenarios chain create -> act instead of probing inferred links and invalid bodies.
+DECLARED_LINKS_ONLY = SchemathesisConfig.from_dict(
+    {"phases": {"stateful": {"inference": {"algorithms": []}}}, "generation": {"mode": "positive"}}
+)
+
+
+def test_the_stateful_phase_follows_links_from_a_created_plan(served: str) -> None:
+    schema = schemathesis.openapi.from_url(
+        f"{served}/planning/openapi.json", config=DECLARED_LINKS_ONLY
+    )
+    headers = bearer(Role.ADMIN, "fuzzer")
+    answered: list[tuple[str, int]] = []
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, _case: Any) -> dict[str, Any]:
+            return {"base_url": served, "headers": headers}
+
+        def after_call(self, response: Any, case: Any) -> None:
+            answered.append((case.operation.label, response.status_code))
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(
+                response, excluded_checks=[positive_data_acceptance], transport_kwargs=kwargs
+            )
+
+    Workflow.run(
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=6,
+            derandomize=not EXPLORE,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # A random id finds no plan: a 200 on one plan's routes means a link carried the id of
+    # the plan a step before created.
+    followed = {label for label, status in answered if "{plan_id}" in label and status < 300}
+    assert followed, sorted({(label, status) for label, status in answered if "dead" not in label})

@@ -118,7 +118,7 @@ async def test_bad_tasks_are_refused_and_nothing_is_saved(client: httpx.AsyncCli
     cases: list[tuple[dict[str, Any], str]] = [
         ({**base, "prerequisites": [{"code": "M-999"}]}, "prerequisites.0.code"),
         ({**base, "prerequisites": [{"code": "X-001"}]}, "prerequisites.0.code"),
-        ({**base, "ends_on": "2024-04-30"}, "body"),
+        ({**base, "ends_on": "2024-04-30"}, "ends_on"),
         ({**base, "owner_id": ["specialist-amy", "copywriter-lu"]}, "owner_id"),
         ({**base, "approver_id": base["owner_id"]}, "approver_id"),
         ({**base, "code": "M-001"}, "code"),
