@@ -71,9 +71,10 @@ docs: $(STAMP)
 topics: $(STAMP)
 	@$(BIN)/python -m allinone topics
 
-## Kill -9 harness: relay and consumer processes SIGKILLed at fault points (10,000 events, 100+ kills).
+## Kill -9 harness over the embedded log and Kafka: faults, heal, check (10,000 events, 100+ kills per bus).
+## BUS=embedded|kafka runs one bus; CPU_HOG=N keeps N busy loops running to show load does not change the verdict.
 chaos: $(STAMP)
-	$(BIN)/python -m chaos
+	$(BIN)/python -m chaos --bus $(or $(BUS),both) $(if $(CPU_HOG),--cpu-hog $(CPU_HOG))
 
 ## schemathesis against every service: every check, every phase (examples, coverage, fuzzing,
 ## stateful over the OpenAPI links); make test runs a short version (10 examples per route).

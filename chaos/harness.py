@@ -1,10 +1,19 @@
-"""Drive the relay and consumer processes through kills and check what arrived.
+"""Drive the relay and consumer processes through kills, let them heal, then check.
 
-Events are recorded into the outbox while a relay process publishes them to the embedded log
-(PostgreSQL, written on its own connection, so publishing and marking sent are separate
-commits) and a consumer process applies them through the inbox. Both processes die at armed
-fault points and at random moments, and are restarted at once. At the end the effects are
-compared with what was recorded.
+Events are recorded into the outbox while a relay process publishes them to the bus (the
+embedded log or Kafka) and a consumer process applies them through the inbox. As Jepsen does,
+a run has three parts:
+
+1. **Fault phase.** Events are recorded (at most ``window`` ahead of what was applied, so they
+   flow under fire rather than pile up) while both processes die at armed fault points and are
+   SIGKILLed at random moments, and are restarted at once. A random kill only hits a process
+   that has done some work since it started, so however slow the machine, the kills cannot
+   outpace the restarts. It ends once every event is recorded and the kills reach their floor.
+2. **Heal phase.** No more kills: both processes are restarted with the fault points disarmed
+   and run until the outbox is empty and the consumer group has committed the whole log, for
+   as long as anything still moves (a stall window, not a fixed total).
+3. **Check.** Lost means recorded in the outbox and never applied after healing; events applied
+   only while healing are reported apart, as late then delivered.
 """
 
 from __future__ import annotations
@@ -12,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
-import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -26,9 +35,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chaos.buses import EmbeddedBus, HarnessBus, KafkaBus, KafkaTarget
+from chaos.report import DEADLINE, DRAINED, STALLED, Report
 from chaos.schema import SCHEMA, bus, effects, metadata, order_violations
 from shared.contract.events.planning import PlanCreatedV1
-from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.bus.outbox import Outbox
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.faults import (
@@ -40,44 +50,7 @@ from shared.kit.faults import (
 
 FAULT_POINTS = (RELAY_AFTER_PUBLISH, RELAY_AFTER_MARK, CONSUMER_AFTER_EFFECT, CONSUMER_MID_BATCH)
 RANDOM_KILL = "random"
-
-
-@dataclass
-class Report:
-    """What a run found."""
-
-    seed: int
-    events: int
-    applied: int = 0
-    lost: int = 0
-    duplicate_effects: int = 0
-    order_violations: int = 0
-    duplicates_delivered: int = 0
-    kills: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-    finished: bool = False
-
-    @property
-    def total_kills(self) -> int:
-        """Kills of either process, at fault points or at random."""
-        return sum(self.kills.values())
-
-    def table(self) -> str:
-        """The figures as the closing note quotes them."""
-        rows = [
-            ("events sent", self.events),
-            ("events applied", self.applied),
-            ("lost events (must be 0)", self.lost),
-            ("duplicate effects (must be 0)", self.duplicate_effects),
-            ("per-subject order violations (must be 0)", self.order_violations),
-            ("duplicates delivered (expected > 0)", self.duplicates_delivered),
-            *((f"kills at {point}", n) for point, n in sorted(self.kills.items())),
-            ("kills in all", self.total_kills),
-            ("seconds", round(self.seconds, 1)),
-            ("seed", self.seed),
-        ]
-        width = max(len(name) for name, _ in rows)
-        return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+OUTBOX = Outbox(bus.outbox, source="chaos")
 
 
 def _libpq(url: str, database: str | None = None) -> str:
@@ -106,42 +79,95 @@ async def _drop_database(server_url: str, url: str) -> None:
         await admin.close()
 
 
+@dataclass(frozen=True)
+class Counts:
+    """What the database holds at one moment."""
+
+    recorded: int
+    sent: int
+    effects: int
+    applied: int  # distinct (subject, seq) pairs
+    violations: int
+    dead_letters: int
+
+    @property
+    def pending(self) -> int:
+        """Recorded but not yet marked sent."""
+        return self.recorded - self.sent
+
+    def progress(self, role: str) -> int:
+        """A figure that grows while the role's process does its work."""
+        return self.sent if role == "relay" else self.effects
+
+
+async def _count(engine: AsyncEngine) -> Counts:
+    def number(value: int | None) -> int:
+        return int(value or 0)
+
+    async with engine.connect() as conn:
+        distinct = select(effects.c.subject, effects.c.seq).distinct().subquery()
+        outbox = bus.outbox
+        return Counts(
+            recorded=number(await conn.scalar(select(func.count()).select_from(outbox))),
+            sent=number(
+                await conn.scalar(
+                    select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_not(None))
+                )
+            ),
+            effects=number(await conn.scalar(select(func.count()).select_from(effects))),
+            applied=number(await conn.scalar(select(func.count()).select_from(distinct))),
+            violations=number(
+                await conn.scalar(select(func.count()).select_from(order_violations))
+            ),
+            dead_letters=number(
+                await conn.scalar(select(func.count()).select_from(bus.dead_letters))
+            ),
+        )
+
+
 class Supervisor:
     """Keeps one worker process running, restarting it whenever it dies."""
 
-    def __init__(self, role: str, env: dict[str, str]) -> None:
+    def __init__(self, role: str, env: dict[str, str], log_path: Path) -> None:
         self.role = role
         self.env = env
+        self.log_path = log_path
         self.process: asyncio.subprocess.Process | None = None
-        self.restarts = 0
+        self.starts = 0
+        self.progress_at_start = 0
+        self.kill_at: float | None = None
 
-    async def ensure_running(self) -> None:
-        """Start the worker if it is not running (first start, or after a kill)."""
-        if self.process is not None and self.process.returncode is None:
-            return
-        if self.process is not None:
-            self.restarts += 1
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "chaos.worker",
-            self.role,
-            env=self.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+    @property
+    def alive(self) -> bool:
+        """True while its process runs."""
+        return self.process is not None and self.process.returncode is None
 
-    async def poll(self) -> None:
-        """Notice a death without blocking."""
+    async def ensure_running(self, seed: int, progress: int) -> None:
+        """Start the worker if it is not running (first start, or after a death)."""
         if self.process is not None and self.process.returncode is None:
             try:
                 await asyncio.wait_for(self.process.wait(), timeout=0.001)
             except TimeoutError:
                 return
+        # A fresh seed per start, so a restarted worker does not replay the same dice.
+        self.env["FAULT_SEED"] = f"{seed}-{self.role}-{self.starts}"
+        self.starts += 1
+        self.progress_at_start = progress
+        self.kill_at = None
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "chaos.worker",
+                self.role,
+                env=self.env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
 
     def kill(self) -> bool:
         """SIGKILL the worker now; True when one was running."""
-        if self.process is None or self.process.returncode is not None:
+        if not self.alive or self.process is None:
             return False
         self.process.send_signal(signal.SIGKILL)
         return True
@@ -150,9 +176,6 @@ class Supervisor:
         """Kill and reap."""
         if self.kill() and self.process is not None:
             await self.process.wait()
-
-
-OUTBOX = Outbox(bus.outbox, source="chaos")
 
 
 def _event(subject: str, seq: int) -> PlanCreatedV1:
@@ -168,150 +191,223 @@ def _event(subject: str, seq: int) -> PlanCreatedV1:
     )
 
 
-async def _produce(engine: AsyncEngine, rounds: range, subjects: int, batch: int = 25) -> None:
-    """Record one event per subject per round, ``batch`` events per transaction."""
-    pairs = [(f"s{subject}", seq) for seq in rounds for subject in range(subjects)]
+async def _record_round(engine: AsyncEngine, seq: int, subjects: int, batch: int = 25) -> None:
+    """Record the ``seq``-th event of every subject, ``batch`` events per transaction."""
+    names = [f"s{subject}" for subject in range(subjects)]
     sessions = create_sessionmaker(engine)
-    for start in range(0, len(pairs), batch):
+    for start in range(0, len(names), batch):
         async with sessions() as session, session.begin():
-            for subject, seq in pairs[start : start + batch]:
+            for subject in names[start : start + batch]:
                 await OUTBOX.record(session, _event(subject, seq), subject=subject)
-
-
-async def _count(engine: AsyncEngine) -> tuple[int, int, int, int]:
-    async with engine.connect() as conn:
-        total = int(await conn.scalar(select(func.count()).select_from(effects)) or 0)
-        distinct = int(
-            await conn.scalar(
-                select(func.count()).select_from(
-                    select(effects.c.subject, effects.c.seq).distinct().subquery()
-                )
-            )
-            or 0
-        )
-        violations = int(await conn.scalar(select(func.count()).select_from(order_violations)) or 0)
-        pending = int(
-            await conn.scalar(
-                select(func.count()).select_from(bus.outbox).where(bus.outbox.c.sent_at.is_(None))
-            )
-            or 0
-        )
-    return total, distinct, violations, pending
-
-
-async def run(
-    *,
-    server_url: str,
-    events: int = 10_000,
-    subjects: int = 50,
-    probability: float = 0.05,
-    random_kill_mean_seconds: float = 2.0,
-    min_kills: int = 100,
-    seed: int | None = None,
-    timeout_seconds: float = 900.0,
-    quiet_seconds: float = 20.0,
-) -> Report:
-    """One run: produce ``events`` while both workers are killed, then check the effects."""
-    seed = seed if seed is not None else random.randrange(2**31)  # noqa: S311
-    dice = random.Random(seed)  # noqa: S311 — chaos, not crypto
-    report = Report(seed=seed, events=events)
-    url = await _fresh_database(server_url)
-    engine = create_engine(url)
-    workdir = Path(tempfile.mkdtemp(prefix="chaos-"))
-    fault_log, delivery_log = workdir / "faults.log", workdir / "deliveries.log"
-    supervisors: list[Supervisor] = []
-    started = time.monotonic()
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-            await conn.run_sync(metadata.create_all)
-        await EmbeddedTransport(engine).ensure_schema()
-        base_env = {
-            **os.environ,
-            "CHAOS_DATABASE_URL": url,
-            # Mid-batch runs once per record, the others once per batch: scale it down.
-            "FAULT_POINTS": ",".join(
-                f"{point}:{probability / 20 if point == CONSUMER_MID_BATCH else probability}"
-                for point in FAULT_POINTS
-            ),
-            "FAULT_LOG": str(fault_log),
-            "DELIVERY_LOG": str(delivery_log),
-        }
-        supervisors = [
-            Supervisor(role, {**base_env, "FAULT_SEED": f"{seed}-{role}-{n}"})
-            for n, role in enumerate(("relay", "consumer"))
-        ]
-        rounds = -(-events // subjects)
-        report.events = rounds * subjects
-        producer = asyncio.create_task(_produce(engine, range(1, rounds + 1), subjects))
-        random_kills = 0
-        next_random_kill = time.monotonic() + dice.expovariate(1 / random_kill_mean_seconds)
-        deadline = started + timeout_seconds
-        next_progress = started + 10
-        last_distinct, last_change = -1, time.monotonic()
-        while time.monotonic() < deadline:
-            for supervisor in supervisors:
-                # A fresh seed per start, so a restarted worker does not replay the same dice.
-                supervisor.env["FAULT_SEED"] = f"{seed}-{supervisor.role}-{supervisor.restarts}"
-                await supervisor.poll()
-                await supervisor.ensure_running()
-            kills_so_far = random_kills + _lines(fault_log)
-            if time.monotonic() >= next_random_kill:
-                if dice.choice(supervisors).kill():
-                    random_kills += 1
-                next_random_kill = time.monotonic() + dice.expovariate(1 / random_kill_mean_seconds)
-            if time.monotonic() >= next_progress:
-                next_progress = time.monotonic() + 10
-                applied = (await _count(engine))[1]
-                print(
-                    f"chaos: {applied}/{report.events} applied, {kills_so_far} kills",
-                    file=sys.stderr,
-                )
-            if producer.done():
-                producer.result()
-                _total, distinct, _violations, pending = await _count(engine)
-                if distinct != last_distinct:
-                    last_distinct, last_change = distinct, time.monotonic()
-                elif pending == 0 and time.monotonic() - last_change > quiet_seconds:
-                    break  # all published, nothing applied for a while: the rest is lost
-                if distinct >= report.events and pending == 0:
-                    if kills_so_far >= min_kills:
-                        report.finished = True
-                        break
-                    # Everything arrived before enough kills: keep the workers under fire
-                    # with another round per subject until the kill count reaches its floor.
-                    rounds += 1
-                    report.events += subjects
-                    producer = asyncio.create_task(
-                        _produce(engine, range(rounds, rounds + 1), subjects)
-                    )
-            await asyncio.sleep(0.05)
-        for supervisor in supervisors:
-            await supervisor.stop()
-        total, distinct, violations, _pending = await _count(engine)
-        report.applied = distinct
-        report.lost = report.events - distinct
-        report.duplicate_effects = total - distinct
-        report.order_violations = violations
-        report.duplicates_delivered = _lines(delivery_log)
-        report.kills = _kills_by_point(fault_log)
-        report.kills[RANDOM_KILL] = random_kills
-    finally:
-        for supervisor in supervisors:
-            await supervisor.stop()
-        report.seconds = time.monotonic() - started
-        await engine.dispose()
-        await _drop_database(server_url, url)
-    return report
 
 
 def _lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def _kills_by_point(path: Path) -> dict[str, int]:
-    counts = dict.fromkeys(FAULT_POINTS, 0)
+def _kills_by_point(path: Path, points: tuple[str, ...]) -> dict[str, int]:
+    counts = dict.fromkeys(points, 0)
     if path.exists():
         for line in path.read_text().splitlines():
             counts[line] = counts.get(line, 0) + 1
     return counts
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How hard and how long one run pushes."""
+
+    events: int = 10_000
+    subjects: int = 50
+    window: int = 1_000
+    probability: float = 0.05
+    fault_points: tuple[str, ...] = FAULT_POINTS
+    random_kill_mean_seconds: float = 5.0
+    min_kills: int = 100
+    fault_timeout_seconds: float = 3_600.0
+    stall_seconds: float = 300.0
+    heal_timeout_seconds: float = 3_600.0
+
+
+class _Run:
+    """One run's state across its three phases."""
+
+    def __init__(self, plan: Plan, seed: int, engine: AsyncEngine, harness_bus: HarnessBus) -> None:
+        self.plan = plan
+        self.seed = seed
+        self.dice = random.Random(seed)  # noqa: S311 — chaos, not crypto
+        self.engine = engine
+        self.bus = harness_bus
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"chaos-{harness_bus.name}-"))
+        self.fault_log = self.workdir / "faults.log"
+        self.delivery_log = self.workdir / "deliveries.log"
+        self.report = Report(bus=harness_bus.name, seed=seed, min_kills=plan.min_kills)
+        self.random_kills = 0
+        self.counts = Counts(0, 0, 0, 0, 0, 0)
+        self.supervisors: list[Supervisor] = []
+
+    def _armed(self) -> str:
+        # Mid-batch runs once per record, the others once per batch: scale it down.
+        chance = self.plan.probability
+        return ",".join(
+            f"{point}:{chance / 20 if point == CONSUMER_MID_BATCH else chance}"
+            for point in self.plan.fault_points
+        )
+
+    async def start_workers(self, url: str) -> None:
+        env = {
+            **os.environ,
+            **self.bus.worker_env(),
+            "CHAOS_DATABASE_URL": url,
+            "FAULT_POINTS": self._armed(),
+            "FAULT_LOG": str(self.fault_log),
+            "DELIVERY_LOG": str(self.delivery_log),
+        }
+        self.supervisors = [
+            Supervisor(role, dict(env), self.workdir / f"{role}.log")
+            for role in ("relay", "consumer")
+        ]
+        await self.supervise()
+
+    async def supervise(self) -> None:
+        for supervisor in self.supervisors:
+            await supervisor.ensure_running(self.seed, self.counts.progress(supervisor.role))
+
+    def kills(self) -> int:
+        return self.random_kills + _lines(self.fault_log)
+
+    def _say(self, phase: str, extra: str = "") -> None:
+        print(
+            f"chaos[{self.bus.name}] {phase}: {self.counts.applied}/{self.counts.recorded} applied,"
+            f" {self.counts.pending} unsent, {self.kills()} kills{extra}",
+            file=sys.stderr,
+        )
+
+    async def fault_phase(self) -> None:
+        plan, loop = self.plan, asyncio.get_running_loop()
+        started = loop.time()
+        rounds, base_rounds = 0, -(-plan.events // plan.subjects)
+        next_count = next_say = started
+        while loop.time() < started + plan.fault_timeout_seconds:
+            await self.supervise()
+            now = loop.time()
+            if now >= next_count:
+                self.counts, next_count = await _count(self.engine), now + 0.25
+            if now >= next_say:
+                self._say("fault phase")
+                next_say = now + 10
+            if rounds >= base_rounds and self.kills() >= plan.min_kills:
+                break
+            in_flight = rounds * plan.subjects - self.counts.applied
+            if in_flight + plan.subjects <= plan.window:
+                rounds += 1
+                await _record_round(self.engine, rounds, plan.subjects)
+            if plan.random_kill_mean_seconds > 0:
+                self._random_kills(now)
+            await asyncio.sleep(0.05)
+        self.report.fault_seconds = loop.time() - started
+
+    def _random_kills(self, now: float) -> None:
+        """Kill each process at a random moment of its working life.
+
+        A life's clock starts at its first piece of work, not at its start: however slow the
+        machine (or a Kafka group join), a process is never killed before it gets going.
+        """
+        for supervisor in self.supervisors:
+            if not supervisor.alive:
+                continue
+            if supervisor.kill_at is None:
+                if self.counts.progress(supervisor.role) > supervisor.progress_at_start:
+                    lifetime = self.dice.expovariate(1 / self.plan.random_kill_mean_seconds)
+                    supervisor.kill_at = now + lifetime
+            elif now >= supervisor.kill_at and supervisor.kill():
+                self.random_kills += 1
+
+    async def heal_phase(self) -> None:
+        plan, loop = self.plan, asyncio.get_running_loop()
+        for supervisor in self.supervisors:
+            await supervisor.stop()  # the armed processes go; not counted as a fault kill
+            supervisor.env.pop("FAULT_POINTS", None)
+        self.counts = await _count(self.engine)
+        self.report.applied_under_fire = self.counts.applied
+        started = last_change = next_say = loop.time()
+        last_seen: tuple[int, ...] = ()
+        while True:
+            await self.supervise()
+            self.counts = await _count(self.engine)
+            try:
+                unconsumed = await self.bus.unconsumed()
+            except Exception:  # the broker is between answers (a rebalance): ask again
+                unconsumed = -1
+            now = loop.time()
+            seen = (self.counts.pending, self.counts.applied, unconsumed, self.counts.dead_letters)
+            if seen != last_seen:
+                last_seen, last_change = seen, now
+            if now >= next_say:
+                self._say("heal phase", f", {unconsumed} unconsumed on the log")
+                next_say = now + 10
+            if self.counts.pending == 0 and unconsumed == 0:
+                self.report.heal_outcome = DRAINED
+                break
+            if now - last_change > plan.stall_seconds:
+                self.report.heal_outcome = STALLED
+                break
+            if now - started > plan.heal_timeout_seconds:
+                self.report.heal_outcome = DEADLINE
+                break
+            await asyncio.sleep(0.5)
+        self.report.heal_seconds = loop.time() - started
+
+    async def check(self) -> None:
+        for supervisor in self.supervisors:
+            await supervisor.stop()
+        counts = await _count(self.engine)
+        report = self.report
+        report.events = counts.recorded
+        report.applied = counts.applied
+        report.lost = counts.recorded - counts.applied
+        report.duplicate_effects = counts.effects - counts.applied
+        report.order_violations = counts.violations
+        report.dead_letters = counts.dead_letters
+        report.duplicates_delivered = _lines(self.delivery_log)
+        report.kills = _kills_by_point(self.fault_log, self.plan.fault_points)
+        report.kills[RANDOM_KILL] = self.random_kills
+
+    async def stop(self) -> None:
+        for supervisor in self.supervisors:
+            await supervisor.stop()
+        if self.report.passed:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:
+            self.report.workdir = str(self.workdir)
+
+
+async def run(
+    *,
+    server_url: str,
+    kafka: KafkaTarget | None = None,
+    plan: Plan | None = None,
+    seed: int | None = None,
+) -> Report:
+    """One run over the embedded log, or over Kafka when ``kafka`` names a broker."""
+    plan = plan or Plan()
+    seed = seed if seed is not None else random.randrange(2**31)  # noqa: S311
+    url = await _fresh_database(server_url)
+    engine = create_engine(url)
+    harness_bus: HarnessBus = KafkaBus(kafka) if kafka else EmbeddedBus(engine)
+    state = _Run(plan, seed, engine, harness_bus)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+            await conn.run_sync(metadata.create_all)
+        await harness_bus.prepare()
+        await state.start_workers(url)
+        await state.fault_phase()
+        await state.heal_phase()
+        await state.check()
+    finally:
+        await state.stop()
+        await harness_bus.close()
+        await engine.dispose()
+        await _drop_database(server_url, url)
+    return state.report

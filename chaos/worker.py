@@ -1,7 +1,8 @@
 """One harness process: ``python -m chaos.worker relay`` or ``python -m chaos.worker consumer``.
 
-Both run the kit's real Relay, Inbox and ConsumerLoop against the harness schema, with the
-fault points armed through the environment (see shared/kit/faults.py).
+Both run the kit's real Relay, Inbox and ConsumerLoop against the harness schema, over the bus
+CHAOS_BUS names (embedded or kafka), with the fault points armed through the environment (see
+shared/kit/faults.py).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import sys
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chaos.schema import GROUP, TOPIC_PREFIX, bus, effects, order_violations
+from chaos.buses import worker_transport
+from chaos.schema import bus, effects, order_violations
 from shared.contract.envelope import Envelope
 from shared.contract.events import CATALOGUE
 from shared.contract.events.planning import PlanCreatedV1
 from shared.kit.bus.consumer import ConsumerLoop
-from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.bus.inbox import Inbox, subscribe
 from shared.kit.bus.relay import Relay
 from shared.kit.db import create_engine, create_sessionmaker
@@ -54,7 +55,7 @@ class CountingInbox(Inbox):
 async def main(role: str) -> None:
     """Run one role until killed."""
     engine = create_engine(os.environ["CHAOS_DATABASE_URL"], application_name=f"chaos-{role}")
-    transport = EmbeddedTransport(engine, poll_seconds=0.05)
+    transport, topic_prefix, group = worker_transport(engine)
     stop = asyncio.Event()
     if role == "relay":
         publisher = transport.publisher()
@@ -63,7 +64,7 @@ async def main(role: str) -> None:
             engine,
             bus.outbox,
             publisher,
-            topic_prefix=TOPIC_PREFIX,
+            topic_prefix=topic_prefix,
             batch_size=int(os.environ.get("RELAY_BATCH_SIZE", "50")),
             idle_poll_seconds=0.05,
         )
@@ -73,7 +74,7 @@ async def main(role: str) -> None:
     inbox = CountingInbox(
         subscriber, bus, create_sessionmaker(engine), CATALOGUE, max_attempts=1000
     )
-    subscription = transport.subscription(GROUP, [TOPIC_PREFIX + t for t in subscriber.topics])
+    subscription = transport.subscription(group, [topic_prefix + t for t in subscriber.topics])
     await ConsumerLoop(subscription, inbox, max_records=50, fetch_timeout_seconds=0.2).run(stop)
 
 
