@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 from services.alerts.windows import BusinessHours
 from shared.contract.metric_dictionary import METRIC_KEY_PATTERN, known_metric
 from shared.contract.types import Severity
+from shared.kit.notify.webhook import is_standard_secret
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Person = Annotated[str, Field(min_length=1, max_length=100)]
@@ -266,11 +267,26 @@ class SilenceRead(BaseModel):
     end_on_resolve: bool
 
 
-class ChannelIn(Strict):
-    """An outbound webhook; level 0 gets every notification, level n the n-th escalation."""
+ChannelKind = Literal["webhook", "wecom", "dingtalk", "feishu", "email"]
+Secret = Annotated[str, Field(min_length=16, max_length=200, pattern=r"^\S+$")]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
-    url: HttpUrl
-    secret: Annotated[str, Field(min_length=16, max_length=200)]
+
+class ChannelIn(Strict):
+    """Where notifications go; level 0 gets every notification, level n the n-th escalation.
+
+    ``webhook``: a generic receiver, signed as Standard Webhooks with ``secret`` (``whsec_…``;
+    ``previous_secrets`` keep signing while receivers move to the new one). ``wecom``: the group
+    robot's URL with its ``key`` (no secret). ``dingtalk`` / ``feishu``: the robot's URL and,
+    when its signature check is on, its ``secret``. ``email``: ``recipients``, no URL.
+    """
+
+    kind: ChannelKind = "webhook"
+    url: HttpUrl | None = None
+    secret: Secret | None = None
+    previous_secrets: Annotated[list[Secret], Field(max_length=3)] = Field(default_factory=list)
+    recipients: Annotated[list[Email], Field(max_length=20)] = Field(default_factory=list)
+    language: Literal["zh-CN", "en"] | None = None
     escalation_level: Annotated[int, Field(ge=0, le=5)] = 0
     group_by: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=10)
@@ -279,14 +295,52 @@ class ChannelIn(Strict):
     group_interval_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     business_hours: BusinessHours | None = None
 
+    @model_validator(mode="after")
+    def _fits_kind(self) -> ChannelIn:
+        problem = channel_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def secrets(self) -> list[str]:
+        """The active secrets, newest first."""
+        return [s for s in (self.secret, *self.previous_secrets) if s]
+
+
+def channel_problem(channel: ChannelIn) -> str | None:
+    """Why the fields do not make a channel of its kind (None when they do)."""
+    if channel.kind == "email":
+        if not channel.recipients:
+            return "an email channel names its recipients"
+        if channel.url is not None or channel.secret is not None:
+            return "an email channel has recipients, not a url or secret"
+        return None
+    if channel.url is None:
+        return f"a {channel.kind} channel needs its url"
+    if channel.recipients:
+        return "only an email channel has recipients"
+    if channel.kind == "webhook":
+        if channel.secret is None:
+            return "a webhook channel needs a secret (whsec_…) to sign with"
+        if not all(is_standard_secret(s) for s in channel.secrets()):
+            return "webhook secrets are whsec_ followed by base64 of 24 to 64 bytes"
+    elif channel.previous_secrets:
+        return "only a webhook channel signs with several secrets"
+    if channel.kind == "wecom" and channel.secret is not None:
+        return "a WeCom robot has no secret: its key is part of the url"
+    return None
+
 
 class ChannelRead(BaseModel):
-    """A notification webhook as stored (its secret is never shown)."""
+    """A channel as stored (its secrets are never shown)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: str
-    url: str
+    kind: str
+    url: str | None
+    recipients: list[str]
+    language: str | None
     escalation_level: int
     group_by: list[str]
     group_wait_seconds: int

@@ -453,8 +453,9 @@ async def expire_silence(
 async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -> ChannelRead:
     """Create or change a notification channel."""
     repo = AlertRepository(session)
-    fields = data.model_dump(mode="json", exclude={"url", "secret"}) | {"url": str(data.url)}
-    fields["sealed_secret"] = secret_box().seal(data.secret)
+    fields = data.model_dump(mode="json", exclude={"url", "secret", "previous_secrets"})
+    fields["url"] = None if data.url is None else str(data.url)
+    fields["sealed_secret"] = secret_box().seal(" ".join(data.secrets()))
     channel = await repo.channel(channel_id)
     if channel is None:
         channel = Channel(id=channel_id, **fields)
