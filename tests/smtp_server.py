@@ -29,7 +29,7 @@ class Mailbox:
     def mails(self) -> list[EmailMessage]:
         """The received mails, parsed."""
         return [
-            message_from_bytes(e.original_content or b"", policy=policy.default)  # type: ignore[misc]
+            message_from_bytes(e.original_content or b"", policy=policy.default)
             for e in self.envelopes
         ]
 

@@ -12,8 +12,8 @@ from services.alerts import evaluation, lifecycle, messages
 from services.alerts.models import Notification
 from services.alerts.repository import AlertRepository
 from shared.contract.events.alerts import AlertEscalatedV1
-from shared.kit.jobs import PeriodicJob
 from shared.kit import notify
+from shared.kit.jobs import PeriodicJob
 from shared.kit.settings import Settings
 
 MAX_ATTEMPTS = 8

@@ -127,6 +127,7 @@ class Settings(BaseSettings):
     def consumer_group(self, name: str) -> str:
         """A consumer group id with the deployment's prefix."""
         return f"{self.topic_prefix}{name}"
+
     # Secrets at rest (shared/kit/secrets.py): sources' signing secrets, channels' secrets.
     secret_keys: list[str] = Field(
         default=[DEV_SECRET_KEY],

@@ -490,7 +490,10 @@ async def _world(stack: Stack) -> list[Write]:
         Write(
             "PUT /alerts/channels/{channel_id}",
             "/alerts/channels/ops-room",
-            {"url": "https://hooks.example.com/x", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+            {
+                "url": "https://hooks.example.com/x",
+                "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            },
             "/alerts/channels",
             TECH,
             TECH,

@@ -83,7 +83,8 @@ async def test_dingtalk_signs_timestamp_and_secret_in_the_url() -> None:
     ).decode()
     assert query["sign"] == [expected]
     raw_sign = robot.requests[0].url.query.decode().split("sign=")[1]
-    assert unquote(raw_sign) == expected and "+" not in raw_sign  # URL-encoded on the wire
+    assert unquote(raw_sign) == expected
+    assert "+" not in raw_sign
     body = robot.body()
     assert body["msgtype"] == "markdown"
     assert body["markdown"]["title"] == MESSAGE.title
@@ -130,7 +131,9 @@ async def test_an_unreachable_robot_is_a_failed_attempt_not_an_error() -> None:
         raise httpx.ConnectError("connection refused", request=request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-        outcome = await send(client, Target("wecom", "http://robot.test/"), MESSAGE, NOW, Settings())
+        outcome = await send(
+            client, Target("wecom", "http://robot.test/"), MESSAGE, NOW, Settings()
+        )
     assert not outcome.delivered
     assert outcome.detail == "ConnectError: connection refused"
 
@@ -138,7 +141,9 @@ async def test_an_unreachable_robot_is_a_failed_attempt_not_an_error() -> None:
 async def test_email_reaches_a_real_smtp_server(smtp_server: Mailbox) -> None:
     settings = Settings(
         smtp_host="127.0.0.1",
-        smtp_port=smtp_server.port, smtp_security="none", smtp_sender="cp@example.cn"
+        smtp_port=smtp_server.port,
+        smtp_security="none",
+        smtp_sender="cp@example.cn",
     )
     target = Target("email", recipients=("li@example.cn", "wang@example.cn"))
     async with httpx.AsyncClient() as client:

@@ -26,7 +26,10 @@ def upgrade() -> None:
     op.add_column(
         "channels",
         sa.Column(
-            "recipients", postgresql.JSONB(astext_type=sa.Text()), server_default="[]", nullable=False
+            "recipients",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="[]",
+            nullable=False,
         ),
         schema="alerts",
     )
