@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 from services.alerts.windows import BusinessHours
 from shared.contract.metric_dictionary import METRIC_KEY_PATTERN, known_metric
 from shared.contract.types import Severity
-from shared.kit.notify.webhook import is_standard_secret
+from shared.kit.notify.targets import target_problem
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Person = Annotated[str, Field(min_length=1, max_length=100)]
@@ -309,26 +309,12 @@ class ChannelIn(Strict):
 
 def channel_problem(channel: ChannelIn) -> str | None:
     """Why the fields do not make a channel of its kind (None when they do)."""
-    if channel.kind == "email":
-        if not channel.recipients:
-            return "an email channel names its recipients"
-        if channel.url is not None or channel.secret is not None:
-            return "an email channel has recipients, not a url or secret"
-        return None
-    if channel.url is None:
-        return f"a {channel.kind} channel needs its url"
-    if channel.recipients:
-        return "only an email channel has recipients"
-    if channel.kind == "webhook":
-        if channel.secret is None:
-            return "a webhook channel needs a secret (whsec_…) to sign with"
-        if not all(is_standard_secret(s) for s in channel.secrets()):
-            return "webhook secrets are whsec_ followed by base64 of 24 to 64 bytes"
-    elif channel.previous_secrets:
-        return "only a webhook channel signs with several secrets"
-    if channel.kind == "wecom" and channel.secret is not None:
-        return "a WeCom robot has no secret: its key is part of the url"
-    return None
+    return target_problem(
+        channel.kind,
+        url=None if channel.url is None else str(channel.url),
+        secrets=channel.secrets(),
+        recipients=channel.recipients,
+    )
 
 
 class ChannelRead(BaseModel):

@@ -145,11 +145,11 @@ async def test_an_email_channel_mails_its_recipients_and_retries_a_refusing_serv
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
-        ({"kind": "email"}, "names its recipients"),
+        ({"kind": "email"}, "email names its recipients"),
         ({"kind": "email", "recipients": ["a@b.cn"], "url": "http://x.test/"}, "not a url"),
-        ({"kind": "wecom"}, "needs its url"),
+        ({"kind": "wecom"}, "wecom needs its url"),
         ({"kind": "wecom", "url": "http://x.test/", "secret": "s" * 16}, "no secret"),
-        ({"kind": "feishu", "url": "http://x.test/", "recipients": ["a@b.cn"]}, "only an email"),
+        ({"kind": "feishu", "url": "http://x.test/", "recipients": ["a@b.cn"]}, "only email has"),
     ],
 )
 def test_a_channel_refuses_fields_its_kind_does_not_use(

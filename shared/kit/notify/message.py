@@ -62,3 +62,4 @@ class Outcome:
 
     delivered: bool
     detail: str
+
