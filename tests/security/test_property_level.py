@@ -514,6 +514,14 @@ async def _world(stack: Stack) -> list[Write]:
             "/approvals/audit/export",
         ),
         Write(
+            "PUT /approvals/notice-preferences/me",
+            "/approvals/notice-preferences/me",
+            {"kind": "wecom", "url": "http://qyapi.test/cgi-bin/webhook/send?key=k"},
+            "/approvals/notice-preferences/me",
+            SUPERVISOR,
+            SUPERVISOR,
+        ),
+        Write(
             "PUT /approvals/workflows/{key}",
             "/approvals/workflows/plan",
             {"title": "t", "stages": [{"name": "s", "roles": ["manager"]}]},

@@ -62,4 +62,3 @@ class Outcome:
 
     delivered: bool
     detail: str
-
