@@ -277,6 +277,9 @@ async def _world(stack: Stack) -> list[Write]:
     filed = await http.post("/approvals/requests", json=expense, headers=SPECIALIST)
     assert filed.status_code == 201, filed.text
     req = filed.json()
+    wecom = {"kind": "wecom", "url": "http://qyapi.test/cgi-bin/webhook/send?key=k"}
+    chosen = await http.put("/approvals/notice-preferences/me", json=wecom, headers=SUPERVISOR)
+    assert chosen.status_code == 200, chosen.text
     alert = uuid.uuid4()  # no alert exists: the 422 must still come before the lookup
     silence = {"matchers": {"plan_id": pid}, "starts_at": _in(0), "ends_at": _in(1), "comment": "c"}
     return [
@@ -516,7 +519,7 @@ async def _world(stack: Stack) -> list[Write]:
         Write(
             "PUT /approvals/notice-preferences/me",
             "/approvals/notice-preferences/me",
-            {"kind": "wecom", "url": "http://qyapi.test/cgi-bin/webhook/send?key=k"},
+            wecom,
             "/approvals/notice-preferences/me",
             SUPERVISOR,
             SUPERVISOR,
