@@ -16,7 +16,7 @@ from typing import Any, Literal
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals.models import ApprovalRequest, Notice, NoticePreference
+from services.approvals.models import ApprovalRequest, Delegation, Notice, NoticePreference
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import NoticePreferenceIn, NoticePreferenceRead, NoticeRead
 from shared.contract.types import Role
@@ -73,11 +73,20 @@ async def notices_of(session: AsyncSession, request_id: uuid.UUID) -> list[Notic
 
 
 def addressees(
-    preferences: Iterable[NoticePreference], roles: Iterable[str], requester: str
+    preferences: Iterable[NoticePreference],
+    roles: Iterable[str],
+    requester: str,
+    delegations: Iterable[Delegation] = (),
 ) -> list[str]:
-    """Who among those with a channel decides in ``roles`` (never the requester themselves)."""
+    """Who among those with a channel decides in ``roles``: holders of a role, and whoever
+    stands in for one now (as the inbox counts them); never the requester themselves."""
     wanted = set(roles)
-    return sorted(p.person for p in preferences if wanted & set(p.roles) and p.person != requester)
+    standing_in = {d.delegate for d in delegations if wanted & set(d.roles)}
+    return sorted(
+        p.person
+        for p in preferences
+        if (wanted & set(p.roles) or p.person in standing_in) and p.person != requester
+    )
 
 
 async def queue(
@@ -101,7 +110,8 @@ async def queue(
         "due_at": stage.get("due_at"),
     }
     queued = 0
-    for person in addressees(await repo.notice_preferences(), roles, request.requester):
+    chosen, lent = await repo.notice_preferences(), await repo.delegations_at(now)
+    for person in addressees(chosen, roles, request.requester, lent):
         queued += await repo.add_notice_once(
             {
                 "id": uuid.uuid4(),

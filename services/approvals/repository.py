@@ -93,6 +93,11 @@ class ApprovalRepository:
         )
         return (await self.session.scalars(query)).all()
 
+    async def delegations_at(self, at: datetime) -> Sequence[Delegation]:
+        """Every delegation in force at a moment."""
+        query = select(Delegation).where(Delegation.starts_at <= at, Delegation.ends_at > at)
+        return (await self.session.scalars(query)).all()
+
     async def delegations_of(self, delegate: str, roles: Sequence[str]) -> Sequence[Delegation]:
         """Every delegation to ``delegate`` lending one of ``roles``, whatever its window."""
         query = (

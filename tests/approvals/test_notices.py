@@ -40,7 +40,7 @@ class Robots:
         if self.refusals:
             return httpx.Response(200, json=self.refusals.pop(0))
         self.received.append(request)
-        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
+        return httpx.Response(200, json={"errcode": 0, "errmsg": "ok", "code": 0})
 
     def titles(self, host: str) -> list[str]:
         bodies = [json.loads(r.content) for r in self.received if r.url.host == host]
@@ -192,3 +192,30 @@ async def test_a_person_without_a_channel_hears_nothing_and_a_bad_channel_is_ref
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert "no secret" in bad.text
+
+
+async def test_a_delegate_standing_in_for_the_stage_role_is_told_too(
+    client: httpx.AsyncClient, settings: Settings, robots: Robots
+) -> None:
+    now = datetime.now(UTC)
+    window = {
+        "delegate": "specialist-deputy",
+        "starts_at": (now - timedelta(minutes=1)).isoformat(),
+        "ends_at": (now + timedelta(days=2)).isoformat(),
+    }
+    lent = await client.post("/approvals/delegations", json=window, headers=WANG)
+    assert lent.status_code == 201, lent.text
+    deputy = bearer(Role.SPECIALIST, "specialist-deputy")
+    feishu = {"kind": "feishu", "url": "http://open.test/open-apis/bot/v2/hook/d", "language": "en"}
+    chosen = await client.put("/approvals/notice-preferences/me", json=feishu, headers=deputy)
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["roles"] == ["specialist"]  # the lent role is not theirs to keep
+    filed = await _file(client)
+    await _run(settings, (DELIVER, datetime.now(UTC)))
+    log = await client.get(f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN))
+    assert [(n["person"], n["status"]) for n in log.json()] == [("specialist-deputy", "sent")]
+    ((request,),) = [[r for r in robots.received if r.url.host == "open.test"]]
+    card = json.loads(request.content)["card"]
+    assert card["header"]["title"]["content"] == (
+        "Waiting for your approval: campus festival sponsorship"
+    )
