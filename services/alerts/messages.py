@@ -7,6 +7,7 @@ from typing import Any
 
 from services.alerts.models import Channel, Notification
 from shared.kit.notify import Message, Target
+from shared.kit.notify.targets import stored_secrets
 from shared.kit.notify.texts import text
 from shared.kit.secrets import secret_box
 from shared.kit.settings import Settings
@@ -86,6 +87,6 @@ def target(channel: Channel) -> Target:
     return Target(
         kind=channel.kind,  # type: ignore[arg-type]  # the schema admits only known kinds
         address=channel.url or "",
-        secrets=tuple(opened.split()),
+        secrets=stored_secrets(opened),
         recipients=tuple(channel.recipients),
     )

@@ -23,6 +23,7 @@ from shared.contract.types import Role
 from shared.kit import notify
 from shared.kit.auth import Principal
 from shared.kit.errors import NotFound
+from shared.kit.notify.targets import stored_secrets
 from shared.kit.notify.texts import text
 from shared.kit.secrets import secret_box
 from shared.kit.settings import Settings
@@ -162,7 +163,7 @@ def target(preference: NoticePreference) -> notify.Target:
     return notify.Target(
         kind=preference.kind,  # type: ignore[arg-type]  # the schema admits only known kinds
         address=preference.url or "",
-        secrets=tuple(opened.split()),
+        secrets=stored_secrets(opened),
         recipients=(preference.email,) if preference.email else (),
     )
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from shared.kit.notify import Message, Target, send
+from shared.kit.notify.targets import stored_secrets
 from shared.kit.notify.texts import CATALOGUES, text
 from shared.kit.settings import Settings
 from tests.smtp_server import Mailbox, smtp_server
@@ -178,3 +179,9 @@ def test_both_languages_have_every_text_with_the_same_placeholders() -> None:
     assert text("zh-CN", "alert.resolved", summary="ctr") == "已恢复：ctr"
     assert text("en", "alert.resolved", summary="ctr") == "Resolved: ctr"
     assert text("fr", "approval.inbox", title="x") == "Waiting for your approval: x"
+
+
+def test_a_secret_stored_before_standard_webhooks_stays_whole() -> None:
+    assert stored_secrets("an old secret with spaces") == ("an old secret with spaces",)
+    assert stored_secrets("whsec_bmV3 whsec_b2xk") == ("whsec_bmV3", "whsec_b2xk")
+    assert stored_secrets("") == ()

@@ -35,3 +35,19 @@ def target_problem(
     if kind == "wecom" and secrets:
         return "a WeCom robot has no secret: its key is part of the url"
     return None
+
+
+def stored_secrets(opened: str) -> tuple[str, ...]:
+    """The active secrets kept in one sealed value, newest first (see :func:`storable`).
+
+    A value stored before channels signed as Standard Webhooks is one secret that may hold
+    spaces, so only ``whsec_`` values are split.
+    """
+    if opened.startswith("whsec_"):
+        return tuple(opened.split())
+    return (opened,) if opened else ()
+
+
+def storable(secrets: list[str]) -> str:
+    """Several secrets as one value to seal (none of them holds a space)."""
+    return " ".join(secrets)
