@@ -268,7 +268,7 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
                 "/alerts/channels/team",
                 json={
                     "url": receiver_url,
-                    "secret": "team-webhook-secret",
+                    "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                     # The demo's team wants every change at once, not batched over minutes.
                     "group_wait_seconds": 0,
                     "group_interval_seconds": 1,

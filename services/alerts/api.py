@@ -156,11 +156,12 @@ async def put_channel(
     session: Session,
     _op: Operator,
 ) -> ChannelRead:
-    """Create or change a notification webhook, its grouping and its business hours."""
+    """Create or change a channel (a Standard Webhooks receiver, a WeCom, DingTalk or Feishu
+    group robot, or email recipients), its language, grouping and business hours."""
     return await service.put_channel(session, channel_id, data)
 
 
 @router.get("/channels", response_model=list[ChannelRead])
 async def list_channels(session: Session, _op: Operator) -> list[ChannelRead]:
-    """Every notification webhook (secrets are never shown)."""
+    """Every notification channel (secrets are never shown)."""
     return await service.list_channels(session)

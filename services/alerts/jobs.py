@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import evaluation, lifecycle
-from services.alerts.models import Channel, Notification
+from services.alerts import evaluation, lifecycle, messages
+from services.alerts.models import Notification
 from services.alerts.repository import AlertRepository
 from shared.contract.events.alerts import AlertEscalatedV1
+from shared.kit import notify
 from shared.kit.jobs import PeriodicJob
-from shared.kit.secrets import secret_box
 from shared.kit.settings import Settings
 
 MAX_ATTEMPTS = 8
@@ -26,26 +22,10 @@ ESCALATE_AFTER = timedelta(minutes=30)
 TRANSPORT: httpx.AsyncBaseTransport | None = None
 
 
-def signature(secret: str, body: bytes) -> str:
-    """HMAC-SHA256 of the body, so a receiver can check the message is ours."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def message(channel: Channel, group_key: str, notes: list[Notification]) -> dict[str, Any]:
-    """One webhook body for a batch: the group's labels and every notification in it."""
-    labels = notes[0].payload.get("labels", {})
-    return {
-        "channel": channel.id,
-        "group_key": group_key,
-        "group_labels": {name: labels.get(name, "") for name in channel.group_by},
-        "status": "resolved" if all(n.kind == "resolved" for n in notes) else "firing",
-        "notifications": [n.payload for n in notes],
-    }
-
-
-async def deliver(session: AsyncSession, now: datetime, _settings: Settings) -> None:
-    """Send due notifications, one message per channel and group; a failure is logged on each
-    row of the batch and retried later with backoff.
+async def deliver(session: AsyncSession, now: datetime, settings: Settings) -> None:
+    """Send due notifications, one message per channel and group; a failure (including a robot's
+    HTTP 200 with a non-zero error code) is logged on each row of the batch and retried later
+    with backoff.
 
     Each batch stands alone, so one dead channel delays nobody else's messages.
     """
@@ -64,22 +44,10 @@ async def deliver(session: AsyncSession, now: datetime, _settings: Settings) -> 
                 for note in notes:
                     note.status = "failed"
                 continue
-            body = json.dumps(message(channel, group_key, notes), sort_keys=True).encode()
-            try:
-                answer = await client.post(
-                    channel.url,
-                    content=body,
-                    headers={
-                        "content-type": "application/json",
-                        "x-signature": signature(secret_box().open(channel.sealed_secret), body),
-                    },
-                )
-                outcome = f"HTTP {answer.status_code}"
-                delivered = answer.is_success
-            except httpx.HTTPError as exc:
-                outcome, delivered = f"{type(exc).__name__}: {exc}", False
+            message = messages.compose(channel, group_key, notes, settings)
+            outcome = await notify.send(client, messages.target(channel), message, now, settings)
             for note in notes:
-                _record_attempt(note, now, outcome, delivered)
+                _record_attempt(note, now, outcome.detail, outcome.delivered)
     await session.flush()
 
 

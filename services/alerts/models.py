@@ -140,13 +140,17 @@ class Silence(Base):
 
 
 class Channel(Base):
-    """An outbound webhook that receives notifications, signed with its secret."""
+    """Where notifications go: a signed webhook, a WeCom/DingTalk/Feishu robot, or email."""
 
     __tablename__ = "channels"
 
     id: Mapped[str] = mapped_column(Text, primary_key=True)
-    url: Mapped[str] = mapped_column(Text)
-    # Sealed with the deployment's keys (shared/kit/secrets.py): a dump signs nothing.
+    kind: Mapped[str] = mapped_column(Text, default="webhook", server_default="webhook")
+    url: Mapped[str | None] = mapped_column(Text)  # None for email
+    recipients: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    language: Mapped[str | None] = mapped_column(Text)  # None: the company's language
+    # Sealed with the deployment's keys (shared/kit/secrets.py): a dump signs nothing. The
+    # active secrets, newest first, separated by spaces ("" when the kind signs nothing).
     sealed_secret: Mapped[str] = mapped_column(Text)
     escalation_level: Mapped[int] = mapped_column(default=0)
     # Alertmanager's grouping: one message per group of labels, after a wait, then an interval.

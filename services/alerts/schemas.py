@@ -17,6 +17,7 @@ from shared.contract.metric_dictionary import METRIC_KEY_PATTERN, known_metric
 from shared.contract.types import Severity
 from shared.kit.errors import InvalidField
 from shared.kit.input import InputModel
+from shared.kit.notify.targets import target_problem
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Person = Annotated[str, Field(min_length=1, max_length=100)]
@@ -268,11 +269,26 @@ class SilenceRead(BaseModel):
     end_on_resolve: bool
 
 
-class ChannelIn(Strict):
-    """An outbound webhook; level 0 gets every notification, level n the n-th escalation."""
+ChannelKind = Literal["webhook", "wecom", "dingtalk", "feishu", "email"]
+Secret = Annotated[str, Field(min_length=16, max_length=200, pattern=r"^\S+$")]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
-    url: HttpUrl
-    secret: Annotated[str, Field(min_length=16, max_length=200)]
+
+class ChannelIn(Strict):
+    """Where notifications go; level 0 gets every notification, level n the n-th escalation.
+
+    ``webhook``: a generic receiver, signed as Standard Webhooks with ``secret`` (``whsec_…``;
+    ``previous_secrets`` keep signing while receivers move to the new one). ``wecom``: the group
+    robot's URL with its ``key`` (no secret). ``dingtalk`` / ``feishu``: the robot's URL and,
+    when its signature check is on, its ``secret``. ``email``: ``recipients``, no URL.
+    """
+
+    kind: ChannelKind = "webhook"
+    url: HttpUrl | None = None
+    secret: Secret | None = None
+    previous_secrets: Annotated[list[Secret], Field(max_length=3)] = Field(default_factory=list)
+    recipients: Annotated[list[Email], Field(max_length=20)] = Field(default_factory=list)
+    language: Literal["zh-CN", "en"] | None = None
     escalation_level: Annotated[int, Field(ge=0, le=5)] = 0
     group_by: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=10)
@@ -281,14 +297,38 @@ class ChannelIn(Strict):
     group_interval_seconds: Annotated[int, Field(ge=0, le=86400)] = 300
     business_hours: BusinessHours | None = None
 
+    @model_validator(mode="after")
+    def _fits_kind(self) -> ChannelIn:
+        problem = channel_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    def secrets(self) -> list[str]:
+        """The active secrets, newest first."""
+        return [s for s in (self.secret, *self.previous_secrets) if s]
+
+
+def channel_problem(channel: ChannelIn) -> str | None:
+    """Why the fields do not make a channel of its kind (None when they do)."""
+    return target_problem(
+        channel.kind,
+        url=None if channel.url is None else str(channel.url),
+        secrets=channel.secrets(),
+        recipients=channel.recipients,
+    )
+
 
 class ChannelRead(BaseModel):
-    """A notification webhook as stored (its secret is never shown)."""
+    """A channel as stored (its secrets are never shown)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: str
-    url: str
+    kind: str
+    url: str | None
+    recipients: list[str]
+    language: str | None
     escalation_level: int
     group_by: list[str]
     group_wait_seconds: int

@@ -38,6 +38,7 @@ from shared.contract.events.tasks import TaskCreatedV1
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
 from shared.kit.errors import Conflict, DomainError, NotFound
 from shared.kit.http import check_version
+from shared.kit.notify.targets import storable
 from shared.kit.secrets import secret_box
 
 DEFAULT_CHANNEL = "default"
@@ -453,8 +454,9 @@ async def expire_silence(
 async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -> ChannelRead:
     """Create or change a notification channel."""
     repo = AlertRepository(session)
-    fields = data.model_dump(mode="json", exclude={"url", "secret"}) | {"url": str(data.url)}
-    fields["sealed_secret"] = secret_box().seal(data.secret)
+    fields = data.model_dump(mode="json", exclude={"url", "secret", "previous_secrets"})
+    fields["url"] = None if data.url is None else str(data.url)
+    fields["sealed_secret"] = secret_box().seal(storable(data.secrets()))
     channel = await repo.channel(channel_id)
     if channel is None:
         channel = Channel(id=channel_id, **fields)

@@ -7,12 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from services.approvals import admin, decisions, service
+from services.approvals import admin, decisions, notices, service
 from services.approvals.schemas import (
     AuditEntryRead,
     DecisionCreate,
     DelegationCreate,
     DelegationRead,
+    NoticePreferenceIn,
+    NoticePreferenceRead,
+    NoticeRead,
     RequestCreate,
     RequestPage,
     RequestRead,
@@ -170,3 +173,26 @@ async def export_audit(
 ) -> list[AuditEntryRead]:
     """The trail in order, in pages of entries after ``after_id``, with their hashes."""
     return await admin.export(session, after_id, limit)
+
+
+@router.put("/notice-preferences/me", response_model=NoticePreferenceRead)
+async def set_notice_preference(
+    data: NoticePreferenceIn, session: Session, actor: Authenticated
+) -> NoticePreferenceRead:
+    """Choose where you hear that a request waits for you, nears its SLA or is escalated to you
+    (for the approver roles your token carries now: set it again when they change)."""
+    return await notices.set_preference(session, actor, data, service.utc_now())
+
+
+@router.get("/notice-preferences/me", response_model=NoticePreferenceRead)
+async def get_notice_preference(session: Session, actor: Authenticated) -> NoticePreferenceRead:
+    """Your notice channel; 404 when you chose none (you are then not notified)."""
+    return await notices.preference(session, actor.subject)
+
+
+@router.get("/requests/{request_id}/notices", response_model=list[NoticeRead])
+async def request_notices(
+    request_id: uuid.UUID, session: Session, _auditor: Auditor
+) -> list[NoticeRead]:
+    """Who was told about a request, why, and each delivery attempt."""
+    return await notices.notices_of(session, request_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals import audit, service
+from services.approvals import audit, notices, service
 from services.approvals.models import ApprovalRequest, Decision, Delegation
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import DecisionCreate, RequestRead
@@ -177,6 +177,7 @@ async def _advance(
         )
         return
     service.start_next_stage(request, now)
+    await notices.stage_opened(session, request, now)
     if request.status == "approved":
         await service.close_request(
             session, request, approved=True, by=actor.subject, reason=None, now=now

@@ -127,3 +127,44 @@ class AuditEntry(Base):
     client_address: Mapped[str | None] = mapped_column(Text)
     previous_hash: Mapped[str] = mapped_column(Text)
     hash: Mapped[str] = mapped_column(Text, unique=True)
+
+
+class NoticePreference(Base):
+    """How one person wants to hear that a request waits for them (set by themselves).
+
+    ``roles`` are the approver roles their token carried when they set it: the approvals
+    service knows people only through their tokens, so this is who it tells about a stage."""
+
+    __tablename__ = "notice_preferences"
+
+    person: Mapped[str] = mapped_column(Text, primary_key=True)
+    roles: Mapped[list[str]] = mapped_column(JSONB)
+    kind: Mapped[str] = mapped_column(Text)  # webhook | wecom | dingtalk | feishu | email
+    url: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    # Sealed (shared/kit/secrets.py); the active secrets, newest first, space separated.
+    sealed_secret: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(Text)  # None: the company's language
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Notice(Base):
+    """One message to one approver, written in the transaction that caused it (an outbox), then
+    delivered by a job with retries and back-off; ``attempts`` is the delivery log.
+
+    One per request, stage, reason and person: a cause seen twice (a retried job, a replayed
+    event) finds its notice already there and sends nothing more."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("request_id", "stage", "reason", "person"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    stage: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)  # inbox | sla_near | escalated
+    person: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, default="pending", index=True)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,10 +8,18 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.dialects.postgresql import array, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals.models import ApprovalRequest, BudgetLine, Decision, Delegation, Workflow
+from services.approvals.models import (
+    ApprovalRequest,
+    BudgetLine,
+    Decision,
+    Delegation,
+    Notice,
+    NoticePreference,
+    Workflow,
+)
 
 
 class ApprovalRepository:
@@ -85,6 +93,11 @@ class ApprovalRepository:
         )
         return (await self.session.scalars(query)).all()
 
+    async def delegations_at(self, at: datetime) -> Sequence[Delegation]:
+        """Every delegation in force at a moment."""
+        query = select(Delegation).where(Delegation.starts_at <= at, Delegation.ends_at > at)
+        return (await self.session.scalars(query)).all()
+
     async def delegations_of(self, delegate: str, roles: Sequence[str]) -> Sequence[Delegation]:
         """Every delegation to ``delegate`` lending one of ``roles``, whatever its window."""
         query = (
@@ -119,3 +132,39 @@ class ApprovalRepository:
             ApprovalRequest.status.in_(("pending", "approved")),
         )
         return Decimal(await self.session.scalar(query) or 0)
+
+    async def notice_preference(self, person: str) -> NoticePreference | None:
+        """One person's notice channel."""
+        return await self.session.get(NoticePreference, person)
+
+    async def notice_preferences(self) -> Sequence[NoticePreference]:
+        """Everyone who chose a notice channel (people, not rows of requests: a short list)."""
+        return (await self.session.scalars(select(NoticePreference))).all()
+
+    async def add_notice_once(self, values: dict[str, object]) -> bool:
+        """Queue a notice unless its request, stage, reason and person already have one."""
+        query = (
+            insert(Notice)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["request_id", "stage", "reason", "person"])
+            .returning(Notice.id)
+        )
+        return (await self.session.execute(query)).first() is not None
+
+    async def due_notices(self, now: datetime) -> Sequence[Notice]:
+        """Notices to send now; a replica running the same job skips the rows this one holds."""
+        query = (
+            select(Notice)
+            .where(Notice.status == "pending", Notice.next_attempt_at <= now)
+            .order_by(Notice.next_attempt_at)
+            .limit(100)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def notices_of(self, request_id: uuid.UUID) -> Sequence[Notice]:
+        """A request's notices, oldest first."""
+        query = (
+            select(Notice).where(Notice.request_id == request_id).order_by(Notice.next_attempt_at)
+        )
+        return (await self.session.scalars(query)).all()

@@ -7,13 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
 from services.approvals.workflows import WorkflowDefinition
 from shared.contract.events.approvals import RequestKind
 from shared.contract.types import CostType, CurrencyCode
 from shared.kit.errors import InvalidField
 from shared.kit.input import InputModel
+from shared.kit.notify.targets import target_problem
 from shared.kit.pagination import Page
 from shared.kit.wording import a_or_an
 
@@ -201,3 +202,58 @@ class AuditEntryRead(BaseModel):
     client_address: str | None
     previous_hash: str
     hash: str
+
+
+class NoticePreferenceIn(Strict):
+    """How the caller hears that something waits in their inbox, nears its SLA or is escalated
+    to them: a group robot (``wecom``, ``dingtalk``, ``feishu``) or a signed ``webhook`` at
+    ``url`` (with its ``secret`` where the platform signs), or ``email``.
+    """
+
+    kind: Literal["webhook", "wecom", "dingtalk", "feishu", "email"]
+    url: HttpUrl | None = None
+    email: Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
+        None
+    )
+    secret: Annotated[str, Field(min_length=16, max_length=200, pattern=r"^\S+$")] | None = None
+    language: Literal["zh-CN", "en"] | None = None
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> NoticePreferenceIn:
+        problem = target_problem(
+            self.kind,
+            url=None if self.url is None else str(self.url),
+            secrets=[self.secret] if self.secret else [],
+            recipients=[self.email] if self.email else [],
+        )
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class NoticePreferenceRead(BaseModel):
+    """A person's notice channel as stored (the secret is never shown)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    person: str
+    roles: list[str]
+    kind: str
+    url: str | None
+    email: str | None
+    language: str | None
+    updated_at: datetime
+
+
+class NoticeRead(BaseModel):
+    """One notice to an approver and its delivery attempts."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    request_id: uuid.UUID
+    stage: int
+    reason: str
+    person: str
+    status: str
+    attempts: list[dict[str, Any]]
+    next_attempt_at: datetime

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals import SERVICE, audit, budget
+from services.approvals import SERVICE, audit, budget, notices
 from services.approvals.models import ApprovalRequest, Delegation, Workflow, bus, idempotency
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import (
@@ -236,6 +236,7 @@ async def open_request(
     )
     start_next_stage(request, now)
     await ApprovalRepository(session).add(request)
+    await notices.stage_opened(session, request, now)
     await audit.append(
         session,
         request_id=request.id,

@@ -18,6 +18,8 @@ class ApprovalSettings(BaseSettings):
     materials_lead_days: int = Field(default=7, ge=0)
     personnel_deadline_hour: int = Field(default=11, ge=0, le=23)
     default_stage_sla_hours: int = Field(default=48, ge=1)
+    # Approvers are told once when this little time is left on a stage they decide.
+    sla_warning_hours: int = Field(default=4, ge=1)
 
 
 @lru_cache

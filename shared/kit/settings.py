@@ -6,6 +6,7 @@ import base64
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from limits import parse
 from pydantic import Field, field_validator
@@ -134,6 +135,25 @@ class Settings(BaseSettings):
         description="Fernet keys, newest first, as a JSON list: the newest seals stored "
         "secrets, every one opens them (put a new key in front to rotate)",
     )
+
+    # Notifications (shared/kit/notify): the company's language, links back, the mail server.
+    company_language: Literal["zh-CN", "en"] = Field(
+        default="zh-CN",
+        description="language of notifications when a channel or person names none",
+    )
+    public_base_url: str = Field(
+        default="http://localhost:8000",
+        description="where people open the API (links in notifications point here)",
+    )
+    smtp_host: str | None = Field(default=None, description="mail server; unset = no email")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="STARTTLS on a plain port, TLS from the start, or none"
+    )
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "campaign-placement@localhost"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("secret_keys")
     @classmethod

@@ -32,6 +32,8 @@ from shared.kit.settings import Settings
 T0 = datetime(2024, 6, 7, 9, 0, tzinfo=UTC)
 PLAN = uuid.uuid4()
 CTR_OBJECTIVE = uuid.uuid4()
+# A Standard Webhooks secret: whsec_ and base64 of 24 bytes.
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 class Receiver:
@@ -40,16 +42,18 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, object]]] = []  # one per notification
         self.messages: list[tuple[str, dict[str, Any]]] = []  # one per webhook call
-        self.signed: list[tuple[str, bytes, str]] = []  # (host, body, x-signature) per call
+        self.signed: list[tuple[str, bytes, dict[str, str]]] = []  # (host, body, headers)
         self.down: set[str] = set()
+        self.headers: list[dict[str, str]] = []  # every call's headers, answered or not
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
+        self.headers.append(dict(request.headers))
         if host in self.down:
             return httpx.Response(503)
         message = json.loads(request.content)
         self.messages.append((host, message))
-        self.signed.append((host, request.content, request.headers["x-signature"]))
+        self.signed.append((host, request.content, dict(request.headers)))
         for notification in message["notifications"]:
             self.received.append((host, notification))
         return httpx.Response(200)
@@ -90,7 +94,7 @@ def channel(name: str, url: str, level: int) -> Channel:
     return Channel(
         id=name,
         url=url,
-        sealed_secret=secret_box().seal("s" * 16),
+        sealed_secret=secret_box().seal(SECRET),
         escalation_level=level,
         group_by=["plan_id"],
         group_wait_seconds=0,

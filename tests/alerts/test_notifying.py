@@ -13,7 +13,7 @@ from services.alerts import jobs, service
 from services.alerts.models import Notification, Silence
 from services.alerts.schemas import ChannelIn, SilenceCreate
 from services.alerts.windows import BusinessHours, next_open
-from tests.alerts.scenario import PLAN, T0, Receiver, ctr, run, targets
+from tests.alerts.scenario import PLAN, SECRET, T0, Receiver, ctr, run, targets
 
 OFFICE = BusinessHours(
     timezone="Asia/Shanghai",
@@ -30,7 +30,7 @@ async def _configure(sessions: async_sessionmaker[AsyncSession], **settings: obj
             session,
             "default",
             ChannelIn.model_validate(
-                {"url": "http://team.test/hook", "secret": "s" * 16, **settings}
+                {"url": "http://team.test/hook", "secret": SECRET, **settings}
             ),
         )
 

@@ -277,6 +277,9 @@ async def _world(stack: Stack) -> list[Write]:
     filed = await http.post("/approvals/requests", json=expense, headers=SPECIALIST)
     assert filed.status_code == 201, filed.text
     req = filed.json()
+    wecom = {"kind": "wecom", "url": "http://qyapi.test/cgi-bin/webhook/send?key=k"}
+    chosen = await http.put("/approvals/notice-preferences/me", json=wecom, headers=SUPERVISOR)
+    assert chosen.status_code == 200, chosen.text
     alert = uuid.uuid4()  # no alert exists: the 422 must still come before the lookup
     silence = {"matchers": {"plan_id": pid}, "starts_at": _in(0), "ends_at": _in(1), "comment": "c"}
     return [
@@ -490,7 +493,10 @@ async def _world(stack: Stack) -> list[Write]:
         Write(
             "PUT /alerts/channels/{channel_id}",
             "/alerts/channels/ops-room",
-            {"url": "https://hooks.example.com/x", "secret": "s" * 20},
+            {
+                "url": "https://hooks.example.com/x",
+                "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            },
             "/alerts/channels",
             TECH,
             TECH,
@@ -509,6 +515,14 @@ async def _world(stack: Stack) -> list[Write]:
             "/approvals/delegations",
             {"delegate": "deputy", "starts_at": _in(0), "ends_at": _in(2)},
             "/approvals/audit/export",
+        ),
+        Write(
+            "PUT /approvals/notice-preferences/me",
+            "/approvals/notice-preferences/me",
+            wecom,
+            "/approvals/notice-preferences/me",
+            SUPERVISOR,
+            SUPERVISOR,
         ),
         Write(
             "PUT /approvals/workflows/{key}",

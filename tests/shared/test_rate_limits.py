@@ -32,7 +32,7 @@ async def test_a_client_past_its_write_window_gets_429_and_others_carry_on(
     strict: httpx.AsyncClient,
 ) -> None:
     noisy, quiet = bearer(Role.TECH, "noisy"), bearer(Role.TECH, "quiet")
-    channel = {"url": "http://team.test/hook", "secret": "s" * 16}
+    channel = {"url": "http://team.test/hook", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
     answers = [
         (await strict.put(f"/alerts/channels/c{n}", json=channel, headers=noisy)).status_code
         for n in range(6)
