@@ -299,9 +299,8 @@ class ChannelIn(Strict):
 
     @model_validator(mode="after")
     def _fits_kind(self) -> ChannelIn:
-        problem = channel_problem(self)
-        if problem:
-            raise ValueError(problem)
+        if problem := channel_problem(self):
+            raise InvalidField(*problem)
         return self
 
     def secrets(self) -> list[str]:
@@ -309,8 +308,8 @@ class ChannelIn(Strict):
         return [s for s in (self.secret, *self.previous_secrets) if s]
 
 
-def channel_problem(channel: ChannelIn) -> str | None:
-    """Why the fields do not make a channel of its kind (None when they do)."""
+def channel_problem(channel: ChannelIn) -> tuple[str, str] | None:
+    """The field that does not fit the channel's kind, and why (None when all fit)."""
     return target_problem(
         channel.kind,
         url=None if channel.url is None else str(channel.url),

@@ -227,7 +227,8 @@ class NoticePreferenceIn(Strict):
             recipients=[self.email] if self.email else [],
         )
         if problem:
-            raise ValueError(problem)
+            field, message = problem
+            raise InvalidField({"recipients": "email"}.get(field, field), message)
         return self
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -11,7 +12,10 @@ from shared.contract.types import Role
 from tests.conftest import bearer
 
 TECH = bearer(Role.TECH, "ops")
-CHANNEL = {"url": "https://hooks.example.com/alerts", "secret": "s" * 16}
+CHANNEL = {
+    "url": "https://hooks.example.com/alerts",
+    "secret": "whsec_" + base64.b64encode(b"k" * 32).decode(),
+}
 
 
 def _hours(start: str, end: str) -> dict[str, Any]:
@@ -55,3 +59,15 @@ async def test_stored_hours_come_back_in_the_declared_format(client: httpx.Async
     assert "format" not in declared
     assert re.match(declared["pattern"], hours["start"])
     assert re.match(declared["pattern"], hours["end"])
+
+
+async def test_a_channel_that_does_not_fit_its_kind_names_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    refused = await client.put(
+        "/alerts/channels/ops", json={**CHANNEL, "secret": "s" * 16}, headers=TECH
+    )
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["errors"]
+    assert problem["field"] == "secret"
+    assert "whsec_" in problem["message"]

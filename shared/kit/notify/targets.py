@@ -8,8 +8,9 @@ from shared.kit.notify.webhook import is_standard_secret
 
 def target_problem(
     kind: Kind, *, url: str | None, secrets: list[str], recipients: list[str]
-) -> str | None:
-    """Why these fields do not make a target of ``kind`` (None when they do).
+) -> tuple[str, str] | None:
+    """Which field is wrong and why, when these fields do not make a target of ``kind``
+    (``url``, ``secret`` or ``recipients``); None when they do.
 
     Webhooks sign with ``whsec_`` secrets (several while rotating); WeCom robots have none (the
     key is in the URL); DingTalk and Feishu robots have one when their signature check is on;
@@ -17,23 +18,25 @@ def target_problem(
     """
     if kind == "email":
         if not recipients:
-            return "email names its recipients"
+            return "recipients", "email names its recipients"
         if url is not None or secrets:
-            return "email has recipients, not a url or secret"
+            return (
+                "url" if url is not None else "secret"
+            ), "email has recipients, not a url or secret"
         return None
     if url is None:
-        return f"{kind} needs its url"
+        return "url", f"{kind} needs its url"
     if recipients:
-        return "only email has recipients"
+        return "recipients", "only email has recipients"
     if kind == "webhook":
         if not secrets:
-            return "a webhook needs a secret (whsec_…) to sign with"
+            return "secret", "a webhook needs a secret (whsec_…) to sign with"
         if not all(is_standard_secret(s) for s in secrets):
-            return "webhook secrets are whsec_ followed by base64 of 24 to 64 bytes"
+            return "secret", "webhook secrets are whsec_ followed by base64 of 24 to 64 bytes"
     elif len(secrets) > 1:
-        return "only a webhook signs with several secrets"
+        return "secret", "only a webhook signs with several secrets"
     if kind == "wecom" and secrets:
-        return "a WeCom robot has no secret: its key is part of the url"
+        return "secret", "a WeCom robot has no secret: its key is part of the url"
     return None
 
 
