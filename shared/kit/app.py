@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,6 +85,7 @@ def create_service_app(
         swagger_ui_oauth2_redirect_url=f"/{name}/docs/oauth2-redirect",
         swagger_ui_parameters={"persistAuthorization": True},
         openapi_url=f"/{name}/openapi.json",
+        generate_unique_id_function=operation_id,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
@@ -97,6 +99,13 @@ def create_service_app(
     install_ops_routes(app, runtime)
     with_links(app)
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """A readable operationId from the handler's name (create_plan → createPlan), so generated
+    clients get methods a frontend developer would have written."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 # What a browser frontend must be able to read from our answers.
