@@ -10,10 +10,22 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, status
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    FastAPI,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import HTMLResponse
 
-from services.metrics import coalesce, derived, ingest, payouts, rates, report, review, service
+from services.metrics import coalesce, derived, ingest, payouts, rates, review, service
+from services.metrics.reporting import pages
 from services.metrics.schemas import (
     AnyRollups,
     DecompositionRead,
@@ -260,13 +272,70 @@ async def evaluation(
     return await service.evaluation(session, plan_id, as_of or _today())
 
 
+Lang = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="zh-CN or en; else Accept-Language, else the company language",
+    ),
+]
+AcceptLanguage = Annotated[str | None, Header(max_length=500)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @router.get("/plans/{plan_id}/evaluation.html", response_class=HTMLResponse)
 async def evaluation_page(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
+    plan_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    as_of: date | None = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
-    """The same report as a printable page with charts."""
-    return HTMLResponse(
-        report.render(await service.evaluation(session, plan_id, as_of or _today()))
+    """The same report as a printable page with charts, in zh-CN or English."""
+    page, tag = await pages.html(session, plan_id, as_of or _today(), lang, accept_language)
+    return HTMLResponse(page, headers={"Content-Language": tag, "Vary": "Accept-Language"})
+
+
+@router.get("/plans/{plan_id}/evaluation.csv", response_class=Response)
+async def evaluation_csv(
+    plan_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    as_of: date | None = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """Every section of the report as CSV (plain numbers; ratios as fractions)."""
+    text, tag = await pages.csv(session, plan_id, as_of or _today(), lang, accept_language)
+    return Response(
+        text.encode("utf-8-sig"),  # the BOM lets spreadsheet programs read the Chinese text
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Language": tag,
+            "Content-Disposition": f'attachment; filename="evaluation-{plan_id}.csv"',
+        },
+    )
+
+
+@router.get("/plans/{plan_id}/evaluation.xlsx", response_class=Response)
+async def evaluation_xlsx(
+    plan_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    as_of: date | None = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """Every section of the report as a worksheet (numbers as numbers, money formatted)."""
+    body, tag = await pages.xlsx(session, plan_id, as_of or _today(), lang, accept_language)
+    return Response(
+        body,
+        media_type=XLSX,
+        headers={
+            "Content-Language": tag,
+            "Content-Disposition": f'attachment; filename="evaluation-{plan_id}.xlsx"',
+        },
     )
 
 

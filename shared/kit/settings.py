@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "campaign-placement-api"
     jwt_algorithms: list[str] = ["HS256"]
     company_timezone: str = "Asia/Shanghai"
+    # The language reports are written in when the reader names none (lang= or Accept-Language).
+    company_language: str = "zh-CN"
     relay_batch_size: int = Field(default=500, ge=1)
     relay_idle_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_attempts: int = Field(default=5, ge=1)
@@ -126,6 +128,7 @@ class Settings(BaseSettings):
     def consumer_group(self, name: str) -> str:
         """A consumer group id with the deployment's prefix."""
         return f"{self.topic_prefix}{name}"
+
     # Secrets at rest (shared/kit/secrets.py): sources' signing secrets, channels' secrets.
     secret_keys: list[str] = Field(
         default=[DEV_SECRET_KEY],

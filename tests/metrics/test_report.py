@@ -1,0 +1,239 @@
+"""The evaluation report a marketing director presents: every column filled from the facts, in
+zh-CN and English, all channels with their currency, exported as CSV and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import httpx
+import openpyxl
+
+from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.types import ObjectiveType, TargetKind
+from tests.metrics.helpers import (
+    MANAGER,
+    announce,
+    canonical,
+    channel,
+    map_entities,
+    objective,
+    plan_targets,
+    post,
+    register,
+)
+from tests.planning.helpers import publish
+from tests.polling import eventually
+
+FEED, SEARCH = uuid.uuid4(), uuid.uuid4()
+AS_OF = {"as_of": "2024-06-30"}
+
+
+def targets(plan_id: uuid.UUID, registrations: uuid.UUID, version: int) -> PlanTargetsSetV1:
+    """The seed's four objectives; version 2 lowers the registrations target from 250,000 to
+    200,000 and moves Baidu search's budget to Douyin feed ads."""
+    return plan_targets(
+        plan_id,
+        objective(
+            "registrations", "250000" if version == 1 else "200000", objective_id=registrations
+        ),
+        objective("gmv", "5000000", type=ObjectiveType.SALES_CONVERSION),
+        objective(
+            "brand_search_index",
+            "30",
+            type=ObjectiveType.BRAND_AWARENESS,
+            target_kind=TargetKind.RELATIVE,
+            baseline_value=Decimal(1000),
+        ),
+        objective("roi", "4", type=ObjectiveType.COST_EFFICIENCY),
+        version=version,
+        name="618 serum launch",
+        starts_on=date(2024, 5, 1),
+        ends_on=date(2024, 7, 31),
+        channels=[channel(FEED, "Douyin feed ads", 380000), channel(SEARCH, "Baidu search", 120000)]
+        if version == 1
+        else [channel(FEED, "Douyin feed ads", 500000)],
+    )
+
+
+async def seeded(client: httpx.AsyncClient, database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """The seed campaign: 180,000 registrations (feed 100,000, search 80,000), GMV 6,200,000
+    on a cost of 1,192,307.69 (ROI 1:5.2), brand index 1,000 → 1,450; 120,000 registrations in
+    the 61 days before the campaign."""
+    plan_id, registrations = uuid.uuid4(), uuid.uuid4()
+    await announce(client, database_url, targets(plan_id, registrations, 1))
+    source, secret = await register(client)
+    await map_entities(client, source, plan_id, "all", ("feed", FEED), ("search", SEARCH))
+    batch = canonical(
+        "2024-06-21T09:00:00Z",
+        ("all", "2024-04-15", "registrations", "120000"),
+        ("feed", "2024-06-10", "registrations", "100000"),
+        ("search", "2024-06-17", "registrations", "80000"),
+        ("feed", "2024-06-18", "gmv", "4500000"),
+        ("search", "2024-06-18", "gmv", "1700000"),
+        ("feed", "2024-06-18", "cost", "692307.69"),
+        ("search", "2024-06-18", "cost", "500000"),
+        ("all", "2024-06-01", "brand_search_index", "1200"),
+        ("all", "2024-06-20", "brand_search_index", "1450"),
+        ("feed", "2024-06-07", "impressions", "10000000"),
+        ("feed", "2024-06-07", "clicks", "300000"),
+        ("feed", "2024-06-07", "conversions", "200000"),
+        ("search", "2024-06-07", "impressions", "2000000"),
+        ("search", "2024-06-07", "clicks", "100000"),
+    )
+    assert (await post(client, source, secret, batch)).status_code == 200
+    await publish(database_url, targets(plan_id, registrations, 2), str(plan_id))
+
+    async def second_version() -> bool:
+        kpis = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
+        return bool(kpis.json()["plan_version"] == 2)
+
+    await eventually(second_version)
+    return plan_id, registrations
+
+
+async def test_the_report_in_chinese_fills_every_column_from_the_facts(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _ = await seeded(client, database_url)
+    page = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.html",
+        params={**AS_OF, "lang": "zh-CN"},
+        headers=MANAGER,
+    )
+    assert page.status_code == 200
+    assert page.headers["content-language"] == "zh-CN"
+    text = page.text
+    assert "<html lang='zh-CN'>" in text
+    assert "效果评估：618 serum launch" in text
+    assert "数据截至2024年6月30日" in text
+    # period before: 180,000 against 120,000 in 1 March – 30 April
+    assert "120,000（2024年3月1日至2024年4月30日）" in text
+    assert "较上一周期（2024年3月1日至2024年4月30日）上升 50%。" in text
+    # feed 100,000 of 180,000 registrations
+    assert "Douyin feed ads 贡献了其中的 56%。" in text
+    # 90 % achieved: budget from the lower-ROI channel (3.4) to the higher (6.5)
+    assert "未达目标：建议将预算从 Baidu search 调往 Douyin feed ads。" in text
+    assert "第1版：250,000（达成率 72%）" in text
+    assert "Douyin feed ads 表现最好（1:6.5）；Baidu search 未达预期（1:3.4）。" in text
+    # money in the plan currency; the channel the budget moved away from is still there
+    assert "¥692,307.69" in text
+    assert "已调出计划" in text
+    assert "¥1,192,307.69" in text  # the channels' total spend
+    assert "-¥192,307.69" in text  # feed: 500,000 planned, 692,307.69 spent
+    for metric in ("新注册用户", "活动GMV", "品牌关键词搜索量", "投资回报率"):
+        assert metric in text
+    assert text.count("<svg") == 6  # achievement, four trends, funnel
+    assert text.count("<desc") == 6
+
+
+async def test_the_report_in_english_by_accept_language(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _ = await seeded(client, database_url)
+    page = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.html",
+        params=AS_OF,
+        headers={**MANAGER, "Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"},
+    )
+    text = page.text
+    assert page.headers["content-language"] == "en"
+    assert "Up 50% on the period before (March 1, 2024 to April 30, 2024)." in text
+    assert "Douyin feed ads carried 56% of it." in text
+    assert "Douyin feed ads did best (1:6.5); Baidu search missed (1:3.4)." in text
+    assert "Behind target: move budget from Baidu search to Douyin feed ads." in text
+    assert "Behind the pace to date (200,000 expected by now)." in text
+    assert "CN¥692,307.69" in text
+    assert "moved out of the plan" in text
+    # CAC: feed 692,307.69 / 100,000; search 500,000 / 80,000
+    assert "CN¥6.92" in text
+    assert "CN¥6.25" in text
+    # every objective has a source: the facts' source named
+    assert text.count("internal account") >= 4
+
+
+async def test_without_a_language_the_company_language_is_used(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _ = await seeded(client, database_url)
+    page = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.html", params=AS_OF, headers=MANAGER
+    )
+    assert page.headers["content-language"] == "zh-CN"
+    bad = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.html",
+        params={**AS_OF, "lang": "<script>"},
+        headers=MANAGER,
+    )
+    assert bad.status_code == 422
+
+
+async def test_what_a_person_typed_wins_over_the_generated_suggestion(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, registrations = await seeded(client, database_url)
+    noted = await client.put(
+        f"/metrics/plans/{plan_id}/evaluation/{registrations}",
+        json={"suggestion": "widen age band to 18-35"},
+        headers=MANAGER,
+    )
+    assert noted.status_code == 204
+    text = (
+        await client.get(
+            f"/metrics/plans/{plan_id}/evaluation.html",
+            params={**AS_OF, "lang": "en"},
+            headers=MANAGER,
+        )
+    ).text
+    assert "widen age band to 18-35" in text
+    # the analysis is still generated
+    assert "Douyin feed ads carried 56% of it." in text
+
+
+async def test_the_xlsx_holds_numbers_with_money_formats(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _ = await seeded(client, database_url)
+    answer = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.xlsx",
+        params={**AS_OF, "lang": "en"},
+        headers=MANAGER,
+    )
+    assert answer.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    assert {"Objectives", "Channels", "Budget", "Funnel", "Target decomposition"} <= set(
+        book.sheetnames
+    )
+    objectives = list(book["Objectives"].iter_rows(values_only=True))
+    assert objectives[1][1] == "New registered users"
+    assert objectives[1][3] == 180000
+    assert objectives[1][4] == 0.9
+    channels = {row[0].value: row for row in book["Channels"].iter_rows(min_row=2)}
+    feed = channels["Douyin feed ads"]
+    assert feed[2].value == 692307.69
+    assert "¥" in feed[2].number_format
+    assert feed[3].value == 0.03  # CTR: 300,000 / 10,000,000
+    assert feed[3].number_format == "0.00%"
+    assert channels["Baidu search"][1].value == "moved out of the plan"
+
+
+async def test_the_csv_has_every_section_with_plain_numbers(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _ = await seeded(client, database_url)
+    answer = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.csv",
+        params={**AS_OF, "lang": "zh-CN"},
+        headers=MANAGER,
+    )
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    titles = [row[0] for row in rows if len(row) == 1]
+    assert titles[:3] == ["目标", "渠道", "预算"]
+    assert "转化漏斗" in titles
+    feed = next(row for row in rows if row[:1] == ["Douyin feed ads"])
+    # spend, CTR 300,000 / 10,000,000 and CVR 200,000 / 300,000 as plain numbers
+    assert feed[:5] == ["Douyin feed ads", "是", "692307.69", "0.03", "0.6667"]
