@@ -17,13 +17,19 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;break-after:avoid}
 table{border-collapse:collapse;margin:.6rem 0;width:100%;table-layout:fixed}
 td,th{border:1px solid #999;padding:.35rem .5rem;text-align:left;vertical-align:top;
 overflow-wrap:anywhere;word-break:break-word}
-th{background:#eee}td.num{text-align:right;white-space:nowrap}
+th{background:#eee;overflow-wrap:normal;word-break:normal;hyphens:auto}td.num{text-align:right;white-space:nowrap}
 .note{display:block;font-size:12px;color:#444;margin-top:.2rem}
 figure{margin:.6rem 0}figcaption{font-size:13px;color:#333}
 details summary{cursor:pointer;font-size:13px}
-.objectives col.wide{width:16%}
+.objectives th:nth-child(1){width:8%}.objectives th:nth-child(2){width:8%}
+.objectives th:nth-child(3){width:11%}.objectives th:nth-child(4){width:11%}
+.objectives th:nth-child(5){width:8%}.objectives th:nth-child(6){width:10%}
+.objectives th:nth-child(7){width:9%}.objectives th:nth-child(8){width:7%}
+.objectives th:nth-child(9){width:16%}.objectives th:nth-child(10){width:12%}
 @page{size:A4;margin:12mm}
-@media print{body{margin:0;font-size:11px}h2{margin-top:1rem}details{display:block}
+@media print{body{margin:0;font-size:11px}td.num{white-space:normal}
+th{font-size:10px;overflow-wrap:anywhere}h2{margin-top:1rem}
+details{display:block}
 details>*{display:block}section{break-inside:avoid-page}table{page-break-inside:auto}
 tr{break-inside:avoid}svg{max-width:100%!important}}
 """

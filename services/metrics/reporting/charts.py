@@ -72,7 +72,7 @@ def trend_lines(
 ) -> str:
     """The objective's figure per day (solid, round markers) and its target pace (dashed,
     square markers); ``axis`` is the formatted low and high value and the first and last day."""
-    width, height, left, top, bottom = 720, 260, 70, 30, 40
+    width, height, left, top, bottom = 720, 260, 110, 30, 40
     values = [float(v) for _d, a, p in points for v in (a, p) if v is not None]
     high = max(values, default=1.0) or 1.0
     plot_w, plot_h = width - left - 20, height - top - bottom
@@ -130,8 +130,8 @@ def trend_lines(
 
 
 def funnel(chart_id: str, title: str, desc: str, steps: Sequence[tuple[str, Decimal, str]]) -> str:
-    """Funnel steps as centred bars on a log-free linear scale of the first step, each labelled
-    with its count and its share of the step before."""
+    """Funnel steps as bars on a linear scale of the first step, each labelled with its count
+    and its share of the step before."""
     width, row, left = 720, 34, 200
     top_value = float(steps[0][1]) if steps else 1.0
     plot_w = width - left - 10
@@ -139,13 +139,17 @@ def funnel(chart_id: str, title: str, desc: str, steps: Sequence[tuple[str, Deci
     for n, (label, value, text) in enumerate(steps):
         y = 6 + n * row
         length = max(float(value) / top_value * plot_w, 2.0) if top_value else 2.0
-        x = left + (plot_w - length) / 2
         fill = DARK if n % 2 == 0 else "url(#hatch)"
+        inside = length > plot_w * 0.6  # a long bar holds its label; a short one has it after
+        label_x = left + 8 if inside else left + length + 6
+        label_fill = "#fff" if inside and n % 2 == 0 else "#1b1b1b"
+        halo = (
+            "" if inside and n % 2 == 0 else ' paint-order="stroke" stroke="#fff" stroke-width="4"'
+        )
         body.append(
             f'<text x="0" y="{y + 18}">{escape(label)}</text>'
-            f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="24" fill="{fill}" '
+            f'<rect x="{left}" y="{y}" width="{length:.1f}" height="24" fill="{fill}" '
             f'stroke="{DARK}"/>'
-            f'<text x="{left + plot_w / 2:.0f}" y="{y + 18}" text-anchor="middle" '
-            f'paint-order="stroke" stroke="#fff" stroke-width="4">{escape(text)}</text>'
+            f'<text x="{label_x:.0f}" y="{y + 18}" fill="{label_fill}"{halo}>{escape(text)}</text>'
         )
     return _frame(chart_id, title, desc, width, 12 + len(steps) * row, "".join(body))
