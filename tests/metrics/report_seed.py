@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import httpx
 
-from shared.contract.events.planning import PlanTargetsSetV1
+from shared.contract.events.planning import DecomposedNode, ObjectiveDecomposedV1, PlanTargetsSetV1
 from shared.contract.types import ObjectiveType, TargetKind
 from tests.metrics.helpers import (
     MANAGER,
@@ -88,4 +88,41 @@ async def seeded(client: httpx.AsyncClient, database_url: str) -> tuple[uuid.UUI
         return bool(kpis.json()["plan_version"] == 2)
 
     await eventually(second_version)
+    await announce(client, database_url, tree(plan_id, registrations))
     return plan_id, registrations
+
+
+def tree(plan_id: uuid.UUID, registrations: uuid.UUID) -> ObjectiveDecomposedV1:
+    """Registrations split East China → Shanghai → Fudan (the feed's 100,000 against 40,000:
+    250 %, paid at the 200 % cap) and Tongji (search's 80,000 against 160,000: 50 %)."""
+
+    def node(
+        name: str, level: str, target: int, parent: DecomposedNode | None, *entities: str
+    ) -> DecomposedNode:
+        return DecomposedNode(
+            node_id=uuid.uuid4(),
+            parent_id=None if parent is None else parent.node_id,
+            name=name,
+            level=level,
+            target=Decimal(target),
+            entities=list(entities),
+        )
+
+    company = node("Company", "company", 200000, None)
+    east = node("East China", "region", 200000, company)
+    shanghai = node("Shanghai", "city", 200000, east)
+    return ObjectiveDecomposedV1(
+        plan_id=plan_id,
+        objective_id=registrations,
+        plan_revision=2,
+        metric="registrations",
+        starts_on=date(2024, 5, 1),
+        due_on=date(2024, 6, 30),
+        nodes=[
+            company,
+            east,
+            shanghai,
+            node("Fudan", "school", 40000, shanghai, "feed"),
+            node("Tongji", "school", 160000, shanghai, "search"),
+        ],
+    )

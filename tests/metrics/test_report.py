@@ -46,6 +46,11 @@ async def test_the_report_in_chinese_fills_every_column_from_the_facts(
     assert "-¥192,307.69" in text  # feed: 500,000 planned, 692,307.69 spent
     for metric in ("新注册用户", "活动GMV", "品牌关键词搜索量", "投资回报率"):
         assert metric in text
+    # the tree: Fudan 100,000 of 40,000 is 250 %, paid at the 200 % cap; Tongji 50 %
+    assert "绩效发放比例即达成率，封顶 200%。" in text
+    fudan = text[text.index("Fudan") :]
+    assert fudan.index("250%") < fudan.index("200%") < fudan.index("Tongji")
+    assert "大区" in text
     assert text.count("<svg") == 6  # achievement, four trends, funnel
     assert text.count("<desc") == 6
 
