@@ -192,7 +192,7 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
         created.raise_for_status()
         plan = created.json()
         plan_id = plan["plan"]["id"]
-        plan = await put(http, plan, "objectives", seed.OBJECTIVES)
+        plan = await put(http, plan, "objectives", [*seed.OBJECTIVES, seed.ROI_OBJECTIVE])
         plan = await put(http, plan, "audience", seed.AUDIENCE)
         plan = await put(http, plan, "channels", seed.CHANNELS)
         plan = await put(http, plan, "phases", seed.PHASES)
@@ -445,6 +445,8 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
                     "value": "180000",
                 },
                 {"entity": "all", "day": "2024-06-18", "metric": "gmv", "value": "6200000"},
+                # with the feed's 32,000 reported earlier: 1,192,307.69 in all, ROI 1:5.2
+                {"entity": "all", "day": "2024-06-18", "metric": "cost", "value": "1160307.69"},
                 {
                     "entity": "all",
                     "day": "2024-07-15",

@@ -49,7 +49,7 @@ async def test_the_seed_campaign_runs_through_all_five_services(
     assert [n["kind"] for n in receiver.received] == ["firing", "resolved"]
     assert outcome["task"]["alert_id"] == outcome["alert_id"]
     achievements = [r["achievement"] for r in outcome["evaluation"]["rows"]]
-    assert achievements == ["90%", "150%", "124%"]
+    assert achievements == ["90%", "150%", "124%", "130%"]
 
     engine = create_engine(database_url)
     async with engine.connect() as conn:

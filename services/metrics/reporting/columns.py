@@ -67,7 +67,8 @@ def _contributions(data: ReportData, metric: str) -> list[tuple[ChannelLine, Dec
     """Each channel's figure of the metric (a ratio of its own sums), largest first."""
     definition = data.dictionary.get(metric)
     out = []
-    for line in data.channels:
+    # Facts of no channel (a back end's plan-wide totals) say nothing about which channel did it.
+    for line in (line for line in data.channels if line.channel_id is not None):
         if data.dictionary.additive(metric):
             value = line.sums.get(metric)
         elif definition is not None and definition.numerator and definition.denominator:
