@@ -25,7 +25,8 @@ from fastapi import (
 from fastapi.responses import HTMLResponse
 
 from services.metrics import coalesce, derived, ingest, payouts, rates, review, service
-from services.metrics.reporting import pages
+from services.metrics.reporting import datasets, export, pages
+from services.metrics.reporting import tables as tables_
 from services.metrics.schemas import (
     AnyRollups,
     DecompositionRead,
@@ -38,6 +39,7 @@ from services.metrics.schemas import (
     FraudFlagRead,
     FxRateIn,
     FxRateRead,
+    Grain,
     MappingIn,
     MetricRead,
     PlanKpis,
@@ -220,6 +222,61 @@ async def kpis(
 ) -> PlanKpis:
     """Per objective: actual, achievement, expected to date and projection at the due date."""
     return await service.kpis(session, plan_id, as_of or _today())
+
+
+def _download(tables: list[tables_.Table], name: str, form: str, currency: str | None) -> Response:
+    """The tables as a CSV or XLSX attachment."""
+    if form == "csv":
+        return Response(
+            export.to_csv(tables).encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return Response(
+        export.to_xlsx(tables, currency or "CNY", "en"),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+ExportForm = Annotated[str, Path(pattern="^(csv|xlsx)$")]
+
+
+@router.get("/plans/{plan_id}/kpis.{form}", response_class=Response)
+async def kpis_export(
+    plan_id: uuid.UUID,
+    form: ExportForm,
+    session: Session,
+    _caller: Authenticated,
+    as_of: date | None = None,
+) -> Response:
+    """The KPIs as CSV or XLSX (numbers as numbers, money formatted)."""
+    standing = await service.kpis(session, plan_id, as_of or _today())
+    return _download(datasets.kpi_tables(standing), f"kpis-{plan_id}", form, standing.currency)
+
+
+@router.get("/plans/{plan_id}/rollups.{form}", response_class=Response)
+async def rollups_export(
+    plan_id: uuid.UUID,
+    form: ExportForm,
+    session: Session,
+    _caller: Authenticated,
+    metric: Annotated[list[str], Query(min_length=1, max_length=20)],
+    grain: Grain = "day",
+    first: Annotated[date | None, Query(alias="from")] = None,
+    last: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    """Day, week or month rollups as CSV or XLSX: the plan's totals and each channel's."""
+    figures = await service.rollups(
+        session,
+        plan_id,
+        grain=grain,
+        metrics=metric,
+        first=first,
+        last=last or _today(),
+        timezone=get_settings().company_timezone,
+    )
+    return _download(datasets.rollup_tables(figures), f"rollups-{plan_id}", form, figures.currency)
 
 
 @router.get("/plans/{plan_id}/rollups", response_model=AnyRollups)

@@ -162,3 +162,35 @@ async def test_the_csv_has_every_section_with_plain_numbers(
     feed = next(row for row in rows if row[:1] == ["Douyin feed ads"])
     # spend, CTR 300,000 / 10,000,000 and CVR 200,000 / 300,000 as plain numbers
     assert feed[:5] == ["Douyin feed ads", "是", "692307.69", "0.03", "0.6667"]
+
+
+async def test_kpis_and_rollups_download_as_spreadsheets(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _ = await seeded(client, database_url)
+    kpis = await client.get(f"/metrics/plans/{plan_id}/kpis.xlsx", params=AS_OF, headers=MANAGER)
+    assert kpis.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(kpis.content))["KPIs"]
+    rows = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
+    assert rows["registrations"][4].value == 180000
+    assert rows["registrations"][5].value == 0.9
+    assert rows["gmv"][4].value == 6200000
+    assert "¥" in rows["gmv"][4].number_format
+
+    weekly = await client.get(
+        f"/metrics/plans/{plan_id}/rollups.csv",
+        params={
+            "metric": ["cost", "registrations"],
+            "grain": "month",
+            "from": "2024-06-01",
+            "to": "2024-06-30",
+        },
+        headers=MANAGER,
+    )
+    lines = list(csv.reader(io.StringIO(weekly.content.decode("utf-8-sig"))))
+    assert lines[1] == ["start", "end", "cost", "registrations"]
+    # June: cost 692,307.69 + 500,000; registrations 100,000 + 80,000
+    assert lines[2] == ["2024-06-01", "2024-06-30", "1192307.69", "180000"]
+
+    wrong = await client.get(f"/metrics/plans/{plan_id}/kpis.pdf", headers=MANAGER)
+    assert wrong.status_code == 422
