@@ -87,14 +87,11 @@ def _analysis(data: ReportData, words: Words, row: ObjectiveKpi, evaluated: Eval
         return words("No figures for this metric yet, so there is nothing to analyse.")
     said = [words("Achieved {share} of the target.", share=words.percent(row.achievement))]
     if row.expected_to_date is not None and row.target_kind != "relative":
-        ahead = row.actual >= row.expected_to_date
+        expected = shown(data, words, row, row.expected_to_date)
         said.append(
-            words(
-                "Ahead of the pace to date ({expected} expected by now)."
-                if ahead
-                else "Behind the pace to date ({expected} expected by now).",
-                expected=shown(data, words, row, row.expected_to_date),
-            )
+            words("Ahead of the pace to date ({expected} expected by now).", expected=expected)
+            if row.actual >= row.expected_to_date
+            else words("Behind the pace to date ({expected} expected by now).", expected=expected)
         )
     period = evaluated.previous_period
     change = _change(period)
@@ -107,14 +104,11 @@ def _analysis(data: ReportData, words: Words, row: ObjectiveKpi, evaluated: Eval
                 words("The period before ({span}) has no figures to compare with.", span=span)
             )
         else:
+            moved = words.percent(abs(change))
             said.append(
-                words(
-                    "Up {change} on the period before ({span})."
-                    if change >= 0
-                    else "Down {change} on the period before ({span}).",
-                    change=words.percent(abs(change)),
-                    span=span,
-                )
+                words("Up {change} on the period before ({span}).", change=moved, span=span)
+                if change >= 0
+                else words("Down {change} on the period before ({span}).", change=moved, span=span)
             )
     carried = _contributions(data, row.metric)
     if not carried:

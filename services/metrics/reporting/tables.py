@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from services.metrics.reporting.columns import figure, objective_lines
-from services.metrics.reporting.data import ReportData, Trend, ratio
+from services.metrics.reporting.data import ChannelLine, ReportData, Trend, ratio
 from services.metrics.reporting.i18n import Words
 from services.metrics.schemas import DecompositionNodeRead
 
@@ -96,6 +96,20 @@ def objectives(data: ReportData, words: Words) -> Table:
     return table
 
 
+def _name(words: Words, line: ChannelLine) -> str:
+    return words(line.name) if line.name in _UNNAMED and not line.in_current_plan else line.name
+
+
+def _membership(words: Words, line: ChannelLine) -> str:
+    if line.in_current_plan:
+        return words("yes")
+    if line.channel_id is None:
+        return words("no: facts for the whole plan, of no channel")
+    if line.name in _UNNAMED:
+        return words("no: a channel no version of the plan names")
+    return words("moved out of the plan")
+
+
 def channels(data: ReportData, words: Words) -> Table:
     """Every channel the plan has had, its spend in the plan currency and its ratios."""
     table = Table(
@@ -115,8 +129,8 @@ def channels(data: ReportData, words: Words) -> Table:
     for line in data.channels:
         table.rows.append(
             [
-                _text(words(line.name) if line.name in _UNNAMED else line.name),
-                _text(words("yes") if line.in_current_plan else words("moved out of the plan")),
+                _text(_name(words, line)),
+                _text(_membership(words, line)),
                 _money(words, line.spend),
                 _percent(words, line.ctr, 2),
                 _percent(words, line.cvr, 2),
@@ -154,7 +168,7 @@ def budget(data: ReportData, words: Words) -> Table:
         spent_total += line.spend or 0
         table.rows.append(
             [
-                _text(line.name),
+                _text(_name(words, line)),
                 _money(words, line.planned),
                 _text(kept_elsewhere),
                 _money(words, line.spend or Decimal(0)),
