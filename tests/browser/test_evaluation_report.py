@@ -23,7 +23,7 @@ async def test_the_report_reads_in_chinese_and_english_on_screen_and_in_print(
     live: str, offline: OfflinePage, database_url: str
 ) -> None:
     async with httpx.AsyncClient(base_url=live, timeout=30) as client:
-        plan_id, _ = await seeded(client, database_url)
+        plan_id = (await seeded(client, database_url)).plan_id
     page = offline.page
     await page.set_extra_http_headers(MANAGER)
     for lang, heading in (("zh-CN", "效果评估"), ("en", "Evaluation")):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 import httpx
 
@@ -55,7 +56,16 @@ def targets(plan_id: uuid.UUID, registrations: uuid.UUID, version: int) -> PlanT
     )
 
 
-async def seeded(client: httpx.AsyncClient, database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
+class Seeded(NamedTuple):
+    """The seeded plan, its registrations objective and the source that reported the facts."""
+
+    plan_id: uuid.UUID
+    registrations: uuid.UUID
+    source: str
+    secret: str
+
+
+async def seeded(client: httpx.AsyncClient, database_url: str) -> Seeded:
     """The seed campaign: 180,000 registrations (feed 100,000, search 80,000), GMV 6,200,000
     on a cost of 1,192,307.69 (ROI 1:5.2), brand index 1,000 → 1,450; 120,000 registrations in
     the 61 days before the campaign."""
@@ -89,7 +99,7 @@ async def seeded(client: httpx.AsyncClient, database_url: str) -> tuple[uuid.UUI
 
     await eventually(second_version)
     await announce(client, database_url, tree(plan_id, registrations))
-    return plan_id, registrations
+    return Seeded(plan_id, registrations, source, secret)
 
 
 def tree(plan_id: uuid.UUID, registrations: uuid.UUID) -> ObjectiveDecomposedV1:

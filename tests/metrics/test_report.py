@@ -9,7 +9,7 @@ import io
 import httpx
 import openpyxl
 
-from tests.metrics.helpers import MANAGER
+from tests.metrics.helpers import MANAGER, canonical, post
 from tests.metrics.report_seed import seeded
 
 AS_OF = {"as_of": "2024-06-30"}
@@ -18,7 +18,7 @@ AS_OF = {"as_of": "2024-06-30"}
 async def test_the_report_in_chinese_fills_every_column_from_the_facts(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    plan_id, _ = await seeded(client, database_url)
+    plan_id = (await seeded(client, database_url)).plan_id
     page = await client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params={**AS_OF, "lang": "zh-CN"},
@@ -58,7 +58,7 @@ async def test_the_report_in_chinese_fills_every_column_from_the_facts(
 async def test_the_report_in_english_by_accept_language(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    plan_id, _ = await seeded(client, database_url)
+    plan_id = (await seeded(client, database_url)).plan_id
     page = await client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params=AS_OF,
@@ -83,7 +83,7 @@ async def test_the_report_in_english_by_accept_language(
 async def test_without_a_language_the_company_language_is_used(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    plan_id, _ = await seeded(client, database_url)
+    plan_id = (await seeded(client, database_url)).plan_id
     page = await client.get(
         f"/metrics/plans/{plan_id}/evaluation.html", params=AS_OF, headers=MANAGER
     )
@@ -99,7 +99,7 @@ async def test_without_a_language_the_company_language_is_used(
 async def test_what_a_person_typed_wins_over_the_generated_suggestion(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    plan_id, registrations = await seeded(client, database_url)
+    plan_id, registrations, *_ = await seeded(client, database_url)
     noted = await client.put(
         f"/metrics/plans/{plan_id}/evaluation/{registrations}",
         json={"suggestion": "widen age band to 18-35"},
@@ -121,7 +121,7 @@ async def test_what_a_person_typed_wins_over_the_generated_suggestion(
 async def test_the_xlsx_holds_numbers_with_money_formats(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    plan_id, _ = await seeded(client, database_url)
+    plan_id = (await seeded(client, database_url)).plan_id
     answer = await client.get(
         f"/metrics/plans/{plan_id}/evaluation.xlsx",
         params={**AS_OF, "lang": "en"},
@@ -148,7 +148,7 @@ async def test_the_xlsx_holds_numbers_with_money_formats(
 async def test_the_csv_has_every_section_with_plain_numbers(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    plan_id, _ = await seeded(client, database_url)
+    plan_id = (await seeded(client, database_url)).plan_id
     answer = await client.get(
         f"/metrics/plans/{plan_id}/evaluation.csv",
         params={**AS_OF, "lang": "zh-CN"},
@@ -167,7 +167,7 @@ async def test_the_csv_has_every_section_with_plain_numbers(
 async def test_kpis_and_rollups_download_as_spreadsheets(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    plan_id, _ = await seeded(client, database_url)
+    plan_id = (await seeded(client, database_url)).plan_id
     kpis = await client.get(f"/metrics/plans/{plan_id}/kpis.xlsx", params=AS_OF, headers=MANAGER)
     assert kpis.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(kpis.content))["KPIs"]
@@ -194,3 +194,42 @@ async def test_kpis_and_rollups_download_as_spreadsheets(
 
     wrong = await client.get(f"/metrics/plans/{plan_id}/kpis.pdf", headers=MANAGER)
     assert wrong.status_code == 422
+
+
+async def test_fraud_exclusions_and_unsettled_days_are_marked_where_they_change_a_number(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _, source, secret = await seeded(client, database_url)
+    # the feed's 100,000 registrations of 10 June excluded as fake
+    flagged = await client.post(
+        f"/metrics/plans/{plan_id}/fraud-flags",
+        json={
+            "source_id": source,
+            "entity": "feed",
+            "day": "2024-06-10",
+            "reason": "bulk sign-ups from one IP",
+            "status": "excluded",
+        },
+        headers=MANAGER,
+    )
+    assert flagged.status_code == 201, flagged.text
+    # as of 31 July the internal source's 28-day window leaves days after 3 July unsettled:
+    # a registration on 10 July is one, the GMV of 18 June is final
+    late = canonical("2024-07-11T09:00:00Z", ("search", "2024-07-10", "registrations", "5"))
+    assert (await post(client, source, secret, late)).status_code == 200
+    text = (
+        await client.get(
+            f"/metrics/plans/{plan_id}/evaluation.html",
+            params={"as_of": "2024-07-31", "lang": "en"},
+            headers=MANAGER,
+        )
+    ).text
+    registrations = text[text.index("New registered users") : text.index("Campaign GMV")]
+    # net 80,005 of 200,000; gross 180,005
+    assert "80,005" in registrations
+    assert "Net of entity-days excluded as fraud (gross 180,005)." in registrations
+    assert "Provisional: figures after July 3, 2024 may still be restated." in registrations
+    gmv = text[text.index("Campaign GMV") : text.index("Brand keyword search volume")]
+    assert "Net of entity-days" not in gmv
+    assert "Provisional" not in gmv
+    assert "1 entity-days are excluded as fraud" in text

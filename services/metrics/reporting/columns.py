@@ -187,7 +187,8 @@ def objective_lines(data: ReportData, words: Words) -> list[ObjectiveLine]:
                     gross=shown(data, words, row, row.actual_gross),
                 )
             )
-        if data.kpis.provisional and data.kpis.final_through is not None:
+        parts = {row.metric, *data.dictionary.base_metrics([row.metric])}
+        if data.kpis.final_through is not None and parts & data.unsettled:
             marks.append(
                 words(
                     "Provisional: figures after {day} may still be restated.",

@@ -105,6 +105,8 @@ class ReportData:
     sources: dict[str, list[str]]
     dictionary: Dictionary
     names: dict[str, str] = field(default_factory=dict)
+    # Metrics with figures on days a source may still restate (after ``kpis.final_through``).
+    unsettled: set[str] = field(default_factory=set)
 
 
 def _add(into: dict[str, Decimal], values: dict[str, Decimal | None]) -> None:
@@ -166,6 +168,13 @@ async def gather(
         sources=await sources_by_metric(session, plan_id, target.starts_on, last),
         dictionary=dictionary,
         names={o.metric: dictionary.name(o.metric) for o in standing.objectives},
+        unsettled={
+            metric
+            for period in daily.periods
+            if standing.final_through is not None and period.end > standing.final_through
+            for metric, value in period.values.items()
+            if value is not None
+        },
     )
 
 
