@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import httpx
 import openpyxl
+import pytest
 
 from tests.metrics.helpers import MANAGER, canonical, post
 from tests.metrics.report_seed import seeded
@@ -143,6 +145,14 @@ async def test_the_xlsx_holds_numbers_with_money_formats(
     assert feed[3].value == 0.03  # CTR: 300,000 / 10,000,000
     assert feed[3].number_format == "0.00%"
     assert channels["Baidu search"][1].value == "moved out of the plan"
+    # one row a day from 1 May; registrations to date and the pace of 200,000 over 61 days
+    (sheet,) = [name for name in book.sheetnames if name.startswith("Daily trend New registered")]
+    trend = list(book[sheet].iter_rows(values_only=True))
+    assert len(trend) == 1 + 61
+    by_day = {row[0].date(): row[1:] for row in trend[1:]}
+    assert by_day[date(2024, 5, 1)][1] == pytest.approx(200000 / 61)
+    assert by_day[date(2024, 6, 10)] == (100000, pytest.approx(200000 * 41 / 61))
+    assert by_day[date(2024, 6, 30)] == (180000, 200000)
 
 
 async def test_the_csv_has_every_section_with_plain_numbers(

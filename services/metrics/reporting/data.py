@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -146,7 +146,9 @@ async def gather(
         _add(totals, {m: v for m, v in sums.items() if dictionary.additive(m)})
     channels = _channels(target.channels, target.history, per_channel)
     trends = [
-        _trend(o.objective_id, o.metric, daily.periods, standing, dictionary, target.starts_on)
+        _trend(
+            o.objective_id, o.metric, daily.periods, standing, dictionary, target.starts_on, last
+        )
         for o in standing.objectives
     ]
     trees = []
@@ -214,6 +216,7 @@ def _trend(
     standing: PlanKpis,
     dictionary: Dictionary,
     starts_on: date,
+    last: date,
 ) -> Trend:
     """Cumulative counters and money, ratios of cumulative sums, indexes as reported; the pace
     line is the target pro-rated from the first day to the due day (flat for ratios)."""
@@ -227,19 +230,24 @@ def _trend(
     running: dict[str, Decimal] = {}
     carried: Decimal | None = None
     points = []
-    for period in periods:
-        _add(running, {m: v for m, v in period.values.items() if dictionary.additive(m)})
+    # Every day of the campaign so far, a day without facts included: the pace line starts at
+    # the first day and a quiet day shows as flat.
+    reported_by_day = {period.start: period.values for period in periods}
+    for offset in range((last - starts_on).days + 1):
+        day = starts_on + timedelta(days=offset)
+        values = reported_by_day.get(day, {})
+        _add(running, {m: v for m, v in values.items() if dictionary.additive(m)})
         if accumulating:
             value = running.get(metric)
         elif definition is not None and definition.numerator and definition.denominator:
             value = ratio(running.get(definition.numerator), running.get(definition.denominator))
         else:
-            reported = period.values.get(metric)
+            reported = values.get(metric)
             carried = reported if reported is not None else carried
             value = carried
-        elapsed = (period.start - starts_on).days + 1
+        elapsed = offset + 1
         pace = goal * min(elapsed, span) / span if accumulating else goal
         if definition is not None and definition.kind is MetricKind.RATIO and not accumulating:
             pace = goal
-        points.append(TrendPoint(period.start, value, pace))
+        points.append(TrendPoint(day, value, pace))
     return Trend(objective_id, metric, points)

@@ -55,7 +55,8 @@ def to_xlsx(sections: Sequence[Table], currency: str, locale: str) -> bytes:
     book.remove(book.active)
     used: set[str] = set()
     for table in sections:
-        name = _SHEET_NAME.sub(" ", table.title)[:31] or table.key[:31]
+        # Excel allows 31 characters and none of []:*?/\ in a sheet name.
+        name = " ".join(_SHEET_NAME.sub(" ", table.title).split())[:31] or table.key[:31]
         while name in used:
             name = name[:28] + f"~{len(used)}"
         used.add(name)
