@@ -23,14 +23,17 @@ run-distributed: $(STAMP)
 	$(BIN)/python -m distributed $(foreach r,$(REPLICAS),--replicas $(r))
 
 ## Debian's Chromium and CJK fonts for the browser tests (as root, the way CI runs).
+## The fonts are checked on their own: a machine with chromium but no CJK font draws the
+## Chinese report as boxes.
 CHROMIUM := /usr/bin/chromium
-$(CHROMIUM):
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+$(CHROMIUM) $(CJK_FONT):
 	@echo "installing Debian's chromium and fonts-noto-cjk for the browser tests…"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 
 ## The whole suite against real PostgreSQL (TEST_DATABASE_URL, or a throw-away embedded server).
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -211,7 +211,7 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
         created.raise_for_status()
         plan = created.json()
         plan_id = plan["plan"]["id"]
-        plan = await put(http, plan, "objectives", seed.OBJECTIVES)
+        plan = await put(http, plan, "objectives", [*seed.OBJECTIVES, seed.ROI_OBJECTIVE])
         plan = await put(http, plan, "audience", seed.AUDIENCE)
         plan = await put(http, plan, "channels", seed.CHANNELS)
         plan = await put(http, plan, "phases", seed.PHASES)
@@ -464,6 +464,8 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
                     "value": "180000",
                 },
                 {"entity": "all", "day": "2024-06-18", "metric": "gmv", "value": "6200000"},
+                # with the feed's 32,000 reported earlier: 1,192,307.69 in all, ROI 1:5.2
+                {"entity": "all", "day": "2024-06-18", "metric": "cost", "value": "1160307.69"},
                 {
                     "entity": "all",
                     "day": "2024-07-15",
@@ -498,12 +500,21 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
                 f"{row['actual'] or '-':<12} "
                 f"{row['achievement'] or '-'}"
             )
-        page = await http.get(
-            f"/metrics/plans/{plan_id}/evaluation.html",
-            params={"as_of": "2024-07-31"},
-            headers=MANAGER,
-        )
-        REPORT.write_text(page.text)
+        written = {}
+        for suffix, lang, form in (
+            (".html", "zh-CN", "html"),
+            ("-en.html", "en", "html"),
+            (".xlsx", "zh-CN", "xlsx"),
+        ):
+            answer = await http.get(
+                f"/metrics/plans/{plan_id}/evaluation.{form}",
+                params={"as_of": "2024-07-31", "lang": lang},
+                headers=MANAGER,
+            )
+            answer.raise_for_status()
+            path = REPORT.with_name(REPORT.stem + suffix)
+            path.write_bytes(answer.content)
+            written[suffix] = path
         detail = (await http.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
         filed = await http.put(
             f"/planning/plans/{plan_id}/retrospective",
@@ -513,11 +524,12 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
         filed.raise_for_status()
         say(f"   retrospective filed: '{seed.RETROSPECTIVE[0]['fell_short']}'")
         say("")
-        say(f"Done. The evaluation report is {REPORT}")
         if os.environ.get("DEMO_BASE_URL"):
             say(f"API docs: {base}/<service>/docs (planning, tasks, metrics, alerts, approvals)")
         else:
             say("To explore: `make run`, then http://127.0.0.1:8000/<service>/docs")
+        say(f"English report: {written['-en.html']}; spreadsheet: {written['.xlsx']}")
+        say(f"Done. The evaluation report (zh-CN) is {written['.html']}")
         return {"plan_id": plan_id, "alert_id": alert["id"], "task": task, "evaluation": report}
 
 

@@ -48,6 +48,19 @@ OBJECTIVES: list[dict[str, Any]] = [
     },
 ]
 
+# The seed's fourth evaluation row (§6: ROI 1:4 → 1:5.2). Kept apart from OBJECTIVES, which
+# is the §1 objectives table the planning tests enter as written; the demo adds it.
+ROI_OBJECTIVE: dict[str, Any] = {
+    "type": "cost_efficiency",
+    "core_strategy": "offline pop-up store in Shanghai and Hangzhou",
+    "metric": "roi",
+    "target_kind": "absolute",
+    "target_value": "4",
+    "owner_id": "manager-li",
+    "due_on": "2024-07-31",
+    "notes": "GMV over the whole campaign cost",
+}
+
 AUDIENCE: list[dict[str, Any]] = [
     {
         "name": "young urban professionals",

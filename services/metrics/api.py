@@ -10,10 +10,23 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, status
+from fastapi import (
+    APIRouter,
+    Body,
+    Depends,
+    FastAPI,
+    Header,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import HTMLResponse
 
-from services.metrics import coalesce, derived, ingest, payouts, rates, report, review, service
+from services.metrics import coalesce, derived, ingest, payouts, rates, review, service
+from services.metrics.reporting import datasets, export, pages
+from services.metrics.reporting import tables as tables_
 from services.metrics.schemas import (
     AnyRollups,
     DecompositionRead,
@@ -26,6 +39,7 @@ from services.metrics.schemas import (
     FraudFlagRead,
     FxRateIn,
     FxRateRead,
+    Grain,
     MappingIn,
     MetricRead,
     PlanKpis,
@@ -211,6 +225,61 @@ async def kpis(
     return await service.kpis(session, plan_id, as_of or _today())
 
 
+def _download(tables: list[tables_.Table], name: str, form: str, currency: str | None) -> Response:
+    """The tables as a CSV or XLSX attachment."""
+    if form == "csv":
+        return Response(
+            export.to_csv(tables).encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    return Response(
+        export.to_xlsx(tables, currency or "CNY", "en"),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+ExportForm = Annotated[str, Path(pattern="^(csv|xlsx)$")]
+
+
+@router.get("/plans/{plan_id}/kpis.{form}", response_class=Response)
+async def kpis_export(
+    plan_id: uuid.UUID,
+    form: ExportForm,
+    session: Session,
+    _caller: Authenticated,
+    as_of: IsoDate | None = None,
+) -> Response:
+    """The KPIs as CSV or XLSX (numbers as numbers, money formatted)."""
+    standing = await service.kpis(session, plan_id, as_of or _today())
+    return _download(datasets.kpi_tables(standing), f"kpis-{plan_id}", form, standing.currency)
+
+
+@router.get("/plans/{plan_id}/rollups.{form}", response_class=Response)
+async def rollups_export(
+    plan_id: uuid.UUID,
+    form: ExportForm,
+    session: Session,
+    _caller: Authenticated,
+    metric: Annotated[list[str], Query(min_length=1, max_length=20)],
+    grain: Grain = "day",
+    first: Annotated[IsoDate | None, Query(alias="from")] = None,
+    last: Annotated[IsoDate | None, Query(alias="to")] = None,
+) -> Response:
+    """Day, week or month rollups as CSV or XLSX: the plan's totals and each channel's."""
+    figures = await service.rollups(
+        session,
+        plan_id,
+        grain=grain,
+        metrics=metric,
+        first=first,
+        last=last or _today(),
+        timezone=get_settings().company_timezone,
+    )
+    return _download(datasets.rollup_tables(figures), f"rollups-{plan_id}", form, figures.currency)
+
+
 @router.get("/plans/{plan_id}/rollups", response_model=AnyRollups)
 async def rollups(
     plan_id: uuid.UUID,
@@ -261,13 +330,70 @@ async def evaluation(
     return await service.evaluation(session, plan_id, as_of or _today())
 
 
+Lang = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$",
+        description="zh-CN or en; else Accept-Language, else the company language",
+    ),
+]
+AcceptLanguage = Annotated[str | None, Header(max_length=500)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @router.get("/plans/{plan_id}/evaluation.html", response_class=HTMLResponse)
 async def evaluation_page(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
+    plan_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    as_of: IsoDate | None = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
 ) -> HTMLResponse:
-    """The same report as a printable page with charts."""
-    return HTMLResponse(
-        report.render(await service.evaluation(session, plan_id, as_of or _today()))
+    """The same report as a printable page with charts, in zh-CN or English."""
+    page, tag = await pages.html(session, plan_id, as_of or _today(), lang, accept_language)
+    return HTMLResponse(page, headers={"Content-Language": tag, "Vary": "Accept-Language"})
+
+
+@router.get("/plans/{plan_id}/evaluation.csv", response_class=Response)
+async def evaluation_csv(
+    plan_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    as_of: IsoDate | None = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """Every section of the report as CSV (plain numbers; ratios as fractions)."""
+    text, tag = await pages.csv(session, plan_id, as_of or _today(), lang, accept_language)
+    return Response(
+        text.encode("utf-8-sig"),  # the BOM lets spreadsheet programs read the Chinese text
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Language": tag,
+            "Content-Disposition": f'attachment; filename="evaluation-{plan_id}.csv"',
+        },
+    )
+
+
+@router.get("/plans/{plan_id}/evaluation.xlsx", response_class=Response)
+async def evaluation_xlsx(
+    plan_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    as_of: IsoDate | None = None,
+    lang: Lang = None,
+    accept_language: AcceptLanguage = None,
+) -> Response:
+    """Every section of the report as a worksheet (numbers as numbers, money formatted)."""
+    body, tag = await pages.xlsx(session, plan_id, as_of or _today(), lang, accept_language)
+    return Response(
+        body,
+        media_type=XLSX,
+        headers={
+            "Content-Language": tag,
+            "Content-Disposition": f'attachment; filename="evaluation-{plan_id}.xlsx"',
+        },
     )
 
 

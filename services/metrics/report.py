@@ -1,112 +1,226 @@
-"""The evaluation report as a self-contained HTML page with inline SVG charts (prints as is)."""
+"""The evaluation report as a self-contained HTML page: inline SVG charts, no script, no CDN,
+a print stylesheet for A4, in the reader's language."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from html import escape
 
-from services.metrics.schemas import Evaluation, PeriodComparison
+from services.metrics.reporting import charts, tables
+from services.metrics.reporting.columns import figure
+from services.metrics.reporting.data import ReportData
+from services.metrics.reporting.i18n import Words
 
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;
-margin:1rem 0}td,th{border:1px solid #ccc;padding:.4rem .7rem;text-align:left}th{background:#f3f3f3}
-.ok{color:#1a7f37}.short{color:#b42318}svg text{font-size:12px}
+body{font-family:"Noto Sans CJK SC","Noto Sans",system-ui,sans-serif;margin:2rem;color:#1b1b1b;
+font-size:14px;line-height:1.45}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;break-after:avoid}
+table{border-collapse:collapse;margin:.6rem 0;width:100%;table-layout:fixed}
+td,th{border:1px solid #999;padding:.35rem .5rem;text-align:left;vertical-align:top;
+overflow-wrap:anywhere;word-break:break-word}
+th{background:#eee;overflow-wrap:normal;word-break:normal;hyphens:auto}td.num{text-align:right;white-space:nowrap}
+.note{display:block;font-size:12px;color:#444;margin-top:.2rem}
+figure{margin:.6rem 0}figcaption{font-size:13px;color:#333}
+details summary{cursor:pointer;font-size:13px}
+.objectives th:nth-child(1){width:8%}.objectives th:nth-child(2){width:8%}
+.objectives th:nth-child(3){width:11%}.objectives th:nth-child(4){width:11%}
+.objectives th:nth-child(5){width:8%}.objectives th:nth-child(6){width:10%}
+.objectives th:nth-child(7){width:9%}.objectives th:nth-child(8){width:7%}
+.objectives th:nth-child(9){width:16%}.objectives th:nth-child(10){width:12%}
+@page{size:A4;margin:12mm}
+@media print{body{margin:0;font-size:11px}td.num{white-space:normal}
+th{font-size:10px;overflow-wrap:anywhere}h2{margin-top:1rem}
+details{display:block}
+details>*{display:block}section{break-inside:avoid-page}table{page-break-inside:auto}
+tr{break-inside:avoid}svg{max-width:100%!important}}
 """
+_NUMERIC = {"money", "percent", "number", "date"}
+_BARS_LEGEND = "Solid bars met the target; hatched bars fell short. The dashed line is 100%."
+_BUDGET_NOTE = (
+    "Committed amounts and the contingency reserve are kept by the planning service; this "
+    "report shows the planned channel budgets against the spend the sources reported."
+)
 
 
-def _bar_chart(labels: list[str], ratios: list[Decimal | None]) -> str:
-    """Achievement per objective against the 100 % target line."""
-    width, row, left = 760, 28, 230
-    scale = 200  # pixels for 100 %
-    bars = []
-    for n, (label, ratio) in enumerate(zip(labels, ratios, strict=True)):
-        value = float(ratio or 0)
-        y = 10 + n * row
-        colour = "#1a7f37" if value >= 1 else "#b42318"
-        length = min(value, 2.2) * scale
-        bars.append(
-            f'<text x="0" y="{y + 15}">{escape(label)}</text>'
-            f'<rect x="{left}" y="{y}" width="{length:.0f}" height="18" fill="{colour}"/>'
-            f'<text x="{left + 5 + length:.0f}" y="{y + 14}">{value:.0%}</text>'
-        )
-    height = 20 + len(labels) * row
-    target_line = (
-        f'<line x1="{left + scale}" y1="0" x2="{left + scale}" y2="{height}" '
-        'stroke="#555" stroke-dasharray="4"/>'
-        f'<text x="{left + scale + 4}" y="{height - 2}" fill="#555">target</text>'
-    )
+def _para(words: Words, message: str, **values: object) -> str:
+    return f"<p>{escape(words(message, **values))}</p>"
+
+
+def _table(table: tables.Table, css: str = "") -> str:
+    head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in table.columns)
+    body = []
+    for row in table.rows:
+        cells = []
+        for cell in row:
+            klass = " class='num'" if cell.kind in _NUMERIC and not cell.note else ""
+            note = f"<span class='note'>{escape(cell.note)}</span>" if cell.note else ""
+            cells.append(f"<td{klass}>{escape(cell.text)}{note}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
     return (
-        f'<svg width="{width}" height="{height}" role="img" aria-label="achievement">'
-        f"{''.join(bars)}{target_line}</svg>"
+        f"<table class='{css or table.key}' data-section='{escape(table.key)}'>"
+        f"<caption hidden>{escape(table.title)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
-def _before(period: PeriodComparison | None) -> str:
-    if period is None or period.actual is None:
-        return ""
-    return f"{period.actual} ({period.change or 'n/a'}) {period.first_day} – {period.last_day}"
+def _section(key: str, title: str, body: str) -> str:
+    return f"<section id='{key}' data-section='{key}'><h2>{escape(title)}</h2>{body}</section>"
 
 
-def render(report: Evaluation) -> str:
-    """The page a manager opens or prints."""
-    head = "".join(
-        f"<th>{h}</th>"
-        for h in (
-            "dimension",
-            "metric",
-            "target",
-            "actual",
+def render(data: ReportData, words: Words) -> str:
+    """The page a marketing director opens, presents or prints."""
+    evaluation = data.evaluation
+    sections = {t.key: t for t in tables.sections(data, words)}
+    objectives = sections["objectives"]
+    achievement = charts.achievement_bars(
+        "chart-achievement",
+        words("Achievement against target"),
+        "; ".join(f"{row[1].text}: {row[4].text}" for row in objectives.rows),
+        [
+            (row[1].text, o.achievement, row[4].text)
+            for row, o in zip(objectives.rows, data.kpis.objectives, strict=True)
+        ],
+        words("target 100%"),
+    )
+    parts = [
+        _section("objectives", words("Objectives"), _table(objectives)),
+        _section(
             "achievement",
-            "period before",
-            "earlier versions",
-            "source",
-            "analysis",
-            "suggestion",
+            words("Achievement against target"),
+            f"<figure>{achievement}<figcaption>{escape(words(_BARS_LEGEND))}</figcaption></figure>",
+        ),
+        _section("channels", words("Channels"), _table(sections["channels"])),
+        _section(
+            "budget",
+            words("Budget"),
+            _table(sections["budget"]) + _para(words, _BUDGET_NOTE),
+        ),
+    ]
+    trend_parts = []
+    for n, series in enumerate(data.trends):
+        table = sections[f"trend-{series.metric}"]
+        name = words.metric(data.dictionary.name(series.metric))
+        values = [p.value for p in series.points if p.value is not None] + [
+            p.pace for p in series.points if p.pace is not None
+        ]
+        if not series.points or not values:
+            trend_parts.append(
+                f"<h3>{escape(name)}</h3>" + _para(words, "No daily figures for this metric yet.")
+            )
+            continue
+        last = series.points[-1]
+        desc = words(
+            "{metric} from {first} to {last}: {value} against a target pace of {pace}.",
+            metric=name,
+            first=words.day(series.points[0].day),
+            last=words.day(last.day),
+            value=figure(data, words, series.metric, last.value),
+            pace=figure(data, words, series.metric, last.pace),
         )
-    )
-    rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{escape(v or '')}</td>"
-            for v in (
-                r.dimension,
-                r.metric,
-                r.target,
-                r.actual,
-                r.achievement,
-                _before(r.previous_period),
-                "; ".join(f"v{e.version}: {e.target} ({e.achievement})" for e in r.earlier_targets),
-                r.data_source,
-                r.analysis,
-                r.suggestion,
+        chart = charts.trend_lines(
+            f"chart-trend-{n}",
+            table.title,
+            desc,
+            [(p.day, p.value, p.pace) for p in series.points],
+            (words("actual to date"), words("target pace")),
+            (
+                figure(data, words, series.metric, 0 * max(values)),
+                figure(data, words, series.metric, max(values)),
+                words.day(series.points[0].day),
+                words.day(last.day),
+            ),
+        )
+        trend_parts.append(
+            f"<h3>{escape(name)}</h3><figure>{chart}<figcaption>{escape(desc)}</figcaption></figure>"
+            f"<details><summary>{escape(words('Data table'))}</summary>"
+            f"{_table(table, 'trend')}</details>"
+        )
+    parts.append(_section("trends", words("Daily trend per objective"), "".join(trend_parts)))
+    funnel = sections["funnel"]
+    if funnel.rows:
+        steps = [
+            (row[0].text, d[1], f"{row[1].text} · {row[2].text}")
+            for row, d in zip(funnel.rows, data.funnel, strict=True)
+        ]
+        chart = charts.funnel(
+            "chart-funnel",
+            words("Funnel"),
+            "; ".join(f"{label}: {text}" for label, _v, text in steps),
+            steps,
+        )
+        parts.append(
+            _section("funnel", words("Funnel"), f"<figure>{chart}</figure>{_table(funnel)}")
+        )
+    else:
+        parts.append(
+            _section(
+                "funnel",
+                words("Funnel"),
+                f"<p>{escape(words('No funnel figures were reported.'))}</p>",
             )
         )
-        + "</tr>"
-        for r in report.rows
+    tree = sections["decomposition"]
+    if tree.rows:
+        cap = words.percent(data.trees[0][1].payout_cap)
+        parts.append(
+            _section(
+                "decomposition",
+                words("Target decomposition"),
+                _table(tree)
+                + _para(words, "The payout rate is the achievement capped at {cap}.", cap=cap),
+            )
+        )
+    else:
+        parts.append(
+            _section(
+                "decomposition",
+                words("Target decomposition"),
+                _para(
+                    words,
+                    "No objective of this plan is decomposed into regions, cities and schools.",
+                ),
+            )
+        )
+    notes = []
+    if data.kpis.excluded_entity_days:
+        notes.append(
+            words(
+                "{count} entity-days are excluded as fraud; the figures are net of them.",
+                count=data.kpis.excluded_entity_days,
+            )
+        )
+    if data.kpis.provisional and data.kpis.final_through is not None:
+        notes.append(
+            words(
+                "Provisional: figures after {day} may still be restated.",
+                day=words.day(data.kpis.final_through),
+            )
+        )
+    for missing in evaluation.missing_rates:
+        notes.append(
+            words(
+                "No exchange rate from {currency}: some money is not converted.",
+                currency=missing.base,
+            )
+        )
+    title = words("Evaluation: {plan}", plan=evaluation.plan_name)
+    intro = words(
+        "Plan version {version}, {first} to {last}; figures as of {as_of}. "
+        "All money in {currency}.",
+        version=evaluation.plan_version,
+        first=words.day(data.starts_on),
+        last=words.day(data.ends_on),
+        as_of=words.day(evaluation.as_of),
+        currency=words.currency,
     )
-    channel_rows = "".join(
-        f"<tr><td>{escape(c.name)}</td><td>{'' if c.cost is None else f'{c.cost:,.2f}'}</td>"
-        f"<td>{'' if c.ctr is None else f'{c.ctr:.2%}'}</td>"
-        f"<td>{'' if c.conversion_rate is None else f'{c.conversion_rate:.2%}'}</td>"
-        f"<td>{'' if c.roi is None else f'1:{c.roi:.2f}'}</td></tr>"
-        for c in report.channels
-        if c.cost is not None or c.ctr is not None
-    )
-    chart = _bar_chart(
-        [r.metric for r in report.rows], [_ratio(r.achievement) for r in report.rows]
-    )
+    other = "en" if words.locale != "en" else "zh-CN"
     return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Evaluation: {escape(report.plan_name)}</title>"
-        f"<style>{_STYLE}</style></head><body>"
-        f"<h1>Evaluation: {escape(report.plan_name)}</h1>"
-        f"<p>Plan version {report.plan_version}, figures as of {report.as_of}.</p>"
-        f"<h2>Objectives</h2><table><tr>{head}</tr>{rows}</table>"
-        f"<h2>Achievement against target</h2>{chart}"
-        f"<h2>Channels</h2><table><tr><th>channel</th><th>cost</th><th>CTR</th><th>CVR</th><th>ROI</th></tr>"
-        f"{channel_rows}</table></body></html>"
+        f"<!doctype html><html lang='{words.tag}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<header><h1>{escape(title)}</h1><p>{escape(intro)}</p>"
+        + "".join(f"<p class='note'>{escape(n)}</p>" for n in notes)
+        + f"<p class='note'><a href='?lang={other}&amp;as_of={evaluation.as_of}' "
+        f"hreflang='{other}'>"
+        f"{escape('English' if other == 'en' else '中文')}</a></p></header>"
+        f"<main>{''.join(parts)}</main></body></html>"
     )
-
-
-def _ratio(percent: str | None) -> Decimal | None:
-    return Decimal(percent.rstrip("%")) / 100 if percent else None

@@ -208,7 +208,12 @@ async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
         return  # an older version arriving late changes nothing
     current.history = [
         *current.history,
-        {"version": current.version, "objectives": current.objectives},
+        # Channels kept too: the report shows the ones a budget move took out of the mix.
+        {
+            "version": current.version,
+            "objectives": current.objectives,
+            "channels": current.channels,
+        },
     ]
     current.version, current.name = event.version, event.name
     current.starts_on, current.ends_on = event.starts_on, event.ends_on

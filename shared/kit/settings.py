@@ -139,7 +139,8 @@ class Settings(BaseSettings):
     # Notifications (shared/kit/notify): the company's language, links back, the mail server.
     company_language: Literal["zh-CN", "en"] = Field(
         default="zh-CN",
-        description="language of notifications when a channel or person names none",
+        description="language of notifications and reports when a channel, person or reader "
+        "names none",
     )
     public_base_url: str = Field(
         default="http://localhost:8000",

@@ -42,7 +42,7 @@ async def assert_story_end_state(base: str, outcome: dict[str, Any], receiver: R
     assert [n["kind"] for n in receiver.received] == ["firing", "resolved"]
     assert outcome["task"]["alert_id"] == outcome["alert_id"]
     achievements = [r["achievement"] for r in outcome["evaluation"]["rows"]]
-    assert achievements == ["90%", "150%", "124%"]
+    assert achievements == ["90%", "150%", "124%", "130%"]
 
 
 def assert_plan_lifecycle(event_types: list[str]) -> None:

@@ -1,0 +1,1 @@
+"""The evaluation report: its data, languages, generated analysis, charts and exports."""

@@ -1,0 +1,63 @@
+"""The report in one of its forms: HTML page, CSV or XLSX, in the reader's language."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.metrics import report
+from services.metrics.reporting import export, tables
+from services.metrics.reporting.data import ReportData, gather
+from services.metrics.reporting.i18n import Words, choose
+from shared.kit.settings import get_settings
+
+
+async def _prepared(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    as_of: date,
+    lang: str | None,
+    accept_language: str | None,
+) -> tuple[ReportData, Words]:
+    settings = get_settings()
+    data = await gather(session, plan_id, as_of, settings.company_timezone)
+    locale = choose(lang, accept_language, settings.company_language)
+    return data, Words(locale, data.evaluation.currency or "CNY")
+
+
+async def html(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    as_of: date,
+    lang: str | None,
+    accept_language: str | None,
+) -> tuple[str, str]:
+    """The page and its language tag."""
+    data, words = await _prepared(session, plan_id, as_of, lang, accept_language)
+    return report.render(data, words), words.tag
+
+
+async def csv(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    as_of: date,
+    lang: str | None,
+    accept_language: str | None,
+) -> tuple[str, str]:
+    """Every section as CSV, and the language tag."""
+    data, words = await _prepared(session, plan_id, as_of, lang, accept_language)
+    return export.to_csv(tables.sections(data, words)), words.tag
+
+
+async def xlsx(
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    as_of: date,
+    lang: str | None,
+    accept_language: str | None,
+) -> tuple[bytes, str]:
+    """Every section as a worksheet, and the language tag."""
+    data, words = await _prepared(session, plan_id, as_of, lang, accept_language)
+    return export.to_xlsx(tables.sections(data, words), words.currency, words.locale), words.tag
