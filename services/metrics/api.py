@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request, status
 from fastapi.responses import HTMLResponse
 
-from services.metrics import coalesce, derived, ingest, payouts, rates, report, review, service
+from services.metrics import report, service
+from services.metrics.dictionary import derived
+from services.metrics.facts import coalesce, ingest
+from services.metrics.fraud import review
+from services.metrics.fx import rates
+from services.metrics.kpis import payouts
+from services.metrics.kpis import service as kpis_service
+from services.metrics.rollups import service as rollups_service
 from services.metrics.schemas import (
     AnyRollups,
     DecompositionRead,
@@ -33,11 +40,12 @@ from services.metrics.schemas import (
     SourceCreate,
     SourceRead,
 )
+from services.metrics.sources import service as sources_service
 from shared.contract.metric_dictionary import METRIC_KEY_PATTERN
 from shared.contract.types import CurrencyCode, Role
 from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
-from shared.kit.errors import DomainError, RuleViolated
+from shared.kit.errors import DomainError
 from shared.kit.idempotency import IdempotencyKey
 from shared.kit.runtime import ServiceRuntime
 from shared.kit.settings import get_settings
@@ -169,13 +177,13 @@ async def create_source(
     data: SourceCreate, session: Session, operator: Operator, key: IdempotencyKey = None
 ) -> SourceRead:
     """Register a source; its first signing secret is shown in this answer (and its retries)."""
-    return await service.create_source_once(session, data, operator.subject, key)
+    return await sources_service.create_source_once(session, data, operator.subject, key)
 
 
 @router.get("/sources", response_model=list[SourceRead])
 async def list_sources(session: Session, _operator: Operator) -> list[SourceRead]:
     """Every source (secrets hidden)."""
-    return await service.list_sources(session)
+    return await sources_service.list_sources(session)
 
 
 @router.post("/sources/{source_id}/secrets", response_model=SourceRead)
@@ -188,7 +196,7 @@ async def rotate_secret(
     ] = None,
 ) -> SourceRead:
     """Add a new secret (both verify until the old one is retired), or retire one."""
-    return await service.rotate_secret(session, source_id, retire)
+    return await sources_service.rotate_secret(session, source_id, retire)
 
 
 @router.put("/sources/{source_id}/mappings", status_code=status.HTTP_204_NO_CONTENT)
@@ -199,7 +207,7 @@ async def map_entities(
     _operator: Operator,
 ) -> None:
     """Map platform campaign ids to plans and channels."""
-    await service.map_entities(session, source_id, items)
+    await sources_service.map_entities(session, source_id, items)
 
 
 @router.get("/plans/{plan_id}/kpis", response_model=PlanKpis)
@@ -207,7 +215,7 @@ async def kpis(
     plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: date | None = None
 ) -> PlanKpis:
     """Per objective: actual, achievement, expected to date and projection at the due date."""
-    return await service.kpis(session, plan_id, as_of or _today())
+    return await kpis_service.kpis(session, plan_id, as_of or _today())
 
 
 @router.get("/plans/{plan_id}/rollups", response_model=AnyRollups)
@@ -228,20 +236,7 @@ async def rollups(
 ) -> AnyRollups:
     """Metrics per hour, day, week or month and channel, in the company time zone (ratios of
     sums). Hours cover facts reported by the hour; ``since``/``until`` bound them."""
-    if grain == "hour":
-        return await service.hourly_rollups(
-            session,
-            plan_id,
-            metrics=metric,
-            since=since,
-            until=until,
-            first=first,
-            last=last or _today(),
-            timezone=get_settings().company_timezone,
-        )
-    if since is not None or until is not None:
-        raise RuleViolated("since and until bound hours: use from and to", field="since")
-    return await service.rollups(
+    return await rollups_service.rollups(
         session,
         plan_id,
         grain=grain,
@@ -249,6 +244,8 @@ async def rollups(
         first=first,
         last=last or _today(),
         timezone=get_settings().company_timezone,
+        since=since,
+        until=until,
     )
 
 
