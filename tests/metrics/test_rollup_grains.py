@@ -84,3 +84,14 @@ async def test_a_derived_metric_is_rolled_up_by_the_hour_as_by_the_day(
     # the day: 8 / 3000 * 1000, not the mean of the hours' 2 and 3
     (day,) = by_day.json()["periods"]
     assert D(day["values"]["cost_per_mille"]).quantize(D("0.0001")) == D("2.6667")
+
+
+async def test_since_and_until_bound_hours_only(client: httpx.AsyncClient) -> None:
+    # Refused before anything is looked up: the plan need not exist.
+    refused = await client.get(
+        f"/metrics/plans/{uuid.uuid4()}/rollups",
+        params={"grain": "day", "metric": "clicks", "since": "2024-06-10T00:00:00"},
+        headers=MANAGER,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "since"

@@ -122,6 +122,8 @@ async def rollups(
     in the company time zone, and without ``since``/``until`` the range is the days ``first``
     (else ``last``) to ``last``.
     """
+    if grain != "hour" and (since is not None or until is not None):
+        raise RuleViolated("since and until bound hours: use from and to", field="since")
     dictionary = await derived.dictionary(session)
     unknown = sorted(set(metrics) - dictionary.keys())
     if unknown:
@@ -152,8 +154,6 @@ async def rollups(
                 for hour, (total, per_channel) in sorted(hourly.items())
             ],
         )
-    if since is not None or until is not None:
-        raise RuleViolated("since and until bound hours: use from and to", field="since")
     first = first or target.starts_on
     if first > last:
         raise RuleViolated("from is after to", field="from", rule="date-range")
