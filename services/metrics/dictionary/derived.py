@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.metrics.dictionary.catalogue import DerivedEntry, Dictionary
 from services.metrics.dictionary.expressions import ExpressionRefused, parse
 from services.metrics.dictionary.repository import DictionaryRepository
-from services.metrics.facts.ingest import outbox
-from services.metrics.models import DerivedMetric
+from services.metrics.models import DerivedMetric, outbox
 from services.metrics.schemas import DerivedMetricIn, MetricRead
 from shared.contract.events.metrics import MetricDefinedV1
 from shared.contract.metric_dictionary import (

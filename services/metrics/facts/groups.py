@@ -26,7 +26,6 @@ from services.metrics.facts.ingest import (
     Unauthorized,
     _driver,
     meta_action_types,
-    outbox,
 )
 from services.metrics.facts.rows import FactKey, MetaReport, facts
 from services.metrics.facts.signatures import SignatureInvalid
@@ -37,6 +36,7 @@ from services.metrics.facts.sql import (
     SOURCES_SECRETS,
     UPSERT_MANY,
 )
+from services.metrics.models import outbox
 from shared.contract.events.metrics import IngestionSummaryV1
 from shared.kit.bus.outbox import Pending
 from shared.kit.errors import DomainError, NotFound

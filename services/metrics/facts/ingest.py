@@ -12,7 +12,6 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import SERVICE
 from services.metrics.facts.callers import authenticate
 from services.metrics.facts.rows import (
     FORMATS,
@@ -34,13 +33,12 @@ from services.metrics.facts.sql import (
     UPSERT,
     UPSERT_WHOLE_DAYS,
 )
-from services.metrics.models import bus
+from services.metrics.models import outbox
 from shared.contract.events.metrics import IngestionSummaryV1
-from shared.kit.bus.outbox import DIRTY_FLAG, Outbox
+from shared.kit.bus.outbox import DIRTY_FLAG
 from shared.kit.errors import Conflict, DomainError, NotFound, RuleViolated
 from shared.kit.runtime import ServiceRuntime
 
-outbox = Outbox(bus.outbox, source=SERVICE)
 WEBHOOK_ROWS = Counter("webhook_rows_total", "Webhook rows received", ["outcome"])
 
 

@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.facts.ingest import outbox
 from services.metrics.fraud import signals as fraud
 from services.metrics.fraud.repository import FraudRepository
-from services.metrics.models import FraudFlag, idempotency
+from services.metrics.models import FraudFlag, idempotency, outbox
 from services.metrics.schemas import (
     FraudDecision,
     FraudFlagCreate,

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.dictionary import derived
 from services.metrics.dictionary.catalogue import Dictionary
-from services.metrics.facts.ingest import outbox
 from services.metrics.kpis import kpi
 from services.metrics.kpis.repository import KpisRepository
 from services.metrics.kpis.service import final_through, kpis
+from services.metrics.models import outbox
 from services.metrics.rollups.repository import RollupsRepository
 from shared.contract.events.metrics import (
     KpiSnapshotV1,

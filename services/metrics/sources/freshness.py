@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.facts.ingest import outbox
+from services.metrics.models import outbox
 from services.metrics.sources.repository import SourcesRepository
 from shared.contract.events.metrics import DataLateV1
 from shared.kit.jobs import PeriodicJob
