@@ -133,8 +133,8 @@ async def run_load(spec: dict[str, Any], *logs: str) -> dict[str, Any]:
 
 async def add_source(url: str, name: str) -> tuple[uuid.UUID, str]:
     """A signed internal metrics source written straight into the (migrated) database."""
+    from services.metrics.facts.signatures import new_secret
     from services.metrics.models import Source
-    from services.metrics.signatures import new_secret
     from shared.kit.db import create_engine, create_sessionmaker
     from shared.kit.secrets import secret_box
 

@@ -25,9 +25,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.common import median, percentile, progress, size
-from services.metrics import service
+from services.metrics.kpis import service
 from services.metrics.models import FraudFlag, PlanTarget
-from services.metrics.repository import MetricsRepository
+from services.metrics.rollups.repository import RollupsRepository
 from shared.kit import migrations
 from shared.kit.db import create_engine, create_sessionmaker
 
@@ -191,7 +191,7 @@ async def dashboard_figures(url: str) -> list[dict[str, object]]:
     progress("dashboard: daily rollups of every plan-day")
     started = time.perf_counter()
     async with sessions() as session, session.begin():
-        await MetricsRepository(session).refresh_rollups(
+        await RollupsRepository(session).refresh_rollups(
             [
                 (uuid.UUID(int=p), FIRST_DAY + timedelta(days=d))
                 for p in range(1, PLANS + 1)

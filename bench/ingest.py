@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import RUNS, add_source, free_port, size
 from bench.profiling import profiled
-from services.metrics.signatures import sign
+from services.metrics.facts.signatures import sign
 from shared.kit import migrations
 from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.db import create_engine

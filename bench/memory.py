@@ -21,7 +21,7 @@ import httpx
 
 from bench.common import add_source
 from services.metrics.app import DEFINITION as METRICS
-from services.metrics.signatures import sign
+from services.metrics.facts.signatures import sign
 from shared.kit.app import create_service_app
 from shared.kit.settings import BusKind, Settings
 

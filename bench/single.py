@@ -38,8 +38,8 @@ from bench.common import (
 )
 from bench.load import _answer, _encode
 from bench.profiling import profiled
-from services.metrics.rows import REPORT
-from services.metrics.signatures import sign
+from services.metrics.facts.rows import REPORT
+from services.metrics.facts.signatures import sign
 from shared.kit import migrations
 from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.db import create_engine

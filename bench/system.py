@@ -42,8 +42,8 @@ from bench.common import (
 )
 from bench.profiling import profiled
 from demo import seed
+from services.metrics.facts.signatures import sign
 from services.metrics.models import bus as metrics_bus
-from services.metrics.signatures import sign
 from shared.contract.events.alerts import AlertRaisedV1
 from shared.contract.events.metrics import MetricsUpdatedV1, MetricValue
 from shared.contract.types import Role

@@ -8,7 +8,7 @@ import httpx
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import evaluation, lifecycle, messages
+from services.alerts import lifecycle, messages, rules
 from services.alerts.models import Notification
 from services.alerts.repository import AlertRepository
 from shared.contract.events.alerts import AlertEscalatedV1
@@ -17,7 +17,6 @@ from shared.kit.jobs import PeriodicJob
 from shared.kit.settings import Settings
 
 MAX_ATTEMPTS = 8
-ESCALATE_AFTER = timedelta(minutes=30)
 # Replaced in tests by an httpx.MockTransport; None means the real network.
 TRANSPORT: httpx.AsyncBaseTransport | None = None
 
@@ -61,9 +60,10 @@ def _record_attempt(note: Notification, now: datetime, outcome: str, delivered: 
         note.next_attempt_at = now + timedelta(seconds=30 * 2 ** (len(note.attempts) - 1))
 
 
-async def watch(session: AsyncSession, now: datetime, _settings: Settings) -> None:
+async def watch(session: AsyncSession, now: datetime, settings: Settings) -> None:
     """Notify firing alerts nobody was told of once their silence (or inhibition) ends; re-notify
-    unacknowledged ones (4 h, 8 h, 16 h …); escalate critical ones after 30 min."""
+    unacknowledged ones (4 h, 8 h, 16 h … by default); escalate critical ones (after 30 min …)."""
+    escalate_after = timedelta(minutes=settings.alert_escalate_after_minutes)
     repo = AlertRepository(session)
     for alert in await repo.unacknowledged():
         rule = await repo.rule(alert.rule_id)
@@ -74,11 +74,12 @@ async def watch(session: AsyncSession, now: datetime, _settings: Settings) -> No
         if not alert.notified_count and await lifecycle.suppressed(session, alert, now) is None:
             await lifecycle.notify(session, rule, alert, "firing", now)
         since = alert.last_notified_at or alert.fired_at or alert.started_at
-        if evaluation.repeat_due(alert.notified_count, (now - since).total_seconds() / 3600):
+        hours = (now - since).total_seconds() / 3600
+        if rules.repeat_due(alert.notified_count, hours, settings.alert_repeat_after_hours):
             await lifecycle.notify(session, rule, alert, "repeat", now)
         fired = alert.fired_at or alert.started_at
-        if alert.severity == "critical" and now - fired >= ESCALATE_AFTER * (
-            alert.escalation_level + 1
+        if alert.severity == "critical" and rules.escalation_due(
+            alert.escalation_level, now - fired, escalate_after
         ):
             alert.escalation_level += 1
             targets = [c.id for c in await repo.channels(level=alert.escalation_level)]

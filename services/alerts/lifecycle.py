@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import SERVICE, evaluation, windows
+from services.alerts import SERVICE, evaluation, rules, windows
 from services.alerts.models import Alert, Channel, Evaluation, Notification, Rule, bus
 from services.alerts.repository import AlertRepository
 from services.alerts.windows import BusinessHours
@@ -53,7 +53,7 @@ def labels_of(rule: Rule, alert: Alert) -> dict[str, str]:
 async def observe(
     session: AsyncSession,
     rule: Rule,
-    seen: evaluation.Observation,
+    seen: rules.Observation,
     now: datetime,
     *,
     plan_id: uuid.UUID | None,
@@ -72,7 +72,7 @@ async def observe(
     if data_at is not None and not await repo.advance_judged_through(key, data_at):
         return None
     alert = await repo.open_alert(key)
-    verdict = evaluation.condition(rule, seen)
+    verdict = rules.condition(rule, seen)
     state = cast(evaluation.State, alert.state if alert else "ok")
     moved = evaluation.step(
         state, alert.breaches if alert else 0, verdict, rule.for_evaluations, rule.no_data

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
 
+from services.alerts import rules
 from services.alerts.windows import BusinessHours
 from shared.contract.metric_dictionary import METRIC_KEY_PATTERN, known_metric
 from shared.contract.types import Severity
@@ -76,7 +77,7 @@ class RuleCreate(Strict):
     event_type: Literal[EVENT_TYPES] | None = None  # type: ignore[valid-type]
     direction: Literal["below", "above"] = "below"
     target: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
-    threshold: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] = Decimal(20)
+    threshold: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] = rules.DEFAULT_THRESHOLD
     recovery: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
     period_days: Annotated[int, Field(ge=1, le=31)] = 1
     for_evaluations: Annotated[int, Field(ge=1, le=100)] = 1
@@ -95,7 +96,11 @@ class RuleCreate(Strict):
         if self.kind == "event":
             if self.event_type is None:
                 raise ValueError("an event rule names its event_type")
-            self.recovery = self.threshold if self.recovery is None else self.recovery
+            self.recovery = (
+                rules.default_recovery(self.kind, self.threshold)
+                if self.recovery is None
+                else self.recovery
+            )
             return self
         if self.kind == "budget_pacing":
             if self.metric not in (None, "cost"):
@@ -106,8 +111,7 @@ class RuleCreate(Strict):
         if problem and not (self.metric and re.fullmatch(METRIC_KEY_PATTERN, self.metric)):
             raise ValueError(problem)
         if self.recovery is None:
-            # Hysteresis by default: fire at 20 % below target, resolve only within 10 %.
-            self.recovery = self.threshold if self.kind == "threshold" else self.threshold / 2
+            self.recovery = rules.default_recovery(self.kind, self.threshold)
         return self
 
 

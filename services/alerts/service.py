@@ -9,10 +9,10 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import evaluation, lifecycle
-from services.alerts.evaluation import TARGET_KINDS, Observation
+from services.alerts import evaluation, lifecycle, rules
 from services.alerts.models import Alert, Channel, PlanBudget, Rule, Silence, idempotency
 from services.alerts.repository import AlertRepository
+from services.alerts.rules import TARGET_KINDS, Observation
 from services.alerts.schemas import (
     AlertFilter,
     AlertRead,
@@ -132,14 +132,14 @@ async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
         found = existing.get(objective.objective_id)
         rule = found or Rule(
             id=uuid.uuid4(),
-            name=f"{objective.metric} 20% below target",
+            name=f"{objective.metric} {rules.DEFAULT_THRESHOLD}% below target",
             kind="relative_to_target",
             plan_id=event.plan_id,
             objective_id=objective.objective_id,
             metric=objective.metric,
             direction="below",
-            threshold=Decimal(20),
-            recovery=Decimal(10),
+            threshold=rules.DEFAULT_THRESHOLD,
+            recovery=rules.default_recovery("relative_to_target", rules.DEFAULT_THRESHOLD),
             severity="warning",
             labels={"objective": objective.type.value},
             channels=[DEFAULT_CHANNEL],
@@ -159,7 +159,7 @@ async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
                     plan_id=event.plan_id,
                     event_type=event_type,
                     threshold=Decimal(0),
-                    recovery=Decimal(0),
+                    recovery=rules.default_recovery("event", Decimal(0)),
                     severity=severity,
                     labels={},
                     channels=[DEFAULT_CHANNEL],

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from services.approvals import admin, decisions, notices, service
+from services.approvals import admin, decisions, delegation, notices, service
 from services.approvals.schemas import (
     AuditEntryRead,
     DecisionCreate,
@@ -141,7 +141,7 @@ async def delegate(
     data: DelegationCreate, session: Session, actor: Authenticated, key: IdempotencyKey = None
 ) -> DelegationRead:
     """Out of office: a delegate decides in my roles during the window (once per key)."""
-    return await service.delegate_once(session, actor, data, key, service.utc_now())
+    return await delegation.delegate_once(session, actor, data, key, service.utc_now())
 
 
 @router.get("/workflows/{key}", response_model=WorkflowRead)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -83,7 +83,7 @@ def _chain_pending(session: Session) -> None:
     pending: list[dict[str, Any]] | None = session.info.pop(PENDING, None)
     if not pending:
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
+    session.execute(select(func.pg_advisory_xact_lock(_CHAIN_LOCK)))
     previous_hash = (
         session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals import audit, notices, service
+from services.approvals import audit, notices, rules, service
 from services.approvals.models import ApprovalRequest, Decision, Delegation
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import DecisionCreate, RequestRead
@@ -46,14 +46,13 @@ async def decide(
             rule="current-stage",
             field="stage",
         )
-    if actor.subject == request.requester:
-        raise Forbidden("nobody approves their own request", rule="separation-of-duties")
     stage = request.stages[request.current_stage]
     decisions = await repo.decisions(request.id)
-    if any(d.decided_by == actor.subject and d.stage != data.stage for d in decisions):
-        raise Forbidden(
-            "one person cannot fill two stages of the same request", rule="separation-of-duties"
-        )
+    refused = rules.separation_of_duties(
+        actor.subject, request.requester, [(d.decided_by, d.stage) for d in decisions], data.stage
+    )
+    if refused is not None:
+        raise Forbidden(refused, rule="separation-of-duties")
     if any(d.decided_by == actor.subject and d.stage == data.stage for d in decisions):
         raise StageAlreadyDecided("you already decided this stage", rule="one-decision-each")
     taken = {d.role for d in decisions if d.stage == data.stage and d.decision == "approve"}

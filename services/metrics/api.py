@@ -24,9 +24,16 @@ from fastapi import (
 )
 from fastapi.responses import HTMLResponse
 
-from services.metrics import coalesce, derived, ingest, payouts, rates, review, service
+from services.metrics import service
+from services.metrics.dictionary import derived
+from services.metrics.facts import coalesce, ingest
+from services.metrics.fraud import review
+from services.metrics.fx import rates
+from services.metrics.kpis import payouts
+from services.metrics.kpis import service as kpis_service
 from services.metrics.reporting import datasets, export, pages
 from services.metrics.reporting import tables as tables_
+from services.metrics.rollups import service as rollups_service
 from services.metrics.schemas import (
     AnyRollups,
     DecompositionRead,
@@ -43,15 +50,17 @@ from services.metrics.schemas import (
     MappingIn,
     MetricRead,
     PlanKpis,
+    PlanRollups,
     RollupGrain,
     SourceCreate,
     SourceRead,
 )
+from services.metrics.sources import service as sources_service
 from shared.contract.metric_dictionary import METRIC_KEY_PATTERN
 from shared.contract.types import CurrencyCode, Role
 from shared.kit.app import Session, runtime_of
 from shared.kit.auth import Authenticated, Principal, require
-from shared.kit.errors import DomainError, RuleViolated
+from shared.kit.errors import DomainError
 from shared.kit.idempotency import IdempotencyKey
 from shared.kit.input import IsoDate, IsoDateTime
 from shared.kit.runtime import ServiceRuntime
@@ -184,13 +193,13 @@ async def create_source(
     data: SourceCreate, session: Session, operator: Operator, key: IdempotencyKey = None
 ) -> SourceRead:
     """Register a source; its first signing secret is shown in this answer (and its retries)."""
-    return await service.create_source_once(session, data, operator.subject, key)
+    return await sources_service.create_source_once(session, data, operator.subject, key)
 
 
 @router.get("/sources", response_model=list[SourceRead])
 async def list_sources(session: Session, _operator: Operator) -> list[SourceRead]:
     """Every source (secrets hidden)."""
-    return await service.list_sources(session)
+    return await sources_service.list_sources(session)
 
 
 @router.post("/sources/{source_id}/secrets", response_model=SourceRead)
@@ -203,7 +212,7 @@ async def rotate_secret(
     ] = None,
 ) -> SourceRead:
     """Add a new secret (both verify until the old one is retired), or retire one."""
-    return await service.rotate_secret(session, source_id, retire)
+    return await sources_service.rotate_secret(session, source_id, retire)
 
 
 @router.put("/sources/{source_id}/mappings", status_code=status.HTTP_204_NO_CONTENT)
@@ -214,7 +223,7 @@ async def map_entities(
     _operator: Operator,
 ) -> None:
     """Map platform campaign ids to plans and channels."""
-    await service.map_entities(session, source_id, items)
+    await sources_service.map_entities(session, source_id, items)
 
 
 @router.get("/plans/{plan_id}/kpis", response_model=PlanKpis)
@@ -222,7 +231,7 @@ async def kpis(
     plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
 ) -> PlanKpis:
     """Per objective: actual, achievement, expected to date and projection at the due date."""
-    return await service.kpis(session, plan_id, as_of or _today())
+    return await kpis_service.kpis(session, plan_id, as_of or _today())
 
 
 def _download(tables: list[tables_.Table], name: str, form: str, currency: str | None) -> Response:
@@ -252,7 +261,7 @@ async def kpis_export(
     as_of: IsoDate | None = None,
 ) -> Response:
     """The KPIs as CSV or XLSX (numbers as numbers, money formatted)."""
-    standing = await service.kpis(session, plan_id, as_of or _today())
+    standing = await kpis_service.kpis(session, plan_id, as_of or _today())
     return _download(datasets.kpi_tables(standing), f"kpis-{plan_id}", form, standing.currency)
 
 
@@ -268,7 +277,7 @@ async def rollups_export(
     last: Annotated[IsoDate | None, Query(alias="to")] = None,
 ) -> Response:
     """Day, week or month rollups as CSV or XLSX: the plan's totals and each channel's."""
-    figures = await service.rollups(
+    figures = await rollups_service.rollups(
         session,
         plan_id,
         grain=grain,
@@ -277,6 +286,8 @@ async def rollups_export(
         last=last or _today(),
         timezone=get_settings().company_timezone,
     )
+    if not isinstance(figures, PlanRollups):  # day, week and month are never hourly
+        raise TypeError(f"{grain} rollups came back hourly")
     return _download(datasets.rollup_tables(figures), f"rollups-{plan_id}", form, figures.currency)
 
 
@@ -298,20 +309,7 @@ async def rollups(
 ) -> AnyRollups:
     """Metrics per hour, day, week or month and channel, in the company time zone (ratios of
     sums). Hours cover facts reported by the hour; ``since``/``until`` bound them."""
-    if grain == "hour":
-        return await service.hourly_rollups(
-            session,
-            plan_id,
-            metrics=metric,
-            since=since,
-            until=until,
-            first=first,
-            last=last or _today(),
-            timezone=get_settings().company_timezone,
-        )
-    if since is not None or until is not None:
-        raise RuleViolated("since and until bound hours: use from and to", field="since")
-    return await service.rollups(
+    return await rollups_service.rollups(
         session,
         plan_id,
         grain=grain,
@@ -319,6 +317,8 @@ async def rollups(
         first=first,
         last=last or _today(),
         timezone=get_settings().company_timezone,
+        since=since,
+        until=until,
     )
 
 

@@ -9,11 +9,11 @@ from fastapi import FastAPI
 
 from services.metrics import SERVICE
 from services.metrics.api import router
-from services.metrics.freshness import JOBS as FRESHNESS
+from services.metrics.fraud.review import JOBS as FRAUD_JOBS
 from services.metrics.handlers import SUBSCRIBERS
 from services.metrics.models import Base, bus
-from services.metrics.review import JOBS as FRAUD_JOBS
-from services.metrics.service import JOBS
+from services.metrics.rollups.snapshots import JOBS
+from services.metrics.sources.freshness import JOBS as FRESHNESS
 from shared.kit.app import create_service_app
 from shared.kit.runtime import ServiceDefinition
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import SERVICE, payouts, service
+from services.metrics import SERVICE
+from services.metrics.kpis import payouts, service
 from shared.contract.envelope import Envelope
 from shared.contract.events.planning import ObjectiveDecomposedV1, PlanTargetsSetV1
 from shared.kit.bus.inbox import subscribe

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.metrics import SERVICE
+from shared.kit.bus.outbox import Outbox
 from shared.kit.bus.tables import BusTables
 from shared.kit.db import service_metadata
 from shared.kit.idempotency import IdempotencyKeys
@@ -41,6 +42,8 @@ class Base(DeclarativeBase):
 
 bus = BusTables.define(Base.metadata)
 idempotency = IdempotencyKeys.define(Base.metadata)
+# Every event metrics publishes is recorded here, in the transaction that caused it.
+outbox = Outbox(bus.outbox, source=SERVICE)
 
 
 class Source(Base):

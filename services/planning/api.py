@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 from pydantic import BaseModel
 
-from services.planning import adjustments, lifecycle, service, targets, team
+from services.planning import adjustments, lifecycle, sections, service, targets, team
 from services.planning.schemas import (
     AdjustmentCreate,
     AdjustmentRead,
@@ -160,7 +160,7 @@ def _section_route(section: Section, item: type[BaseModel], summary: str) -> Non
         response: Response,
         if_match: IfMatch = None,
     ) -> PlanDetail:
-        detail = await service.replace_section(session, plan_id, section, items, if_match)
+        detail = await sections.replace_section(session, plan_id, section, items, if_match)
         return _shown(response, detail)
 
     # The body's item model differs per section; FastAPI reads it from the annotation.

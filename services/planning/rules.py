@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from services.planning.schemas import PlanStatus
 from shared.contract.metric_dictionary import known_metric
+from shared.contract.payouts import payout_rate
 from shared.contract.types import Role, TargetKind
 from shared.kit.auth import Principal
 from shared.kit.errors import Forbidden
@@ -186,9 +187,6 @@ def _keyed(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(i, Mapping) and "id" in i for i in value)
 
 
-KPI_PAYOUT_CAP = Decimal(2)  # DOMAIN.md §9: individual payout follows achievement, capped at 200 %
-
-
 @dataclass
 class Node:
     """A node of a target decomposition tree (region → city → school/ambassador)."""
@@ -235,7 +233,7 @@ def roll_up(node: Node) -> RolledUp:
         difference=node.target - children_target if children_target is not None else None,
         actual=actual,
         achievement=achievement,
-        payout_rate=min(achievement, KPI_PAYOUT_CAP) if achievement is not None else None,
+        payout_rate=payout_rate(achievement),
     )
 
 

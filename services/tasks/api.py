@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from services.tasks import service, views
+from services.tasks import dependencies, progress_log, service, views
 from services.tasks.schemas import (
     ChangeRead,
     HolidayIn,
@@ -130,7 +130,7 @@ async def add_prerequisite(
 ) -> TaskRead:
     """Make the task wait for another of the same plan; a cycle is refused and spelled out."""
     return _shown(
-        response, await service.link(session, task_id, data.code, data.kind, data.lag_days)
+        response, await dependencies.link(session, task_id, data.code, data.kind, data.lag_days)
     )
 
 
@@ -191,7 +191,7 @@ async def log_progress(
     key: IdempotencyKey = None,
 ) -> ProgressRead:
     """Add a row to the progress and issue log (once per Idempotency-Key)."""
-    return await service.log_progress_once(session, task_id, data, actor, key)
+    return await progress_log.log_progress_once(session, task_id, data, actor, key)
 
 
 @router.get("/tasks/{task_id}/progress", response_model=list[ProgressRead])
@@ -211,7 +211,7 @@ async def set_progress_status(
     actor: Authenticated,
 ) -> ProgressRead:
     """Move a logged issue to in progress or handled."""
-    return await service.set_progress_status(session, task_id, entry_id, data.status, actor)
+    return await progress_log.set_progress_status(session, task_id, entry_id, data.status, actor)
 
 
 @router.get("/owners/{owner_id}/week", response_model=OwnerView)

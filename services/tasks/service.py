@@ -8,11 +8,10 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.tasks import SERVICE, schedule
+from services.tasks import SERVICE, rules
 from services.tasks.models import (
     Dependency,
     KnownPlan,
-    ProgressEntry,
     Task,
     TaskChange,
     bus,
@@ -21,8 +20,6 @@ from services.tasks.models import (
 from services.tasks.repository import KnownPlanRepository, TaskRepository
 from services.tasks.schemas import (
     DependencyRead,
-    ProgressIn,
-    ProgressRead,
     Reassignment,
     StatusChange,
     TaskCreate,
@@ -30,8 +27,6 @@ from services.tasks.schemas import (
     TaskUpdate,
 )
 from shared.contract.events.tasks import (
-    IssueLoggedV1,
-    IssueResolvedV1,
     TaskCompletedV1,
     TaskCreatedV1,
     TaskReassignedV1,
@@ -71,6 +66,11 @@ def check_participant(task: Task, actor: Principal) -> None:
         "may change this task",
         rule="task-participant",
     )
+
+
+def _check_owner_is_not_approver(owner_id: str, approver_id: str) -> None:
+    if not rules.owner_is_not_approver(owner_id, approver_id):
+        raise RuleViolated(rules.OWNER_IS_NOT_APPROVER, field="approver_id", rule="r1-is-not-r2")
 
 
 class PlanUnknown(NotFound):
@@ -158,12 +158,7 @@ async def create_task(
     """Add a WBS node with its prerequisites, all checked before anything is stored."""
     plan = await get_known_plan(session, plan_id)
     repo = TaskRepository(session)
-    if data.owner_id == data.approver_id:
-        raise RuleViolated(
-            "the approver (R2) must be someone other than the owner (R1)",
-            field="approver_id",
-            rule="r1-is-not-r2",
-        )
+    _check_owner_is_not_approver(data.owner_id, data.approver_id)
     if data.starts_on < plan.starts_on or data.ends_on > plan.ends_on:
         raise RuleViolated(
             f"the task must lie within the plan period {plan.starts_on} – {plan.ends_on}",
@@ -229,39 +224,6 @@ async def create_task(
     return await read(session, task)
 
 
-async def link(
-    session: AsyncSession, task_id: uuid.UUID, prerequisite_code: str, kind: str, lag_days: int
-) -> TaskRead:
-    """Add a prerequisite, refusing another plan's task and any cycle (spelled out)."""
-    task = await get_task(session, task_id, for_update=True)
-    repo = TaskRepository(session)
-    before = (await repo.by_code(task.plan_id, [prerequisite_code])).get(prerequisite_code)
-    if before is None:
-        raise RuleViolated(
-            f"no task {prerequisite_code} in this plan", field="code", rule="same-plan-prerequisite"
-        )
-    tasks = {t.id: t.code for t in await repo.of_plan(task.plan_id)}
-    links = [
-        schedule.Link(tasks[d.prerequisite_id], tasks[d.task_id])
-        for d in await repo.plan_dependencies(task.plan_id)
-    ]
-    links.append(schedule.Link(before.code, task.code))
-    if cycle := schedule.find_cycle(tasks.values(), links):
-        start = cycle.index(task.code)  # read it from the task being changed
-        cycle = [*cycle[start:-1], *cycle[:start], task.code]
-        raise RuleViolated(
-            "this link would make a cycle: " + " → ".join(cycle),
-            field="code",
-            rule="no-cycles",
-            cycle=cycle,
-        )
-    await repo.add(
-        Dependency(task_id=task.id, prerequisite_id=before.id, kind=kind, lag_days=lag_days)
-    )
-    task.row_version += 1
-    return await read(session, task)
-
-
 async def update_task(
     session: AsyncSession,
     task_id: uuid.UUID,
@@ -277,7 +239,7 @@ async def update_task(
         if value is None:
             raise RuleViolated(f"{field} cannot be cleared", field=field, rule="required")
         if field in ("starts_on", "ends_on") and getattr(task, field) != value:
-            await _remember(
+            await remember_change(
                 session, task, field, getattr(task, field), value, actor.subject, data.reason
             )
         setattr(task, field, value)
@@ -298,10 +260,10 @@ async def suggest_closing(
         if task.closing_suggested_at is None:
             task.closing_suggested_at = at
             task.row_version += 1
-            await _remember(session, task, "closing_suggested", None, at, "alerts", reason)
+            await remember_change(session, task, "closing_suggested", None, at, "alerts", reason)
 
 
-async def _remember(
+async def remember_change(
     session: AsyncSession,
     task: Task,
     field: str,
@@ -334,14 +296,11 @@ async def reassign(
     check_version(task.row_version, if_match)
     owner = data.owner_id or task.owner_id
     approver = data.approver_id or task.approver_id
-    if owner == approver:
-        raise RuleViolated(
-            "R1 and R2 must be different people", field="approver_id", rule="r1-is-not-r2"
-        )
+    _check_owner_is_not_approver(owner, approver)
     previous_owner, previous_approver = task.owner_id, task.approver_id
     for field, new in (("owner_id", owner), ("approver_id", approver)):
         if getattr(task, field) != new:
-            await _remember(
+            await remember_change(
                 session, task, field, getattr(task, field), new, actor.subject, data.reason
             )
             setattr(task, field, new)
@@ -394,7 +353,7 @@ async def change_status(
     if data.to == "done":
         task.completion = 100
     task.row_version += 1
-    await _remember(
+    await remember_change(
         session, task, "status", before, data.to, actor.subject, data.reason or data.override_reason
     )
     await outbox.record(
@@ -442,89 +401,3 @@ async def _check_prerequisites(session: AsyncSession, task: Task, override: str 
             rule="prerequisites-done",
             waiting_for=sorted(waiting),
         )
-
-
-async def log_progress_once(
-    session: AsyncSession,
-    task_id: uuid.UUID,
-    data: ProgressIn,
-    actor: Principal,
-    key: str | None,
-) -> ProgressRead:
-    """Add a row to the progress log, once per Idempotency-Key (bound to the task)."""
-    return await idempotency.run(
-        session,
-        key=key,
-        principal=actor.subject,
-        scope=f"POST /tasks/tasks/{task_id}/progress",
-        request=data,
-        produce=lambda: log_progress(session, task_id, data, actor),
-        model=ProgressRead,
-    )
-
-
-async def log_progress(
-    session: AsyncSession, task_id: uuid.UUID, data: ProgressIn, actor: Principal
-) -> ProgressRead:
-    """Add a row to the progress and issue log; completion % follows it, with history."""
-    task = await get_task(session, task_id, for_update=True)
-    check_participant(task, actor)
-    entry = ProgressEntry(id=uuid.uuid4(), task_id=task.id, **data.model_dump())
-    await TaskRepository(session).add(entry)
-    if data.completion != task.completion:
-        await _remember(
-            session,
-            task,
-            "completion",
-            task.completion,
-            data.completion,
-            actor.subject,
-            data.progress,
-        )
-        task.completion = data.completion
-        task.row_version += 1
-    if data.issue:
-        await outbox.record(
-            session,
-            IssueLoggedV1(
-                task_id=task.id,
-                plan_id=task.plan_id,
-                code=task.code,
-                name=task.name,
-                entry_id=entry.id,
-                issue=data.issue,
-                impact=data.impact,
-                owner_id=data.owner_id,
-                eta_on=data.eta_on,
-            ),
-            subject=str(task.id),
-        )
-    return ProgressRead.model_validate(entry)
-
-
-async def set_progress_status(
-    session: AsyncSession, task_id: uuid.UUID, entry_id: uuid.UUID, status: str, actor: Principal
-) -> ProgressRead:
-    """Move a logged issue along; handling it announces issue_resolved."""
-    task = await get_task(session, task_id)
-    check_participant(task, actor)
-    entry = await TaskRepository(session).progress_entry(entry_id)
-    if entry is None or entry.task_id != task.id:
-        raise NotFound(f"no log entry {entry_id} on task {task_id}")
-    was = entry.status
-    entry.status = status
-    await session.flush()
-    if status == "handled" and was != "handled" and entry.issue:
-        await outbox.record(
-            session,
-            IssueResolvedV1(
-                task_id=task.id,
-                plan_id=task.plan_id,
-                code=task.code,
-                name=task.name,
-                entry_id=entry.id,
-                by=actor.subject,
-            ),
-            subject=str(task.id),
-        )
-    return ProgressRead.model_validate(entry)

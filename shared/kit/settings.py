@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import time
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -99,6 +100,16 @@ class Settings(BaseSettings):
     )
     jobs_enabled: bool = Field(
         default=True, description="run periodic jobs (reminders, cut-offs); tests drive them"
+    )
+    data_cutoff: time = Field(
+        default=time(17, 0),
+        description="company time by which each mapped source's data for yesterday is due",
+    )
+    alert_repeat_after_hours: float = Field(
+        default=4, gt=0, description="re-notify an unacknowledged alert after this, then 2x, 4x…"
+    )
+    alert_escalate_after_minutes: int = Field(
+        default=30, ge=1, description="escalate an unacknowledged critical alert after this"
     )
     log_level: str = "INFO"
     cors_allow_origins: list[str] = Field(

@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 
-from services.alerts.evaluation import Observation, condition, repeat_due, step
+from services.alerts.evaluation import step
+from services.alerts.rules import Observation, condition, repeat_due
 from shared.contract.types import Role
+from shared.kit.settings import Settings
 from tests.alerts.scenario import PLAN, ctr, targets
 from tests.conftest import bearer
 from tests.planning.helpers import publish
@@ -133,11 +135,14 @@ def test_for_evaluations_delays_firing_and_no_data_can_fire() -> None:
     assert step("pending", 1, "clear", 2, "keep").state == "ok"
 
 
-def test_repeats_back_off() -> None:
-    assert not repeat_due(1, 3.9)
-    assert repeat_due(1, 4)
-    assert not repeat_due(2, 7.9)
-    assert repeat_due(3, 16)
+def test_repeats_back_off_from_the_setting() -> None:
+    first = Settings().alert_repeat_after_hours
+    assert first == 4
+    assert not repeat_due(1, 3.9, first)
+    assert repeat_due(1, 4, first)
+    assert not repeat_due(2, 7.9, first)
+    assert repeat_due(3, 16, first)
+    assert repeat_due(1, 2, 2)  # configured shorter
 
 
 async def test_an_event_rule_needs_no_thresholds(client: httpx.AsyncClient) -> None:

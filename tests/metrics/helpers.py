@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics.service import JOBS
-from services.metrics.signatures import sign
+from services.metrics.facts.signatures import sign
+from services.metrics.rollups.snapshots import JOBS
 from shared.contract.events.planning import (
     ChannelTarget,
     ObjectiveDecomposedV1,

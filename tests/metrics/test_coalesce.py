@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from allinone.app import create_allinone_app
-from services.metrics import coalesce
-from services.metrics.signatures import new_secret
+from services.metrics.facts import coalesce
+from services.metrics.facts.signatures import new_secret
 from shared.kit.settings import Settings
 from tests.metrics.helpers import canonical, post, register
 

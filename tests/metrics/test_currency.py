@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import currency
-from services.metrics.currency import Rate
+from services.metrics.fx import currency
+from services.metrics.fx.currency import Rate
 from services.metrics.models import bus
 from shared.contract.events.planning import PlanTargetsSetV1
 from shared.contract.types import ObjectiveType, Role

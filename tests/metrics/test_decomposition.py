@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from services.metrics import decomposition
+from services.metrics.kpis import decomposition
 from shared.contract.events.approvals import RequestKind
 from shared.contract.events.planning import DecomposedNode, ObjectiveDecomposedV1
 from tests.metrics.helpers import MANAGER, announce, canonical, map_entities, post, register

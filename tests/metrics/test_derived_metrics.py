@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from services.metrics.expressions import ExpressionRefused, parse
+from services.metrics.dictionary.expressions import ExpressionRefused, parse
 from shared.contract.events.metrics import MetricDefinedV1
 from shared.contract.metric_dictionary import SUMMABLE_METRICS, MetricKind
 from shared.contract.types import ObjectiveType

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from services.metrics.models import bus
-from services.metrics.service import JOBS
+from services.metrics.rollups.snapshots import JOBS
 from shared.contract.events.planning import PlanTargetsSetV1
 from shared.contract.types import ObjectiveType, TargetKind
 from shared.kit.db import create_engine, create_sessionmaker

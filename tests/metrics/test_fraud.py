@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from services.metrics import fraud
 from services.metrics.app import DEFINITION
+from services.metrics.fraud import signals as fraud
+from services.metrics.fraud.review import JOBS as FRAUD_JOBS
 from services.metrics.models import bus
-from services.metrics.review import JOBS as FRAUD_JOBS
-from services.metrics.service import JOBS
+from services.metrics.rollups.snapshots import JOBS
 from shared.contract.events.planning import PlanTargetsSetV1
 from shared.contract.types import Role
 from shared.kit.db import create_engine, create_sessionmaker

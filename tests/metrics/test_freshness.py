@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy import select
 
-from services.metrics.freshness import JOBS
 from services.metrics.models import bus
+from services.metrics.sources.freshness import JOBS
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import Settings
 from tests.metrics.helpers import canonical, map_entities, post, register

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.metrics.app import DEFINITION
+from services.metrics.fraud.repository import FraudRepository
 from services.metrics.models import Fact, FactRevision
-from services.metrics.repository import MetricsRepository
 from shared.kit.db import create_sessionmaker
 from shared.kit.migrations import alembic_config
 from shared.kit.settings import Settings
@@ -393,7 +393,7 @@ async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_ag
     }
     # the fraud scan sees each entity-day once, with its day's figure
     async with create_sessionmaker(engine)() as session:
-        found = await MetricsRepository(session).facts_between(
+        found = await FraudRepository(session).facts_between(
             date(2024, 6, 10), date(2024, 6, 10), ["clicks", "impressions"]
         )
     assert sorted((e, m, v) for _p, _c, _s, e, _d, m, v in found) == [

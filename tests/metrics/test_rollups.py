@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from services.metrics.repository import MetricsRepository
+from services.metrics.rollups.repository import RollupsRepository
 from shared.contract.events.planning import PlanTargetsSetV1
 from shared.contract.types import ObjectiveType
 from shared.kit.db import create_sessionmaker
@@ -291,7 +291,7 @@ async def _compare(
     sessions: async_sessionmaker[Any], plan_id: uuid.UUID, until: date
 ) -> dict[str, Decimal]:
     async with sessions() as session:
-        repo = MetricsRepository(session)
+        repo = RollupsRepository(session)
         figures = await repo.figures(plan_id, until)
         channels = await repo.channel_sums(plan_id, until)
         naive = (await session.execute(text(NAIVE), {"p": plan_id, "until": until})).all()
@@ -361,7 +361,7 @@ async def test_dashboard_reads_equal_a_group_by_over_the_facts(
     await run_snapshots(engine, settings, NOW)
     await _compare(sessions, plan.id, until)
     async with sessions() as session:
-        figures = await MetricsRepository(session).figures(plan.id, until)
+        figures = await RollupsRepository(session).figures(plan.id, until)
     # the latest day of the index is the 20th; net leaves out the excluded entity on it
     assert figures.gross_latest["brand_search_index"] == D(1019 * 6)
     assert figures.net_latest["brand_search_index"] == D(1019 * 5)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.metrics.kpi import achievement, value_of
-from services.metrics.signatures import SignatureInvalid, new_secret, sign, verify
+from services.metrics.facts.signatures import SignatureInvalid, new_secret, sign, verify
+from services.metrics.kpis.kpi import achievement, value_of
 
 SECRET = new_secret()
 NOW = datetime(2024, 6, 7, 9, 0, tzinfo=UTC)

@@ -6,10 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.planning.models import bus as planning_bus
 from shared.kit.bus.embedded import EmbeddedTransport
+from shared.kit.bus.outbox import Pending
 from shared.kit.bus.relay import Relay
 from shared.kit.bus.transport import TransportUnavailable
 from shared.kit.db import create_engine, create_sessionmaker
@@ -192,3 +194,35 @@ async def test_a_lower_id_committed_after_a_higher_one_is_still_published(
     recorder = Recorder()
     await consume_all(transport, recorder, sessions)
     assert sorted(recorder.applied) == ["fast#1", "slow#1"]
+
+
+async def test_events_recorded_together_keep_their_order_subjects_and_correlation_ids(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    batch = [
+        Pending(plan_event("b", 1), "b", "req-1"),
+        Pending(plan_event("a", 2), "a", None),
+        Pending(plan_event("b", 3), "b", "req-3"),
+    ]
+    async with sessions() as session, session.begin():
+        recorded = await outbox.record_many(session, batch)
+    table = planning_bus.outbox
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(table.c.event_id, table.c.subject, table.c.topic, table.c.envelope).order_by(
+                    table.c.id
+                )
+            )
+        ).all()
+    assert [r.event_id for r in rows] == [e.id for e in recorded]
+    assert [(r.subject, r.topic) for r in rows] == [
+        ("b", TOPIC),
+        ("a", TOPIC),
+        ("b", TOPIC),
+    ]
+    assert [(r.envelope["data"]["name"], r.envelope["correlation_id"]) for r in rows] == [
+        ("b#1", "req-1"),
+        ("a#2", None),
+        ("b#3", "req-3"),
+    ]

@@ -9,11 +9,21 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import derived, payouts, service
-from services.metrics.dictionary import Dictionary
+from services.metrics import service
+from services.metrics.dictionary import derived
+from services.metrics.dictionary.catalogue import Dictionary
+from services.metrics.kpis import payouts
+from services.metrics.kpis import service as kpis_service
+from services.metrics.kpis.repository import KpisRepository
 from services.metrics.reporting.repository import sources_by_metric
-from services.metrics.repository import MetricsRepository
-from services.metrics.schemas import DecompositionRead, Evaluation, PlanKpis, RollupPeriod
+from services.metrics.rollups import service as rollups_service
+from services.metrics.schemas import (
+    DecompositionRead,
+    Evaluation,
+    PlanKpis,
+    PlanRollups,
+    RollupPeriod,
+)
 from shared.contract.metric_dictionary import MetricKind
 from shared.kit.errors import NotFound
 
@@ -120,15 +130,15 @@ async def gather(
 ) -> ReportData:
     """The evaluation, channels, daily trends, funnel and decomposition trees of a plan."""
     evaluation = await service.evaluation(session, plan_id, as_of)
-    standing = await service.kpis(session, plan_id, as_of)
-    target = await MetricsRepository(session).target(plan_id)
+    standing = await kpis_service.kpis(session, plan_id, as_of)
+    target = await KpisRepository(session).target(plan_id)
     if target is None:
         raise NotFound(f"no targets known for plan {plan_id}")
     dictionary = await derived.dictionary(session)
     last = max(min(as_of, target.ends_on), target.starts_on)
     objective_metrics = [o.metric for o in standing.objectives]
     wanted = sorted({*CHANNEL_METRICS, *FUNNEL, *dictionary.base_metrics(objective_metrics)})
-    daily = await service.rollups(
+    daily = await rollups_service.rollups(
         session,
         plan_id,
         grain="day",
@@ -137,6 +147,8 @@ async def gather(
         last=last,
         timezone=timezone,
     )
+    if not isinstance(daily, PlanRollups):  # asked by the day, never hourly
+        raise TypeError("daily rollups came back hourly")
     per_channel: dict[uuid.UUID | None, dict[str, Decimal]] = {}
     totals: dict[str, Decimal] = {}
     for period in daily.periods:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +20,15 @@ def notify_channel(table: Table) -> str:
     return f"outbox_{table.schema}"
 
 
+class Pending(NamedTuple):
+    """An event to record, with the correlation id of the request it belongs to (a batch
+    recorded away from its requests cannot read theirs from the context)."""
+
+    payload: EventPayload
+    subject: str
+    correlation_id: str | None
+
+
 class Outbox:
     """Writes events into a service's outbox table, inside the caller's transaction."""
 
@@ -29,20 +41,35 @@ class Outbox:
         self, session: AsyncSession, payload: EventPayload, *, subject: str
     ) -> Envelope:
         """Add one event; it is published only if the caller's transaction commits."""
-        envelope = Envelope.wrap(
-            payload, source=self.source, subject=subject, correlation_id=correlation_id.get()
+        (envelope,) = await self.record_many(
+            session, [Pending(payload, subject, correlation_id.get())]
         )
-        await session.execute(
-            insert(self.table).values(
-                event_id=envelope.id,
-                topic=payload.topic_name(),
-                subject=subject,
-                event_type=envelope.type,
-                envelope=envelope.model_dump(mode="json"),
+        return envelope
+
+    async def record_many(self, session: AsyncSession, events: Sequence[Pending]) -> list[Envelope]:
+        """Add events in one statement, in this order (the relay publishes them so); they are
+        published only if the caller's transaction commits."""
+        envelopes = [
+            Envelope.wrap(
+                e.payload, source=self.source, subject=e.subject, correlation_id=e.correlation_id
             )
-        )
+            for e in events
+        ]
+        if not envelopes:
+            return envelopes
+        rows: list[dict[str, Any]] = [
+            {
+                "event_id": envelope.id,
+                "topic": event.payload.topic_name(),
+                "subject": event.subject,
+                "event_type": envelope.type,
+                "envelope": envelope.model_dump(mode="json"),
+            }
+            for event, envelope in zip(events, envelopes, strict=True)
+        ]
+        await session.execute(insert(self.table), rows)
         if not session.info.get(DIRTY_FLAG):
             # NOTIFY is delivered on commit only, so a rolled-back event wakes nobody.
             await session.execute(select(func.pg_notify(self._channel, "")))
             session.info[DIRTY_FLAG] = True
-        return envelope
+        return envelopes

@@ -1,7 +1,7 @@
 """Conversion of money facts into a plan's currency: the rules, as plain functions.
 
 Facts stay in their source's currency (they are the as-reported record); sums for a plan are
-in the plan's currency. repository.py applies the same rules in SQL (``CONVERTED``) when it
+in the plan's currency. fx/sql.py applies the same rules in SQL (``CONVERTED``) when it
 builds the daily rollups and reads days not rolled up yet; the tests hold the two together.
 
 - Only money (kind MONEY: cost, gmv, revenue) is converted; counters and indices never are.

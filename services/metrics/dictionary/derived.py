@@ -7,11 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.dictionary import DerivedEntry, Dictionary
-from services.metrics.expressions import ExpressionRefused, parse
-from services.metrics.ingest import outbox
-from services.metrics.models import DerivedMetric
-from services.metrics.repository import MetricsRepository
+from services.metrics.dictionary.catalogue import DerivedEntry, Dictionary
+from services.metrics.dictionary.expressions import ExpressionRefused, parse
+from services.metrics.dictionary.repository import DictionaryRepository
+from services.metrics.models import DerivedMetric, outbox
 from services.metrics.schemas import DerivedMetricIn, MetricRead
 from shared.contract.events.metrics import MetricDefinedV1
 from shared.contract.metric_dictionary import (
@@ -45,7 +44,7 @@ def _entry(row: DerivedMetric) -> DerivedEntry | None:
 
 async def dictionary(session: AsyncSession) -> Dictionary:
     """The built-in metrics and every derived one, as stored now."""
-    entries = [_entry(row) for row in await MetricsRepository(session).derived_metrics()]
+    entries = [_entry(row) for row in await DictionaryRepository(session).derived_metrics()]
     return Dictionary({e.definition.key: e for e in entries if e is not None})
 
 
@@ -74,7 +73,7 @@ async def entries(session: AsyncSession) -> list[MetricRead]:
         )
         for m in METRIC_DICTIONARY.values()
     ]
-    return [*built_in, *(_read(r) for r in await MetricsRepository(session).derived_metrics())]
+    return [*built_in, *(_read(r) for r in await DictionaryRepository(session).derived_metrics())]
 
 
 def _checked(key: str, data: DerivedMetricIn) -> str:
@@ -108,7 +107,7 @@ async def define(
     Sending the same definition again changes nothing and publishes nothing.
     """
     fields = {**data.model_dump(), "expression": _checked(key, data)}
-    repo = MetricsRepository(session)
+    repo = DictionaryRepository(session)
     row = await repo.derived_metric(key)
     if row is None:
         row = DerivedMetric(

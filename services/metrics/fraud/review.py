@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import fraud
-from services.metrics.ingest import outbox
-from services.metrics.models import FraudFlag, idempotency
-from services.metrics.repository import MetricsRepository
+from services.metrics.fraud import signals as fraud
+from services.metrics.fraud.repository import FraudRepository
+from services.metrics.models import FraudFlag, idempotency, outbox
 from services.metrics.schemas import (
     FraudDecision,
     FraudFlagCreate,
@@ -41,7 +40,7 @@ async def scan_fraud(session: AsyncSession, now: datetime, settings: Settings) -
     thresholds = fraud.DEFAULTS
     today = now.astimezone(ZoneInfo(settings.company_timezone)).date()
     first = today - timedelta(days=thresholds.lookback_days - 1)
-    repo = MetricsRepository(session)
+    repo = FraudRepository(session)
     values: dict[EntityDay, dict[str, Decimal]] = defaultdict(dict)
     channels: dict[EntityDay, uuid.UUID | None] = {}
     for plan_id, channel_id, source_id, entity, day, metric, value in await repo.facts_between(
@@ -79,7 +78,7 @@ async def _suspect(
     now: datetime,
 ) -> None:
     plan_id, source_id, entity, day = key
-    claimed = await MetricsRepository(session).claim_fraud_flag(
+    claimed = await FraudRepository(session).claim_fraud_flag(
         {
             "id": uuid.uuid4(),
             "source_id": source_id,
@@ -119,7 +118,7 @@ async def fraud_flags(
     session: AsyncSession, plan_id: uuid.UUID, status: str | None
 ) -> list[FraudFlagRead]:
     """A plan's fraud flags (optionally of one status), newest day first."""
-    return [_flag_read(f) for f in await MetricsRepository(session).fraud_flags(plan_id, status)]
+    return [_flag_read(f) for f in await FraudRepository(session).fraud_flags(plan_id, status)]
 
 
 async def flag_entity_day_once(
@@ -146,7 +145,7 @@ async def flag_entity_day(
     session: AsyncSession, plan_id: uuid.UUID, data: FraudFlagCreate, who: str, now: datetime
 ) -> FraudFlagRead:
     """A reviewer flags an entity-day by hand (suspected, or excluded straight away)."""
-    repo = MetricsRepository(session)
+    repo = FraudRepository(session)
     carried = await repo.entity_day(data.source_id, data.entity, data.day)
     if carried is None or carried[0] != plan_id:
         raise NotFound(f"plan {plan_id} has no facts of {data.entity} on {data.day}")
@@ -188,7 +187,7 @@ async def decide_fraud_flag(
     now: datetime,
 ) -> FraudFlagRead:
     """Exclude the flagged entity-day from net figures, or clear it; the snapshot follows."""
-    repo = MetricsRepository(session)
+    repo = FraudRepository(session)
     flag = await repo.fraud_flag(flag_id)
     if flag is None or flag.plan_id != plan_id:
         raise NotFound(f"plan {plan_id} has no fraud flag {flag_id}")

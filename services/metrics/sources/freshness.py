@@ -1,30 +1,29 @@
-"""Freshness: each mapped source's data for yesterday is due by the daily cut-off (17:00)."""
+"""Freshness: each mapped source's data for yesterday is due by the daily cut-off (a setting,
+17:00 company time unless configured)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics.ingest import outbox
-from services.metrics.repository import MetricsRepository
+from services.metrics.models import outbox
+from services.metrics.sources.repository import SourcesRepository
 from shared.contract.events.metrics import DataLateV1
 from shared.kit.jobs import PeriodicJob
 from shared.kit.settings import Settings
-
-CUTOFF = time(17, 0)
 
 
 async def flag_late_sources(session: AsyncSession, now: datetime, settings: Settings) -> None:
     """After the cut-off, announce once per source, plan and day what has not arrived."""
     zone = ZoneInfo(settings.company_timezone)
     local = now.astimezone(zone)
-    if local.time() < CUTOFF:
+    if local.time() < settings.data_cutoff:
         return
     day = local.date() - timedelta(days=1)
-    cutoff_at = datetime.combine(local.date(), CUTOFF, zone)
-    repo = MetricsRepository(session)
+    cutoff_at = datetime.combine(local.date(), settings.data_cutoff, zone)
+    repo = SourcesRepository(session)
     for source_id, plan_id in await repo.mapped_sources():
         if await repo.has_facts(source_id, day):
             continue

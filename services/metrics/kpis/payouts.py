@@ -7,17 +7,19 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import decomposition
+from services.metrics.facts.repository import FactsRepository
+from services.metrics.kpis import decomposition
+from services.metrics.kpis.repository import KpisRepository
 from services.metrics.models import Decomposition
-from services.metrics.repository import MetricsRepository
 from services.metrics.schemas import DecompositionNodeRead, DecompositionRead
 from shared.contract.events.planning import DecomposedNode, ObjectiveDecomposedV1
+from shared.contract.payouts import KPI_PAYOUT_CAP
 from shared.kit.errors import NotFound
 
 
 async def on_decomposed(session: AsyncSession, event: ObjectiveDecomposedV1) -> None:
     """Keep the newest tree of an objective (an older plan revision arriving late is ignored)."""
-    repo = MetricsRepository(session)
+    repo = KpisRepository(session)
     current = await repo.decomposition(event.plan_id, event.objective_id)
     tree = [node.model_dump(mode="json") for node in event.nodes]
     if current is None:
@@ -44,12 +46,12 @@ async def standing(
     session: AsyncSession, plan_id: uuid.UUID, objective_id: uuid.UUID, as_of: date
 ) -> DecompositionRead:
     """Every node's actual from plan start to ``as_of``, achievement, capped payout and pace."""
-    repo = MetricsRepository(session)
+    repo = KpisRepository(session)
     kept = await repo.decomposition(plan_id, objective_id)
     if kept is None:
         raise NotFound(f"objective {objective_id} of plan {plan_id} has no decomposition")
     nodes = [DecomposedNode.model_validate(node) for node in kept.tree]
-    sums = await repo.entity_sums(
+    sums = await FactsRepository(session).entity_sums(
         plan_id,
         decomposition.entities(nodes),
         kept.starts_on,
@@ -67,7 +69,7 @@ async def standing(
         starts_on=kept.starts_on,
         due_on=kept.due_on,
         as_of=as_of,
-        payout_cap=decomposition.KPI_PAYOUT_CAP,
+        payout_cap=KPI_PAYOUT_CAP,
         root=_read(measured),
     )
 

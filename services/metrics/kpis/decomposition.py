@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from services.metrics import kpi
+from services.metrics.kpis import kpi
 from shared.contract.events.planning import DecomposedNode
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
-
-KPI_PAYOUT_CAP = Decimal(2)  # DOMAIN.md §9: individual payout follows achievement, capped at 200 %
+from shared.contract.payouts import payout_rate
 
 EntitySums = Mapping[tuple[uuid.UUID, str], Mapping[str, Decimal]]  # (source, entity) → sums
 
@@ -114,7 +113,7 @@ class _Tree:
                 node=node,
                 actual=value,
                 achievement=achievement,
-                payout_rate=None if achievement is None else min(achievement, KPI_PAYOUT_CAP),
+                payout_rate=payout_rate(achievement),
                 expected_to_date=standing.expected_to_date,
                 projected_at_due=None if value is None else standing.projected,
                 children_target=children_target,

@@ -10,13 +10,10 @@ from typing import Any
 
 from prometheus_client import Counter
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import SERVICE
-from services.metrics.callers import authenticate
-from services.metrics.models import bus
-from services.metrics.rows import (
+from services.metrics.facts.callers import authenticate
+from services.metrics.facts.rows import (
     FORMATS,
     WHOLE_DAY,
     ActionTypes,
@@ -26,90 +23,23 @@ from services.metrics.rows import (
     facts,
     validate_report,
 )
-from services.metrics.signatures import SignatureInvalid
+from services.metrics.facts.signatures import SignatureInvalid
+from services.metrics.facts.sql import (
+    ANSWERED,
+    CLAIM,
+    META_ACTION_TYPES,
+    SEEN,
+    SOURCE_SECRETS,
+    UPSERT,
+    UPSERT_WHOLE_DAYS,
+)
+from services.metrics.models import outbox
 from shared.contract.events.metrics import IngestionSummaryV1
-from shared.kit.bus.outbox import DIRTY_FLAG, Outbox
+from shared.kit.bus.outbox import DIRTY_FLAG
 from shared.kit.errors import Conflict, DomainError, NotFound, RuleViolated
 from shared.kit.runtime import ServiceRuntime
 
-outbox = Outbox(bus.outbox, source=SERVICE)
 WEBHOOK_ROWS = Counter("webhook_rows_total", "Webhook rows received", ["outcome"])
-
-# One statement per batch: rows meet their mappings, every value goes to the revisions table (the
-# as-of history is complete), changed plan/channel/days are remembered for the coalesced
-# snapshots, and facts are upserted where the report is newer; an older report arriving late
-# changes no fact. A day already marked is marked again (DO UPDATE, not DO NOTHING) so its row
-# stays locked until this commit: the snapshot job skips locked marks and cannot rebuild the
-# day's rollup before these facts are visible.
-# Remember the changed plan/channel/days of the rows in ``incoming`` (also used by coalesce.py).
-MARK_DIRTY = """
-    INSERT INTO metrics.dirty_days (plan_id, channel_key, day)
-    SELECT DISTINCT plan_id, keys.channel_key, day
-    FROM incoming
-    CROSS JOIN LATERAL (VALUES (coalesce(channel_id::text, 'plan')), ('plan'))
-        AS keys(channel_key)
-    WHERE plan_id IS NOT NULL
-    ORDER BY 1, 2, 3
-    ON CONFLICT (plan_id, channel_key, day) DO UPDATE SET day = EXCLUDED.day
-"""
-# Whole-day batches (every platform's daily report) leave the hours array out: unnesting it
-# costs a few per cent of the statement for values that are all WHOLE_DAY. Values travel as
-# text and PostgreSQL parses them: asyncpg's binary numeric encoding of 1,000 Decimals took
-# 2.0 ms against 0.8 ms for str() and the cast (exact either way).
-INCOMING_WHOLE_DAYS = """
-WITH incoming AS (
-    SELECT t.entity, t.day, -1::smallint AS hour, t.metric, t.value, m.plan_id, m.channel_id
-    FROM unnest($1::text[], $2::date[], $3::text[], CAST($4::text[] AS numeric[]))
-        AS t(entity, day, metric, value)
-    LEFT JOIN metrics.mappings AS m ON m.source_id = $5 AND m.entity = t.entity
-"""
-INCOMING_HOURS = """
-WITH incoming AS (
-    SELECT t.entity, t.day, t.hour, t.metric, t.value, m.plan_id, m.channel_id
-    FROM unnest($1::text[], $2::date[], $8::smallint[], $3::text[],
-        CAST($4::text[] AS numeric[]))
-        AS t(entity, day, hour, metric, value)
-    LEFT JOIN metrics.mappings AS m ON m.source_id = $5 AND m.entity = t.entity
-"""
-UPSERT_REST = "".join(  # constants only: the shared dirty-day marking in the middle
-    (
-        """), revisions AS (
-    INSERT INTO metrics.fact_revisions
-        (source_id, entity, day, hour, metric, value, reported_at, delivery_id)
-    SELECT $5, entity, day, hour, metric, value, $6, $7 FROM incoming
-), dirty AS (
-""",
-        MARK_DIRTY,
-        """), changed AS (
-    INSERT INTO metrics.facts AS f
-        (source_id, entity, day, hour, metric, value, reported_at, plan_id, channel_id)
-    SELECT $5, entity, day, hour, metric, value, $6, plan_id, channel_id FROM incoming
-    ON CONFLICT (source_id, entity, day, hour, metric) DO UPDATE
-        SET value = EXCLUDED.value, reported_at = EXCLUDED.reported_at,
-            plan_id = EXCLUDED.plan_id, channel_id = EXCLUDED.channel_id
-        WHERE f.reported_at < EXCLUDED.reported_at
-    RETURNING (xmax = 0) AS inserted
-)
-SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) AS changed FROM changed
-""",
-    )
-)
-UPSERT = INCOMING_HOURS + UPSERT_REST  # $8: each row's hour
-UPSERT_WHOLE_DAYS = INCOMING_WHOLE_DAYS + UPSERT_REST
-SOURCE_SECRETS = text("SELECT kind, secrets, token_subjects FROM metrics.sources WHERE id = :id")
-# Read apart from the secrets, and for Meta batches only: no other format needs it.
-META_ACTION_TYPES = """
-SELECT id, meta_action_types FROM metrics.sources
-WHERE id = ANY($1::uuid[]) AND meta_action_types IS NOT NULL
-"""
-CLAIM = """
-INSERT INTO metrics.deliveries (source_id, delivery_id, body_hash, response)
-VALUES ($1, $2, $3, '{}') ON CONFLICT DO NOTHING RETURNING true
-"""
-SEEN = (
-    "SELECT body_hash, response FROM metrics.deliveries WHERE source_id = $1 AND delivery_id = $2"
-)
-ANSWERED = "UPDATE metrics.deliveries SET response = $3 WHERE source_id = $1 AND delivery_id = $2"
 
 
 Report = CanonicalReport | MetaReport | OceanEngineReport

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from services.metrics import kpi
-from services.metrics.expressions import Expression
+from services.metrics.dictionary.expressions import Expression
+from services.metrics.kpis import kpi
 from shared.contract.metric_dictionary import (
     METRIC_DICTIONARY,
     METRICS,

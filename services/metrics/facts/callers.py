@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from services.metrics.signatures import verify
+from services.metrics.facts.signatures import verify
 from shared.contract.types import Role
 from shared.kit.auth import bearer_principal
 from shared.kit.errors import Forbidden, RuleViolated

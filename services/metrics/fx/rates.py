@@ -7,9 +7,10 @@ from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.metrics import currency
+from services.metrics.fx import currency
+from services.metrics.fx.repository import FxRepository
 from services.metrics.models import FxRate, PlanTarget
-from services.metrics.repository import MetricsRepository
+from services.metrics.rollups.repository import RollupsRepository
 from services.metrics.schemas import FxRateIn, FxRateRead, MissingRate
 from shared.kit.errors import Conflict, RuleViolated
 
@@ -41,7 +42,7 @@ async def set_rate(
     """
     if base == quote:
         raise RuleViolated("a rate needs two different currencies", field="quote", rule="pair")
-    repo = MetricsRepository(session)
+    repo = FxRepository(session)
     inverse = await repo.fx_rate(quote, base, valid_from)
     if inverse is not None:
         raise Conflict(
@@ -69,11 +70,11 @@ async def list_rates(
     session: AsyncSession, base: str | None, quote: str | None
 ) -> list[FxRateRead]:
     """Stored rates by pair and day (optionally of one base and/or quote currency)."""
-    return [_read(r, until) for r, until in await MetricsRepository(session).fx_rates(base, quote)]
+    return [_read(r, until) for r, until in await FxRepository(session).fx_rates(base, quote)]
 
 
 async def missing(
-    repo: MetricsRepository,
+    repo: RollupsRepository,
     target: PlanTarget,
     first: date,
     last: date,

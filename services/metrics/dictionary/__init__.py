@@ -1,0 +1,1 @@
+"""The metric dictionary: built-in metrics, and derived metrics defined by expressions."""

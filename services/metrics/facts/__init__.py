@@ -1,0 +1,1 @@
+"""Facts in: signed webhooks and internal posts, validated, restated and stored."""

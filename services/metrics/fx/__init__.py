@@ -1,0 +1,1 @@
+"""Currencies and exchange rates: money in a plan's own currency."""

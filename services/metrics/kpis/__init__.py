@@ -1,0 +1,1 @@
+"""Plan targets as planning publishes them, objectives' achievement, decomposition and payouts."""

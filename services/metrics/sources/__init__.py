@@ -1,0 +1,1 @@
+"""Sources of facts: registration, signing secrets, entity mappings, and late-report notices."""
