@@ -1,4 +1,4 @@
-"""``make demo``: the seed campaign of DOMAIN.md played through all five services.
+"""``make demo``: the seed campaign of docs/domain.md played through all five services.
 
 It talks to the system only as its users do: REST with role tokens (minted as the company's
 identity provider would, with the development secret) and Standard-Webhooks-signed metric

@@ -1,4 +1,4 @@
-"""The DOMAIN.md tables (sections 1, 2, 4 and 7) as API payloads, for the demo and the tests."""
+"""The docs/domain.md tables (§1, §2, §4, §7) as API payloads, for the demo and the tests."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ CHANNELS: list[dict[str, Any]] = [
 
 
 def budget(channel_ids: list[str]) -> list[dict[str, Any]]:
-    """DOMAIN.md §2: 1,000,000 = online ads 500,000 + offline events 300,000 + materials 200,000."""
+    """docs/domain.md §2: 1,000,000 = online ads 500,000 + events 300,000 + materials 200,000."""
     koc, feed, popup, _shop = channel_ids
     return [
         {"name": "KOC fees", "channel_id": koc, "cost_type": "channel_fee", "planned": "120000.00"},
@@ -199,7 +199,7 @@ RETROSPECTIVE: list[dict[str, Any]] = [
 
 OWNERS = {"specialist": "specialist-amy", "copywriter": "copywriter-lu", "designer": "designer-ma"}
 
-# DOMAIN.md §3: the WBS of the Xiaohongshu seeding strategy.
+# docs/domain.md §3: the WBS of the Xiaohongshu seeding strategy.
 WBS: list[dict[str, Any]] = [
     {
         "code": "M-001",

@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ApprovalSettings(BaseSettings):
-    """Lead times of DOMAIN.md §8 and the deadlines of each stage."""
+    """Lead times of docs/domain.md §8 and the deadlines of each stage."""
 
     model_config = SettingsConfigDict(env_prefix="APPROVALS_", extra="ignore")
 

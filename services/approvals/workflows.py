@@ -52,7 +52,7 @@ def _stage(name: str, *roles: Role, mode: StageMode = "one", **extra: Any) -> St
     return StageDefinition(name=name, mode=mode, roles=list(roles), **extra)
 
 
-# DOMAIN.md §8, the company's approval table.
+# docs/domain.md §8, the company's approval table.
 DEFAULT_WORKFLOWS: dict[str, WorkflowDefinition] = {
     "plan": WorkflowDefinition(
         title="campaign plan and budget",
@@ -171,7 +171,7 @@ def policies(
     timezone: str,
     settings: ApprovalSettings,
 ) -> list[PolicyResult]:
-    """The lead-time and attachment rules of DOMAIN.md §8 that apply to this request."""
+    """The lead-time and attachment rules of docs/domain.md §8 that apply to this request."""
     if kind is not RequestKind.EXPENSE or cost_type is None:
         return []
     zone = ZoneInfo(timezone)

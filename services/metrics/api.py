@@ -326,7 +326,7 @@ async def rollups(
 async def evaluation(
     plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
 ) -> Evaluation:
-    """The evaluation table (DOMAIN.md §6) and the channel comparison."""
+    """The evaluation table (docs/domain.md §6) and the channel comparison."""
     return await service.evaluation(session, plan_id, as_of or _today())
 
 

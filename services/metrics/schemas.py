@@ -229,7 +229,7 @@ class PeriodComparison(BaseModel):
 
 
 class EvaluationRow(BaseModel):
-    """A row of the DOMAIN.md §6 evaluation table."""
+    """A row of the docs/domain.md §6 evaluation table."""
 
     objective_id: uuid.UUID
     dimension: str

@@ -1,4 +1,4 @@
-"""Metrics' evaluation: the DOMAIN.md §6 table, with users' notes."""
+"""Metrics' evaluation: the docs/domain.md §6 table, with users' notes."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def _shown(row: ObjectiveKpi, value: Decimal | None) -> str | None:
 
 
 async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> Evaluation:
-    """The DOMAIN.md §6 table, with users' analysis, plus the channel comparison."""
+    """The docs/domain.md §6 table, with users' analysis, plus the channel comparison."""
     target = await targets(session, plan_id)
     repo = RollupsRepository(session)
     notes = await KpisRepository(session).notes(plan_id)

@@ -151,7 +151,7 @@ class BudgetLine(Base):
 
 
 class Phase(Base):
-    """A phase of the execution plan (DOMAIN.md §4)."""
+    """A phase of the execution plan (docs/domain.md §4)."""
 
     __tablename__ = "phases"
 
@@ -218,7 +218,7 @@ RETROSPECTIVE_DOCUMENT = (
 
 
 class RetrospectiveRow(Base):
-    """A row of the retrospective table (DOMAIN.md §7), searchable across plans."""
+    """A row of the retrospective table (docs/domain.md §7), searchable across plans."""
 
     __tablename__ = "retrospective_rows"
     __table_args__ = (

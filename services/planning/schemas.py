@@ -243,7 +243,7 @@ class ForecastUpdate(Strict):
 
 
 class PhaseKind(StrEnum):
-    """The standard phases of DOMAIN.md §4, or a custom one."""
+    """The standard phases of docs/domain.md §4, or a custom one."""
 
     PREPARATION = "preparation"
     WARM_UP = "warm_up"

@@ -106,7 +106,7 @@ class TaskChange(Base):
 
 
 class ProgressEntry(Base):
-    """A row of the progress and issue log (DOMAIN.md §5)."""
+    """A row of the progress and issue log (docs/domain.md §5)."""
 
     __tablename__ = "progress_log"
 

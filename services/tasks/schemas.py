@@ -147,7 +147,7 @@ class StatusChange(Strict):
 
 
 class ProgressIn(Strict):
-    """A row of the progress and issue log, as in DOMAIN.md §5."""
+    """A row of the progress and issue log, as in docs/domain.md §5."""
 
     logged_on: date
     progress: Text

@@ -1,4 +1,4 @@
-"""The KPI payout rule (DOMAIN.md §9), which planning and metrics both apply to target trees."""
+"""The KPI payout rule (docs/domain.md §9), applied by planning and metrics to target trees."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class Role(StrEnum):
-    """Who a caller is in the business (DOMAIN.md, roles)."""
+    """Who a caller is in the business (docs/domain.md, roles)."""
 
     SPECIALIST = "specialist"
     SUPERVISOR = "supervisor"
@@ -37,7 +37,7 @@ class Money(BaseModel):
 
 
 class ObjectiveType(StrEnum):
-    """Kinds of campaign objective (DOMAIN.md §1)."""
+    """Kinds of campaign objective (docs/domain.md §1)."""
 
     USER_GROWTH = "user_growth"
     BRAND_AWARENESS = "brand_awareness"
@@ -54,7 +54,7 @@ class TargetKind(StrEnum):
 
 
 class ChannelType(StrEnum):
-    """The fixed channel vocabulary (DOMAIN.md §2)."""
+    """The fixed channel vocabulary (docs/domain.md §2)."""
 
     SEARCH = "search"
     SOCIAL = "social"
@@ -70,7 +70,7 @@ class ChannelType(StrEnum):
 
 
 class CostType(StrEnum):
-    """Budget line and expense cost types (DOMAIN.md §2 and §8)."""
+    """Budget line and expense cost types (docs/domain.md §2 and §8)."""
 
     CHANNEL_FEE = "channel_fee"
     CREATIVE_PRODUCTION = "creative_production"

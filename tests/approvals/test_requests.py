@@ -1,4 +1,4 @@
-"""Approvals as the company uses them: DOMAIN.md §8's three examples, races, audit, refusals."""
+"""Approvals as the company uses them: docs/domain.md §8's examples, races, audit, refusals."""
 
 from __future__ import annotations
 

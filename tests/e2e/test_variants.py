@@ -393,7 +393,7 @@ async def test_an_expense_that_breaks_a_policy_is_refused_and_commits_nothing(
         bus_before = await approval_events(database_url, plan_id)
         assert [k for k, _e in bus_before] == ["plan"] * len(bus_before)
 
-        # The pop-up store's venue fee, filed two days ahead: DOMAIN.md §8 wants three.
+        # The pop-up store's venue fee, filed two days ahead: docs/domain.md §8 wants three.
         today = datetime.now(UTC).date()
         venue = {
             "kind": "expense",

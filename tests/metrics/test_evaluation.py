@@ -1,4 +1,4 @@
-"""The DOMAIN.md §6 evaluation reproduced from ingested facts; snapshots published coalesced."""
+"""The docs/domain.md §6 evaluation from ingested facts; snapshots published coalesced."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ async def put(
 
 
 async def seeded_plan(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """A draft plan holding every DOMAIN.md table of sections 1, 2 and 4."""
+    """A draft plan holding every docs/domain.md table of sections 1, 2 and 4."""
     created = await client.post(
         "/planning/plans", json={**seed.PLAN, **overrides}, headers=SPECIALIST
     )

@@ -1,4 +1,4 @@
-"""The DOMAIN.md tables as API payloads; shared with ``make demo`` so both tell the same story."""
+"""The docs/domain.md tables as API payloads, shared with ``make demo``: one story for both."""
 
 from demo.seed import AUDIENCE, CHANNELS, OBJECTIVES, PHASES, PLAN, RETROSPECTIVE, RISKS, budget
 

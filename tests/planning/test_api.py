@@ -1,4 +1,4 @@
-"""The planning API as a marketing team uses it: the DOMAIN.md tables, lifecycle, bad input."""
+"""The planning API as a marketing team uses it: the docs/domain.md tables, lifecycle, bad input."""
 
 from __future__ import annotations
 

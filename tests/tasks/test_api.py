@@ -1,4 +1,4 @@
-"""The tasks API with DOMAIN.md §3's M-001…M-004 and §5's progress log."""
+"""The tasks API with docs/domain.md §3's M-001…M-004 and §5's progress log."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fake-registration fraud signals (DOMAIN.md §6) as pure functions over numbers: no database.
+"""Fake-registration fraud signals (docs/domain.md §6) as pure functions over numbers: no database.
 
 Each signal looks at one entity-day (a platform campaign, or for internal sources a school or
 ambassador channel code) against either its own history or its peers in the same plan that day:

@@ -11,7 +11,7 @@ from shared.contract.types import CostType, Money
 
 
 class RequestKind(StrEnum):
-    """What is being approved; the workflow is chosen by kind (DOMAIN.md §8)."""
+    """What is being approved; the workflow is chosen by kind (docs/domain.md §8)."""
 
     PLAN = "plan"
     ADJUSTMENT = "adjustment"

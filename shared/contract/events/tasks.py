@@ -92,7 +92,7 @@ class TaskDueSoonV1(TaskPayload):
 
 
 class IssueLoggedV1(TaskPayload):
-    """An issue was logged against a task's progress (DOMAIN.md §5 issue log)."""
+    """An issue was logged against a task's progress (docs/domain.md §5 issue log)."""
 
     event_type = "tasks.task.issue_logged"
     event_version = 1
