@@ -55,4 +55,4 @@ class ExperimentsRepository(Repository):
         if ends_on is not None:
             query = query.where(Fact.day <= ends_on)
         rows = await self.session.execute(net_of_exclusions(query))
-        return {(entity, metric): total for entity, metric, total in rows.tuples()}
+        return {(entity, metric): total for entity, metric, total in rows}
