@@ -26,6 +26,12 @@ from fastapi.responses import HTMLResponse
 
 from services.metrics import service
 from services.metrics.dictionary import derived
+from services.metrics.experiments import service as experiments_service
+from services.metrics.experiments.schemas import (
+    ExperimentCreate,
+    ExperimentRead,
+    ExperimentReview,
+)
 from services.metrics.facts import coalesce, ingest
 from services.metrics.fraud import review
 from services.metrics.fx import rates
@@ -449,6 +455,44 @@ async def decide_fraud_flag(
     return await review.decide_fraud_flag(
         session, plan_id, flag_id, decision, reviewer.subject, datetime.now(UTC)
     )
+
+
+@router.post(
+    "/plans/{plan_id}/experiments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExperimentRead,
+)
+async def create_experiment(
+    plan_id: uuid.UUID,
+    data: ExperimentCreate,
+    session: Session,
+    analyst: Analyst,
+    key: IdempotencyKey = None,
+) -> ExperimentRead:
+    """Start an A/B experiment: arms of fact entities (the control first) compared on a
+    proportion metric, with the minimum sample per arm fixed in advance."""
+    now = datetime.now(UTC)
+    return await experiments_service.create_experiment_once(
+        session, plan_id, data, analyst.subject, now, key
+    )
+
+
+@router.get("/plans/{plan_id}/experiments", response_model=list[ExperimentRead])
+async def list_experiments(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> list[ExperimentRead]:
+    """A plan's experiments, oldest first."""
+    return await experiments_service.experiments(session, plan_id)
+
+
+@router.get("/plans/{plan_id}/experiments/{experiment_id}/review", response_model=ExperimentReview)
+async def review_experiment(
+    plan_id: uuid.UUID, experiment_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> ExperimentReview:
+    """Each arm's rate with its 95 % interval, the uplift against the control, the p-value of
+    a fixed-horizon two-proportion z-test and the verdict (winner, no difference, not enough
+    data)."""
+    return await experiments_service.review(session, plan_id, experiment_id)
 
 
 @router.get(

@@ -334,3 +334,25 @@ class FxRate(Base):
     rate: Mapped[Decimal] = mapped_column(Numeric)
     set_by: Mapped[str] = mapped_column(Text)
     set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Experiment(Base):
+    """An A/B experiment of a plan: arms of fact entities compared on a ratio metric.
+
+    ``arms`` is ``[{"name", "entities": [entity, …]}, …]``, the control first; an entity is in
+    one arm only. The review (experiments/service.py) is computed from facts when asked.
+    """
+
+    __tablename__ = "experiments"
+    __table_args__ = (Index("ix_metrics_experiments_plan", "plan_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    plan_id: Mapped[uuid.UUID]
+    name: Mapped[str] = mapped_column(Text)
+    metric: Mapped[str] = mapped_column(Text)
+    arms: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    minimum_sample: Mapped[int] = mapped_column(BigInteger)
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

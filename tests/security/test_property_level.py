@@ -450,6 +450,21 @@ async def _world(stack: Stack) -> list[Write]:
             SUPERVISOR,
         ),
         Write(
+            "POST /metrics/plans/{plan_id}/experiments",
+            f"/metrics/plans/{aid}/experiments",
+            {
+                "name": "hero creative",
+                "metric": "ctr",
+                "arms": [
+                    {"name": "a", "entities": ["cmp-1"]},
+                    {"name": "b", "entities": ["cmp-2"]},
+                ],
+                "minimum_sample": 1000,
+            },
+            f"/metrics/plans/{aid}/experiments",
+            SUPERVISOR,
+        ),
+        Write(
             "PUT /metrics/plans/{plan_id}/fraud-flags/{flag_id}",
             f"/metrics/plans/{aid}/fraud-flags/{uuid.uuid4()}",
             {"status": "cleared", "note": "a school fair explains it"},
