@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from services.metrics.api import MAX_BODY as WEBHOOK_CAP
+from services.metrics.sources.api import MAX_BODY as WEBHOOK_CAP
 from shared.contract.types import Role
 from shared.kit.body_limit import DEFAULT_MAX_BODY
 from tests.conftest import bearer

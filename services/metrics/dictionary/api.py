@@ -1,0 +1,39 @@
+"""The metric dictionary's routes: every metric's definition, and derived metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from services.metrics.access import Operator
+from services.metrics.dictionary import derived
+from services.metrics.schemas import DerivedMetricIn, MetricRead
+from shared.contract.metric_dictionary import METRIC_KEY_PATTERN
+from shared.kit.app import Session
+from shared.kit.auth import Authenticated
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/dictionary", response_model=list[MetricRead])
+async def dictionary(session: Session, _caller: Authenticated) -> list[MetricRead]:
+    """Every metric: its definition and how it aggregates (ratios are ratios of sums).
+
+    The built-in metrics come first, then the derived ones with their formulas."""
+    return await derived.entries(session)
+
+
+@router.put("/dictionary/{key}", response_model=MetricRead)
+async def define_metric(
+    key: Annotated[str, Path(pattern=METRIC_KEY_PATTERN)],
+    data: DerivedMetricIn,
+    session: Session,
+    operator: Operator,
+) -> MetricRead:
+    """Define or redefine a derived metric by a formula over summable metrics.
+
+    There is no DELETE: objectives and alert rules in other services may name the metric, and
+    metrics cannot see them; a redefinition keeps the key and bumps its version instead."""
+    return await derived.define(session, key, data, operator.subject, datetime.now(UTC))
