@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import AwareDatetime
 
-from services.alerts import service
+from services.alerts import configuration, service
 from services.alerts.schemas import (
     Acknowledge,
     AlertFilter,
@@ -48,7 +48,7 @@ async def create_rule(
     data: RuleCreate, session: Session, actor: Responder, key: IdempotencyKey = None
 ) -> RuleRead:
     """A rule on a dictionary metric or on an event type (once per Idempotency-Key)."""
-    return await service.create_rule_once(session, data, actor.subject, key)
+    return await configuration.create_rule_once(session, data, actor.subject, key)
 
 
 @router.get("/rules", response_model=list[RuleRead])
@@ -56,7 +56,7 @@ async def list_rules(
     session: Session, _caller: Authenticated, plan_id: uuid.UUID | None = None
 ) -> list[RuleRead]:
     """Rules of a plan (with the global ones), or all."""
-    return await service.list_rules(session, plan_id)
+    return await configuration.list_rules(session, plan_id)
 
 
 @router.patch("/rules/{rule_id}", response_model=RuleRead)
@@ -69,7 +69,7 @@ async def update_rule(
     if_match: IfMatch = None,
 ) -> RuleRead:
     """Tune a rule."""
-    rule = await service.update_rule(session, rule_id, data, if_match)
+    rule = await configuration.update_rule(session, rule_id, data, if_match)
     set_etag(response, rule.row_version)
     return rule
 
@@ -140,13 +140,13 @@ async def create_silence(
     data: SilenceCreate, session: Session, actor: Responder, key: IdempotencyKey = None
 ) -> SilenceRead:
     """Mute matching alerts' notifications for a window (once per Idempotency-Key)."""
-    return await service.create_silence_once(session, data, actor.subject, key)
+    return await configuration.create_silence_once(session, data, actor.subject, key)
 
 
 @router.post("/silences/{silence_id}/expire", response_model=SilenceRead)
 async def expire_silence(silence_id: uuid.UUID, session: Session, _actor: Responder) -> SilenceRead:
     """End a silence now."""
-    return await service.expire_silence(session, silence_id, _now())
+    return await configuration.expire_silence(session, silence_id, _now())
 
 
 @router.put("/channels/{channel_id}", response_model=ChannelRead)
@@ -158,10 +158,10 @@ async def put_channel(
 ) -> ChannelRead:
     """Create or change a channel (a Standard Webhooks receiver, a WeCom, DingTalk or Feishu
     group robot, or email recipients), its language, grouping and business hours."""
-    return await service.put_channel(session, channel_id, data)
+    return await configuration.put_channel(session, channel_id, data)
 
 
 @router.get("/channels", response_model=list[ChannelRead])
 async def list_channels(session: Session, _op: Operator) -> list[ChannelRead]:
     """Every notification channel (secrets are never shown)."""
-    return await service.list_channels(session)
+    return await configuration.list_channels(session)

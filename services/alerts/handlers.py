@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.alerts import SERVICE, service
+from services.alerts import SERVICE, configuration, judging, service
 from shared.contract.envelope import Envelope
 from shared.contract.events.approvals import (
     ApprovalApprovedV1,
@@ -37,26 +37,26 @@ async def on_targets_set(
     event: PlanTargetsSetV1, _envelope: Envelope, session: AsyncSession
 ) -> None:
     """Default rules follow the plan's objectives."""
-    await service.on_targets(session, event)
+    await configuration.on_targets(session, event)
 
 
 async def on_kpi_snapshot(event: KpiSnapshotV1, _envelope: Envelope, session: AsyncSession) -> None:
     """Judge objectives against their targets."""
-    await service.on_kpi_snapshot(session, event, datetime.now(UTC))
+    await judging.on_kpi_snapshot(session, event, datetime.now(UTC))
 
 
 async def on_metrics_updated(
     event: MetricsUpdatedV1, _envelope: Envelope, session: AsyncSession
 ) -> None:
     """Judge metric rules on a channel-day."""
-    await service.on_metrics_updated(session, event, datetime.now(UTC))
+    await judging.on_metrics_updated(session, event, datetime.now(UTC))
 
 
 async def on_spend_recorded(
     event: SpendRecordedV1, _envelope: Envelope, session: AsyncSession
 ) -> None:
     """Judge budget pacing rules."""
-    await service.on_spend(session, event, datetime.now(UTC))
+    await judging.on_spend(session, event, datetime.now(UTC))
 
 
 async def on_task_created(event: TaskCreatedV1, _envelope: Envelope, session: AsyncSession) -> None:
@@ -96,7 +96,7 @@ async def on_condition(
         summary = (
             f"budget line forecast {event.forecast.amount} exceeds plan {event.planned.amount}"
         )
-    await service.on_event(
+    await judging.on_event(
         session, envelope.type, event.plan_id, subject, summary, datetime.now(UTC)
     )
 
@@ -107,7 +107,7 @@ async def on_task_moved(
     """A finished or cancelled task is no longer overdue."""
     if event.to_status in ("done", "cancelled"):
         for condition in ("tasks.task.overdue", "tasks.task.due_soon"):
-            await service.on_condition_cleared(
+            await judging.on_condition_cleared(
                 session,
                 condition,
                 event.task_id,
@@ -122,7 +122,7 @@ async def on_stage_decided(
     session: AsyncSession,
 ) -> None:
     """A decided stage is no longer overdue."""
-    await service.on_condition_cleared(
+    await judging.on_condition_cleared(
         session,
         "approvals.request.overdue",
         event.request_id,
@@ -136,7 +136,7 @@ async def on_ingested(
 ) -> None:
     """Data from a late source arrived."""
     if event.rows:
-        await service.on_condition_cleared(
+        await judging.on_condition_cleared(
             session,
             "metrics.source.data_late",
             event.source_id,
@@ -149,7 +149,7 @@ async def on_metric_defined(
     event: MetricDefinedV1, _envelope: Envelope, session: AsyncSession
 ) -> None:
     """A derived metric exists: rules may watch it."""
-    await service.remember_metric(session, event)
+    await configuration.remember_metric(session, event)
 
 
 SUBSCRIBERS = [

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.alerts import jobs, service
+from services.alerts import configuration, jobs, judging
 from services.alerts.models import Alert, Channel, bus
 from services.alerts.schemas import SilenceCreate
 from shared.contract.events.metrics import (
@@ -85,7 +85,7 @@ async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
                 channel("manager", "http://manager.test/hook", 1),
             ]
         )
-        await service.on_targets(session, targets())
+        await configuration.on_targets(session, targets())
     return made
 
 
@@ -146,15 +146,15 @@ def ctr(value: str) -> KpiSnapshotV1:
 async def run(sessions: async_sessionmaker[AsyncSession], action: object, now: datetime) -> None:
     async with sessions() as session, session.begin():
         if isinstance(action, KpiSnapshotV1):
-            await service.on_kpi_snapshot(session, action, now)
+            await judging.on_kpi_snapshot(session, action, now)
         elif isinstance(action, MetricsUpdatedV1):
-            await service.on_metrics_updated(session, action, now)
+            await judging.on_metrics_updated(session, action, now)
         elif isinstance(action, FraudSuspectedV1):
-            await service.on_event(
+            await judging.on_event(
                 session, action.event_type, action.plan_id, action.plan_id, "fraud", now
             )
         elif isinstance(action, SilenceCreate):
-            await service.create_silence(session, action, "supervisor-wang")
+            await configuration.create_silence(session, action, "supervisor-wang")
         else:
             await action(session, now, Settings())  # type: ignore[operator]
 

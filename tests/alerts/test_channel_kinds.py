@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.alerts import jobs, service
+from services.alerts import configuration, jobs
 from services.alerts.models import Notification
 from services.alerts.schemas import ChannelIn
 from shared.kit.settings import Settings
@@ -47,7 +47,7 @@ def robots() -> Iterator[Robots]:
 
 async def _put(sessions: async_sessionmaker[AsyncSession], **fields: object) -> None:
     async with sessions() as session, session.begin():
-        await service.put_channel(
+        await configuration.put_channel(
             session,
             "default",
             ChannelIn.model_validate(

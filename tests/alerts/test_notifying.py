@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.alerts import jobs, service
+from services.alerts import configuration, jobs, judging
 from services.alerts.models import Notification, Silence
 from services.alerts.schemas import ChannelIn, SilenceCreate
 from services.alerts.windows import BusinessHours, next_open
@@ -26,7 +26,7 @@ OFFICE = BusinessHours(
 
 async def _configure(sessions: async_sessionmaker[AsyncSession], **settings: object) -> None:
     async with sessions() as session, session.begin():
-        await service.put_channel(
+        await configuration.put_channel(
             session,
             "default",
             ChannelIn.model_validate(
@@ -39,7 +39,7 @@ async def _condition(
     sessions: async_sessionmaker[AsyncSession], event_type: str, at: datetime, plan: uuid.UUID
 ) -> None:
     async with sessions() as session, session.begin():
-        await service.on_event(session, event_type, plan, uuid.uuid4(), event_type, at)
+        await judging.on_event(session, event_type, plan, uuid.uuid4(), event_type, at)
 
 
 async def _queued(sessions: async_sessionmaker[AsyncSession]) -> list[Notification]:
@@ -67,7 +67,7 @@ async def test_alerts_of_a_plan_wait_together_then_follow_at_the_group_interval(
     await _condition(sessions, "tasks.task.overdue", T0 + timedelta(seconds=60), PLAN)
     other = uuid.uuid4()
     async with sessions() as session, session.begin():
-        await service.on_targets(session, targets().model_copy(update={"plan_id": other}))
+        await configuration.on_targets(session, targets().model_copy(update={"plan_id": other}))
     await _condition(sessions, "tasks.task.overdue", T0 + timedelta(seconds=60), other)
     await run(sessions, jobs.deliver, T0 + timedelta(seconds=329))
     assert [m["group_labels"] for _h, m in receiver.messages[1:]] == [{"plan_id": str(other)}]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.alerts import evaluation, handlers, service
+from services.alerts import configuration, evaluation, handlers, judging, service
 from services.alerts.schemas import RuleCreate
 from shared.contract.envelope import Envelope
 from shared.contract.events.approvals import ApprovalStepDecidedV1, RequestKind
@@ -32,7 +32,7 @@ REGISTRATIONS = uuid.uuid4()
 
 async def _rule(sessions: async_sessionmaker[AsyncSession], **fields: object) -> None:
     async with sessions() as session, session.begin():
-        await service.create_rule(
+        await configuration.create_rule(
             session, RuleCreate.model_validate({"name": "r", "plan_id": PLAN, **fields})
         )
 
@@ -105,7 +105,7 @@ async def test_spend_ahead_of_the_budget_share_of_elapsed_time_fires_a_pacing_al
         planned_budget=Money(amount=Decimal(92000)),  # 1,000 a day over May–July
     )
     async with sessions() as session, session.begin():
-        await service.on_targets(session, targets().model_copy(update={"channels": [feed]}))
+        await configuration.on_targets(session, targets().model_copy(update={"channels": [feed]}))
     await _rule(sessions, kind="budget_pacing", direction="above", threshold=20)
 
     def spent(amount: int) -> SpendRecordedV1:
@@ -117,15 +117,15 @@ async def test_spend_ahead_of_the_budget_share_of_elapsed_time_fires_a_pacing_al
         )
 
     async with sessions() as session, session.begin():
-        await service.on_spend(session, spent(11900), T0)
+        await judging.on_spend(session, spent(11900), T0)
     assert await alerts_of(engine) == []
     async with sessions() as session, session.begin():
-        await service.on_spend(session, spent(13000), T0)
+        await judging.on_spend(session, spent(13000), T0)
     ((alert),) = await alerts_of(engine)
     assert (alert.state, alert.channel_id) == ("firing", FEED)
     assert "+30.0% off pace" in alert.summary
     async with sessions() as session, session.begin():
-        await service.on_spend(session, spent(10900), T0 + timedelta(hours=1))
+        await judging.on_spend(session, spent(10900), T0 + timedelta(hours=1))
     assert [a.state for a in await alerts_of(engine)] == ["resolved"]
 
 
@@ -134,7 +134,7 @@ async def test_the_follow_up_task_made_for_an_alert_is_linked_back_to_it(
 ) -> None:
     await run(sessions, _registrations(1, 1), T0)  # nothing fires on its own here
     async with sessions() as session, session.begin():
-        await service.on_event(session, "tasks.task.overdue", PLAN, uuid.uuid4(), "late", T0)
+        await judging.on_event(session, "tasks.task.overdue", PLAN, uuid.uuid4(), "late", T0)
     (alert,) = await alerts_of(engine)
     task = TaskCreatedV1(
         task_id=uuid.uuid4(),
@@ -164,7 +164,7 @@ async def test_event_alerts_resolve_when_their_condition_is_over(
             ("metrics.source.data_late", source),
             ("approvals.request.overdue", request),
         ):
-            await service.on_event(session, event_type, PLAN, subject, event_type, T0)
+            await judging.on_event(session, event_type, PLAN, subject, event_type, T0)
     assert sorted(a.state for a in await alerts_of(engine)) == ["firing"] * 3
     envelope = Envelope.model_validate(
         {"type": "x", "version": 1, "source": "test", "subject": "s", "time": T0, "data": {}}

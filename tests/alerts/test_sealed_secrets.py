@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from services.alerts import jobs, service
+from services.alerts import configuration, jobs
 from services.alerts.schemas import ChannelIn
 from tests.alerts.scenario import T0, Receiver, ctr, run
 
@@ -21,7 +21,7 @@ OTHER = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
 
 async def _put(sessions: async_sessionmaker[AsyncSession], **fields: object) -> None:
     async with sessions() as session, session.begin():
-        await service.put_channel(
+        await configuration.put_channel(
             session,
             "default",
             ChannelIn.model_validate(

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.alerts import jobs, service
+from services.alerts import configuration, jobs
 from services.alerts.schemas import RuleCreate
 from shared.contract.events.metrics import KpiSnapshotV1, MetricsUpdatedV1, MetricValue
 from tests.alerts.scenario import PLAN, T0, Receiver, alerts_of, ctr, run
@@ -23,7 +23,7 @@ FEED = uuid.uuid4()
 async def _ctr_floor(sessions: async_sessionmaker[AsyncSession]) -> None:
     """CTR below 1.5 % on any channel-day breaches, once is enough to fire."""
     async with sessions() as session, session.begin():
-        await service.create_rule(
+        await configuration.create_rule(
             session,
             RuleCreate.model_validate(
                 {
