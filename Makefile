@@ -32,9 +32,12 @@ $(CHROMIUM) $(CJK_FONT):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 
+# Two worker processes (pytest-xdist), one test file per worker at a time; TEST_WORKERS=0: one.
+TEST_WORKERS ?= 2
+
 ## The whole suite against real PostgreSQL (TEST_DATABASE_URL, or a throw-away embedded server).
 test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

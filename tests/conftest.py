@@ -1,42 +1,35 @@
 """Real PostgreSQL for every test: TEST_DATABASE_URL, or a throw-away embedded server.
 
-The schema is built once by the real migrations into a template database; each test gets
-its own copy (CREATE DATABASE … TEMPLATE), so tests whose code commits stay isolated.
+The schema is built once per test process by the real migrations into a template database; each
+test gets its own copy (CREATE DATABASE … TEMPLATE), so tests whose code commits stay isolated.
+
+Apps, fastest first: ``<service>_client`` runs one service with its consumers off (a test about
+its routes); ``client`` runs the all-in-one system with every relay and consumer (a test about
+services talking to each other; the stories in tests/e2e). See tests/harness/.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
-from allinone.app import DEFINITIONS, create_allinone_app
 from shared.contract.types import Role
-from shared.kit import migrations
-from shared.kit.bus.embedded import EmbeddedTransport
-from shared.kit.db import create_engine
 from shared.kit.embedded_pg import start_server, stop_server
 from shared.kit.settings import BusKind, Settings
 from shared.kit.tokens import mint_token
+from tests.harness.apps import all_in_one, one_service
+from tests.harness.databases import TEMPLATE, DatabaseCopies, build_template, drop_template
 from tests.kafka_broker import KafkaBroker, configured_broker, started_broker
 
-TEMPLATE = f"cp_template_{os.getpid()}"
+__all__ = ["TEMPLATE", "bearer"]
+
 _BROKER_USED: list[KafkaBroker] = []
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _with_database(url: str, name: str) -> str:
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
+BROKER_PROPERTY = "kafka_broker"
 
 
 @pytest.fixture(scope="session")
@@ -52,38 +45,29 @@ def server_url() -> Iterator[str]:
         stop_server(data_dir)  # stops the server, then deletes its data folder
 
 
-async def _admin(server: str) -> asyncpg.Connection:
-    return await asyncpg.connect(_libpq(server))
+@pytest.fixture(scope="session")
+async def database_copies(server_url: str) -> AsyncIterator[DatabaseCopies]:
+    """Fresh copies of the template, dropped in the background once a test is done."""
+    copies = DatabaseCopies(server_url)
+    yield copies
+    await copies.settle()
 
 
 @pytest.fixture(scope="session")
-async def template_url(server_url: str) -> AsyncIterator[str]:
+async def template_url(server_url: str, database_copies: DatabaseCopies) -> AsyncIterator[str]:
     """A database migrated by every service's real migrations, plus the embedded bus log."""
-    admin = await _admin(server_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{TEMPLATE}"')
-    url = _with_database(server_url, TEMPLATE)
-    engine = create_engine(url)
-    for definition in DEFINITIONS:
-        await migrations.upgrade(engine, definition.name, definition.migrations_dir)
-    await EmbeddedTransport(engine).ensure_schema()
-    await engine.dispose()
+    url = await build_template(server_url)
     yield url
-    await admin.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
-    await admin.close()
+    await database_copies.settle()
+    await drop_template(server_url)
 
 
 @pytest.fixture
-async def database_url(server_url: str, template_url: str) -> AsyncIterator[str]:
+async def database_url(template_url: str, database_copies: DatabaseCopies) -> AsyncIterator[str]:
     """A fresh copy of the migrated template for this test alone."""
-    name = f"cp_test_{uuid.uuid4().hex[:12]}"
-    admin = await _admin(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-        yield _with_database(server_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    url = await database_copies.create()
+    yield url
+    database_copies.release(url)
 
 
 @pytest.fixture
@@ -95,6 +79,7 @@ def settings(database_url: str) -> Settings:
         relay_idle_poll_seconds=0.05,
         consumer_max_attempts=3,
         jobs_enabled=False,  # tests run jobs themselves with a fixed clock
+        migrate_on_start=False,  # the template is migrated; checking again cost ~0.7 s a test
     )
 
 
@@ -107,11 +92,24 @@ def bearer(role: Role, subject: str | None = None) -> dict[str, str]:
 @pytest.fixture
 async def client(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP client on the all-in-one app, with every service's relay and consumers running."""
-    app, root = create_allinone_app(settings, database_url=database_url)
-    async with root.router.lifespan_context(root):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with all_in_one(settings, database_url) as (_dispatcher, _root, http):
+        yield http
+
+
+def _one_service_client(name: str) -> Callable[..., AsyncIterator[httpx.AsyncClient]]:
+    async def fixture(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+        async with one_service(name, settings, database_url) as (_app, http):
             yield http
+
+    fixture.__doc__ = f"HTTP client on the {name} service alone: its relay runs, no consumers."
+    return fixture
+
+
+planning_client = pytest.fixture(_one_service_client("planning"), name="planning_client")
+tasks_client = pytest.fixture(_one_service_client("tasks"), name="tasks_client")
+metrics_client = pytest.fixture(_one_service_client("metrics"), name="metrics_client")
+alerts_client = pytest.fixture(_one_service_client("alerts"), name="alerts_client")
+approvals_client = pytest.fixture(_one_service_client("approvals"), name="approvals_client")
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +124,16 @@ def kafka_broker() -> Iterator[KafkaBroker]:
         yield broker
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestReport, None]:
+    """Name the broker on a Kafka test's report: with pytest-xdist the summary is written by
+    the controller, which never held the broker fixture."""
+    outcome = yield
+    report = outcome.get_result()
+    if _BROKER_USED and "kafka" in item.keywords:
+        report.user_properties.append((BROKER_PROPERTY, _BROKER_USED[0].describe()))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many Kafka-marked tests ran, and against which broker, so a skip cannot hide."""
     counts = {
@@ -134,7 +142,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     }
     if not any(counts.values()):
         return
-    where = _BROKER_USED[0].describe() if _BROKER_USED else "no broker"
+    brokers = sorted(
+        {
+            str(value)
+            for outcome in counts
+            for r in terminalreporter.stats.get(outcome, [])
+            for key, value in getattr(r, "user_properties", ())
+            if key == BROKER_PROPERTY
+        }
+    )
+    where = "; ".join(brokers) or "no broker"
     terminalreporter.write_line(
         f"Kafka-marked tests against {where}: {counts['passed']} passed, "
         f"{counts['failed']} failed, {counts['error']} errors, {counts['skipped']} skipped"

@@ -58,12 +58,20 @@ def create_service_app(
     settings: Settings | None = None,
     database_url: str | None = None,
     transport: Transport | None = None,
+    consumers: bool = True,
 ) -> FastAPI:
-    """A FastAPI app for one service; routes live under ``/<name>``, ops endpoints at the root."""
+    """A FastAPI app for one service; routes live under ``/<name>``, ops endpoints at the root.
+
+    ``consumers=False`` serves the routes and the relay without consuming other services' events.
+    """
     settings = settings or get_settings()
     name = definition.name
     runtime = ServiceRuntime(
-        definition, settings, database_url or resolve_database_url(name, settings), transport
+        definition,
+        settings,
+        database_url or resolve_database_url(name, settings),
+        transport,
+        consumers=consumers,
     )
 
     @asynccontextmanager

@@ -72,6 +72,8 @@ class ServiceRuntime:
         settings: Settings,
         database_url: str,
         transport: Transport | None = None,
+        *,
+        consumers: bool = True,
     ) -> None:
         self.definition = definition
         self.settings = settings
@@ -113,6 +115,7 @@ class ServiceRuntime:
                 inbox,
             )
             for inbox in self.inboxes.values()
+            if consumers  # off: the inboxes stay, for a caller that delivers records itself
         ]
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -154,6 +157,11 @@ class ServiceRuntime:
         """The Kafka topics this service publishes to or consumes from."""
         d = self.definition
         return service_topics(d.name, d.subscribers, CATALOGUE, self.settings)
+
+    def request_stop(self) -> None:
+        """Ask the loops to wind down without waiting; ``stop`` then finds them finishing.
+        Lets a caller with several runtimes stop them together instead of one after another."""
+        self._stop.set()
 
     async def stop(self) -> None:
         """Stop the loops (consumers leave after their current batch), flush, disconnect."""

@@ -23,15 +23,15 @@ def _hours(start: str, end: str) -> dict[str, Any]:
 
 
 async def test_a_time_with_an_offset_is_refused_by_name_not_a_500(
-    client: httpx.AsyncClient,
+    alerts_client: httpx.AsyncClient,
 ) -> None:
-    refused = await client.put(
+    refused = await alerts_client.put(
         "/alerts/channels/ops", json=_hours("09:00", "00:00:00Z"), headers=TECH
     )
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in refused.json()["errors"]] == ["business_hours.end"]
-    both = await client.put(
+    both = await alerts_client.put(
         "/alerts/channels/ops", json=_hours("09:00+02:00", "18:00+02:00"), headers=TECH
     )
     assert both.status_code == 422
@@ -41,20 +41,24 @@ async def test_a_time_with_an_offset_is_refused_by_name_not_a_500(
     ]
 
 
-async def test_an_end_before_the_start_names_the_end(client: httpx.AsyncClient) -> None:
-    refused = await client.put("/alerts/channels/ops", json=_hours("18:00", "09:00"), headers=TECH)
+async def test_an_end_before_the_start_names_the_end(alerts_client: httpx.AsyncClient) -> None:
+    refused = await alerts_client.put(
+        "/alerts/channels/ops", json=_hours("18:00", "09:00"), headers=TECH
+    )
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["business_hours.end"]
 
 
-async def test_stored_hours_come_back_in_the_declared_format(client: httpx.AsyncClient) -> None:
-    stored = await client.put(
+async def test_stored_hours_come_back_in_the_declared_format(
+    alerts_client: httpx.AsyncClient,
+) -> None:
+    stored = await alerts_client.put(
         "/alerts/channels/ops", json=_hours("08:30", "17:45:30"), headers=TECH
     )
     assert stored.status_code == 200, stored.text
     hours = stored.json()["business_hours"]
     assert (hours["start"], hours["end"]) == ("08:30:00", "17:45:30")
-    document = (await client.get("/alerts/openapi.json")).json()
+    document = (await alerts_client.get("/alerts/openapi.json")).json()
     declared = document["components"]["schemas"]["BusinessHours"]["properties"]["end"]
     assert "format" not in declared
     assert re.match(declared["pattern"], hours["start"])
@@ -62,9 +66,9 @@ async def test_stored_hours_come_back_in_the_declared_format(client: httpx.Async
 
 
 async def test_a_channel_that_does_not_fit_its_kind_names_the_field(
-    client: httpx.AsyncClient,
+    alerts_client: httpx.AsyncClient,
 ) -> None:
-    refused = await client.put(
+    refused = await alerts_client.put(
         "/alerts/channels/ops", json={**CHANNEL, "secret": "s" * 16}, headers=TECH
     )
     assert refused.status_code == 422, refused.text

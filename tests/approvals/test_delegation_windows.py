@@ -12,7 +12,7 @@ from tests.conftest import bearer
 
 
 async def test_a_window_that_has_already_ended_is_refused_naming_its_end(
-    client: httpx.AsyncClient,
+    approvals_client: httpx.AsyncClient,
 ) -> None:
     now = datetime.now(UTC)
     yesterday = {
@@ -20,7 +20,9 @@ async def test_a_window_that_has_already_ended_is_refused_naming_its_end(
         "starts_at": (now - timedelta(days=3)).isoformat(),
         "ends_at": (now - timedelta(days=1)).isoformat(),
     }
-    refused = await client.post("/approvals/delegations", json=yesterday, headers=SUPERVISOR)
+    refused = await approvals_client.post(
+        "/approvals/delegations", json=yesterday, headers=SUPERVISOR
+    )
     assert refused.status_code == 422, refused.text
     problem = refused.json()
     assert (problem["field"], problem["rule"]) == ("ends_at", "delegation-window")
@@ -28,16 +30,16 @@ async def test_a_window_that_has_already_ended_is_refused_naming_its_end(
     # A window that began earlier but still runs is fine.
     running = {**yesterday, "ends_at": (now + timedelta(days=1)).isoformat()}
     assert (
-        await client.post("/approvals/delegations", json=running, headers=SUPERVISOR)
+        await approvals_client.post("/approvals/delegations", json=running, headers=SUPERVISOR)
     ).status_code == 201
 
 
 async def test_a_delegate_before_the_window_is_told_the_window_not_only_the_role(
-    client: httpx.AsyncClient,
+    approvals_client: httpx.AsyncClient,
 ) -> None:
     now = datetime.now(UTC)
     starts, ends = now + timedelta(days=2), now + timedelta(days=5)
-    away = await client.post(
+    away = await approvals_client.post(
         "/approvals/delegations",
         json={
             "delegate": "deputy-qian",
@@ -48,11 +50,11 @@ async def test_a_delegate_before_the_window_is_told_the_window_not_only_the_role
     )
     assert away.status_code == 201, away.text
     filed = (
-        await client.post(
+        await approvals_client.post(
             "/approvals/requests", json=sponsorship(10), headers=bearer(Role.SPECIALIST)
         )
     ).json()
-    early = await client.post(
+    early = await approvals_client.post(
         f"/approvals/requests/{filed['id']}/decisions",
         json={"stage": filed["current_stage"], "decision": "approve"},
         headers=bearer(Role.SPECIALIST, "deputy-qian"),

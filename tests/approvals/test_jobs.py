@@ -18,10 +18,10 @@ from tests.conftest import bearer
 
 
 async def test_an_overdue_stage_escalates_and_is_announced_once(
-    client: httpx.AsyncClient, database_url: str, settings: Settings
+    approvals_client: httpx.AsyncClient, database_url: str, settings: Settings
 ) -> None:
     filed = (
-        await client.post(
+        await approvals_client.post(
             "/approvals/requests", json=sponsorship(10), headers=bearer(Role.SPECIALIST)
         )
     ).json()
@@ -54,8 +54,12 @@ async def test_an_overdue_stage_escalates_and_is_announced_once(
     assert [e.envelope["data"]["escalated_to"] for e in escalated] == [["manager"]]
     assert overdue[0].envelope["data"]["approver_roles"] == ["supervisor", "manager"]
     request = (
-        await client.get(f"/approvals/requests/{filed['id']}", headers=bearer(Role.MANAGER))
+        await approvals_client.get(
+            f"/approvals/requests/{filed['id']}", headers=bearer(Role.MANAGER)
+        )
     ).json()
     assert request["stages"][0]["escalated_to"] == ["manager"]
-    manager_inbox = (await client.get("/approvals/inbox", headers=bearer(Role.MANAGER, "m"))).json()
+    manager_inbox = (
+        await approvals_client.get("/approvals/inbox", headers=bearer(Role.MANAGER, "m"))
+    ).json()
     assert [r["id"] for r in manager_inbox] == [filed["id"]]

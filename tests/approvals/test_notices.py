@@ -57,9 +57,11 @@ def robots() -> Iterator[Robots]:
     notices.TRANSPORT = None
 
 
-async def _choose_channels(client: httpx.AsyncClient) -> None:
+async def _choose_channels(approvals_client: httpx.AsyncClient) -> None:
     wecom = {"kind": "wecom", "url": "http://qyapi.test/cgi-bin/webhook/send?key=wang"}
-    answer = await client.put("/approvals/notice-preferences/me", json=wecom, headers=WANG)
+    answer = await approvals_client.put(
+        "/approvals/notice-preferences/me", json=wecom, headers=WANG
+    )
     assert answer.status_code == 200, answer.text
     assert answer.json()["roles"] == ["supervisor"]
     ding = {
@@ -68,7 +70,7 @@ async def _choose_channels(client: httpx.AsyncClient) -> None:
         "secret": DING_SECRET,
         "language": "en",
     }
-    answer = await client.put("/approvals/notice-preferences/me", json=ding, headers=LI)
+    answer = await approvals_client.put("/approvals/notice-preferences/me", json=ding, headers=LI)
     assert answer.status_code == 200, answer.text
     assert "secret" not in answer.json()
 
@@ -81,8 +83,8 @@ async def _run(settings: Settings, *runs: tuple[Any, datetime]) -> None:
     await engine.dispose()
 
 
-async def _file(client: httpx.AsyncClient) -> dict[str, Any]:
-    filed = await client.post(
+async def _file(approvals_client: httpx.AsyncClient) -> dict[str, Any]:
+    filed = await approvals_client.post(
         "/approvals/requests", json=sponsorship(10), headers=bearer(Role.SPECIALIST)
     )
     assert filed.status_code == 201, filed.text
@@ -91,16 +93,16 @@ async def _file(client: httpx.AsyncClient) -> dict[str, Any]:
 
 
 async def test_each_approver_is_told_once_when_the_request_reaches_their_stage(
-    client: httpx.AsyncClient, settings: Settings, robots: Robots
+    approvals_client: httpx.AsyncClient, settings: Settings, robots: Robots
 ) -> None:
-    await _choose_channels(client)
-    filed = await _file(client)
+    await _choose_channels(approvals_client)
+    filed = await _file(approvals_client)
     now = datetime.now(UTC)
     await _run(settings, (DELIVER, now), (DELIVER, now))  # run twice: still one message
     assert robots.titles("qyapi.test") == ["### 待您审批：campus festival sponsorship"]
     assert robots.titles("oapi.test") == []  # the manager's stage has not started
 
-    decided = await client.post(
+    decided = await approvals_client.post(
         f"/approvals/requests/{filed['id']}/decisions",
         json={"stage": filed["current_stage"], "decision": "approve"},
         headers=WANG,
@@ -119,7 +121,9 @@ async def test_each_approver_is_told_once_when_the_request_reaches_their_stage(
     assert "**Amount**: 30000.00 CNY" in text
     assert f"/approvals/requests/{filed['id']})" in text
 
-    log = await client.get(f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN))
+    log = await approvals_client.get(
+        f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN)
+    )
     assert [(n["person"], n["reason"], n["status"]) for n in log.json()] == [
         ("supervisor-wang", "inbox", "sent"),
         ("manager-li", "inbox", "sent"),
@@ -127,10 +131,10 @@ async def test_each_approver_is_told_once_when_the_request_reaches_their_stage(
 
 
 async def test_a_nearing_sla_and_an_escalation_are_each_told_once(
-    client: httpx.AsyncClient, settings: Settings, robots: Robots
+    approvals_client: httpx.AsyncClient, settings: Settings, robots: Robots
 ) -> None:
-    await _choose_channels(client)
-    filed = await _file(client)
+    await _choose_channels(approvals_client)
+    filed = await _file(approvals_client)
     due = datetime.fromisoformat(filed["stages"][filed["current_stage"]]["due_at"])
     near, late = due - timedelta(hours=3), due + timedelta(minutes=1)
     await _run(
@@ -154,10 +158,10 @@ async def test_a_nearing_sla_and_an_escalation_are_each_told_once(
 
 
 async def test_a_robot_refusal_is_retried_with_back_off_and_logged(
-    client: httpx.AsyncClient, settings: Settings, robots: Robots
+    approvals_client: httpx.AsyncClient, settings: Settings, robots: Robots
 ) -> None:
-    await _choose_channels(client)
-    filed = await _file(client)
+    await _choose_channels(approvals_client)
+    filed = await _file(approvals_client)
     now = datetime.now(UTC)
     robots.refusals.append({"errcode": 45009, "errmsg": "api freq out of limit"})
     await _run(
@@ -167,7 +171,9 @@ async def test_a_robot_refusal_is_retried_with_back_off_and_logged(
         (DELIVER, now + timedelta(seconds=30)),
     )
     assert len(robots.titles("qyapi.test")) == 1
-    log = await client.get(f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN))
+    log = await approvals_client.get(
+        f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN)
+    )
     ((attempts, status),) = [(n["attempts"], n["status"]) for n in log.json()]
     assert status == "sent"
     assert [a["outcome"] for a in attempts] == [
@@ -177,14 +183,14 @@ async def test_a_robot_refusal_is_retried_with_back_off_and_logged(
 
 
 async def test_a_person_without_a_channel_hears_nothing_and_a_bad_channel_is_refused(
-    client: httpx.AsyncClient, settings: Settings, robots: Robots
+    approvals_client: httpx.AsyncClient, settings: Settings, robots: Robots
 ) -> None:
-    await _file(client)
+    await _file(approvals_client)
     await _run(settings, (DELIVER, datetime.now(UTC)))
     assert robots.received == []
-    missing = await client.get("/approvals/notice-preferences/me", headers=WANG)
+    missing = await approvals_client.get("/approvals/notice-preferences/me", headers=WANG)
     assert missing.status_code == 404
-    bad = await client.put(
+    bad = await approvals_client.put(
         "/approvals/notice-preferences/me",
         json={"kind": "wecom", "url": "http://qyapi.test/x", "secret": "s" * 16},
         headers=WANG,
@@ -195,7 +201,7 @@ async def test_a_person_without_a_channel_hears_nothing_and_a_bad_channel_is_ref
 
 
 async def test_a_delegate_standing_in_for_the_stage_role_is_told_too(
-    client: httpx.AsyncClient, settings: Settings, robots: Robots
+    approvals_client: httpx.AsyncClient, settings: Settings, robots: Robots
 ) -> None:
     now = datetime.now(UTC)
     window = {
@@ -203,16 +209,20 @@ async def test_a_delegate_standing_in_for_the_stage_role_is_told_too(
         "starts_at": (now - timedelta(minutes=1)).isoformat(),
         "ends_at": (now + timedelta(days=2)).isoformat(),
     }
-    lent = await client.post("/approvals/delegations", json=window, headers=WANG)
+    lent = await approvals_client.post("/approvals/delegations", json=window, headers=WANG)
     assert lent.status_code == 201, lent.text
     deputy = bearer(Role.SPECIALIST, "specialist-deputy")
     feishu = {"kind": "feishu", "url": "http://open.test/open-apis/bot/v2/hook/d", "language": "en"}
-    chosen = await client.put("/approvals/notice-preferences/me", json=feishu, headers=deputy)
+    chosen = await approvals_client.put(
+        "/approvals/notice-preferences/me", json=feishu, headers=deputy
+    )
     assert chosen.status_code == 200, chosen.text
     assert chosen.json()["roles"] == ["specialist"]  # the lent role is not theirs to keep
-    filed = await _file(client)
+    filed = await _file(approvals_client)
     await _run(settings, (DELIVER, datetime.now(UTC)))
-    log = await client.get(f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN))
+    log = await approvals_client.get(
+        f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN)
+    )
     assert [(n["person"], n["status"]) for n in log.json()] == [("specialist-deputy", "sent")]
     ((request,),) = [[r for r in robots.received if r.url.host == "open.test"]]
     card = json.loads(request.content)["card"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -56,14 +58,25 @@ class Launcher:
 
 
 @pytest.fixture
-def launcher(tmp_path: Path) -> Iterator[Launcher]:
+def short_tmp() -> Iterator[Path]:
+    """A temporary directory with a short path: the embedded server's Unix socket lives under it,
+    and socket paths are limited to about 100 bytes (pytest-xdist's tmp_path is longer)."""
+    path = Path(tempfile.mkdtemp(prefix="cpd-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def launcher(short_tmp: Path) -> Iterator[Launcher]:
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in {"KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "JWT_SECRET", "BUS"}
     }
     env["PORT"] = str(free_port())
-    env["TMPDIR"] = str(tmp_path)
+    env["TMPDIR"] = str(short_tmp)
     process = subprocess.Popen(
         [sys.executable, "-m", "distributed", "--replicas", "alerts=2"],
         env=env,
@@ -85,7 +98,7 @@ def launcher(tmp_path: Path) -> Iterator[Launcher]:
 
 
 def test_ctrl_c_stops_everything_it_started_also_after_a_replica_was_killed(
-    launcher: Launcher, tmp_path: Path
+    launcher: Launcher, short_tmp: Path
 ) -> None:
     launcher.wait_for(lambda line: line.startswith("Ctrl-C stops everything"), START_SECONDS)
     port = int(launcher.wait_for(lambda line: "router on" in line, 0).rsplit(":", 1)[1])
@@ -114,4 +127,4 @@ def test_ctrl_c_stops_everything_it_started_also_after_a_replica_was_killed(
     assert left == {}
     assert not running(restarted)
     # The throw-away database went with its server.
-    assert not list(tmp_path.glob("cp-distributed-*/pg"))
+    assert not list(short_tmp.glob("cp-distributed-*/pg"))

@@ -23,10 +23,9 @@ from shared.contract.events.planning import (
 )
 from shared.contract.types import ChannelType, Money, ObjectiveType, Role, TargetKind
 from shared.kit.db import create_sessionmaker
-from shared.kit.settings import Settings
+from shared.kit.settings import BusKind, Settings
 from tests.conftest import bearer
-from tests.planning.helpers import publish
-from tests.polling import eventually
+from tests.harness.delivery import deliver, service_runtime
 
 TECH = bearer(Role.TECH, "data-ops")
 MANAGER = bearer(Role.MANAGER, "manager-li")
@@ -150,20 +149,20 @@ async def announce(
     *,
     times: int = 1,
 ) -> None:
-    """Publish planning's event (``times`` deliveries) and wait until metrics answers for it: the
-    plan's KPIs for its targets, the objective's decomposition for its tree."""
-    await publish(database_url, event, str(event.plan_id), times=times)
+    """Deliver planning's event to metrics' inbox (``times`` deliveries of one envelope), as its
+    consumer would, and check metrics answers for it: the plan's KPIs for its targets, the
+    objective's decomposition for its tree."""
+    settings = Settings(database_url=database_url, bus=BusKind.EMBEDDED, migrate_on_start=False)
+    async with service_runtime("metrics", settings, database_url) as metrics:
+        await deliver(metrics, event, str(event.plan_id), times=times)
     plan = f"/metrics/plans/{event.plan_id}"
     url = (
         f"{plan}/kpis"
         if isinstance(event, PlanTargetsSetV1)
         else f"{plan}/objectives/{event.objective_id}/decomposition"
     )
-
-    async def known() -> bool:
-        return (await client.get(url, headers=MANAGER)).status_code == 200
-
-    await eventually(known)
+    known = await client.get(url, headers=MANAGER)
+    assert known.status_code == 200, known.text
 
 
 async def run_snapshots(engine: AsyncEngine, settings: Settings, now: datetime) -> None:

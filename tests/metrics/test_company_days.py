@@ -32,9 +32,9 @@ NOW = datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
 
 
 async def _rollups(
-    client: httpx.AsyncClient, plan_id: uuid.UUID, grain: str, **extra: str
+    metrics_client: httpx.AsyncClient, plan_id: uuid.UUID, grain: str, **extra: str
 ) -> dict[str, Decimal | None]:
-    got = await client.get(
+    got = await metrics_client.get(
         f"/metrics/plans/{plan_id}/rollups",
         params={"grain": grain, "metric": "clicks", **extra},
         headers=MANAGER,
@@ -66,12 +66,12 @@ async def _updates(engine: AsyncEngine, plan_id: uuid.UUID) -> dict[str, Decimal
 
 
 async def test_an_hour_of_a_utc_source_is_on_the_company_day_in_every_grain(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
 ) -> None:
     assert settings.company_timezone == "Asia/Shanghai"
     plan_id = uuid.uuid4()
     await announce(
-        client,
+        metrics_client,
         database_url,
         plan_targets(
             plan_id,
@@ -81,16 +81,16 @@ async def test_an_hour_of_a_utc_source_is_on_the_company_day_in_every_grain(
             channels=[channel(FEED, "feed")],
         ),
     )
-    created = await client.post(
+    created = await metrics_client.post(
         "/metrics/sources",
         json={"name": "utc", "platform": "other", "account_id": "a", "timezone": "UTC"},
         headers=TECH,
     )
     assert created.status_code == 201, created.text
     source, secret = created.json()["id"], created.json()["secrets"][0]["secret"]
-    await map_entities(client, source, plan_id, ("u-1", FEED), ("u-2", FEED))
+    await map_entities(metrics_client, source, plan_id, ("u-1", FEED), ("u-2", FEED))
     stored = await post(
-        client,
+        metrics_client,
         source,
         secret,
         {
@@ -115,10 +115,10 @@ async def test_an_hour_of_a_utc_source_is_on_the_company_day_in_every_grain(
         if published:
             await run_snapshots(engine, settings, NOW)
         span = {"since": "2026-10-31T00:00:00", "until": "2026-11-02T00:00:00"}
-        assert await _rollups(client, plan_id, "hour", **span) == hours
+        assert await _rollups(metrics_client, plan_id, "hour", **span) == hours
         window = {"from": "2026-10-30", "to": "2026-11-02"}
-        assert await _rollups(client, plan_id, "day", **window) == days
+        assert await _rollups(metrics_client, plan_id, "day", **window) == days
         year = {"from": "2026-10-01", "to": "2026-11-30"}
-        assert await _rollups(client, plan_id, "month", **year) == months
+        assert await _rollups(metrics_client, plan_id, "month", **year) == months
     # the day 1 November the hour lands on is announced too, with the figure the rollups give
     assert await _updates(engine, plan_id) == days

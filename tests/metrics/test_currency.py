@@ -99,12 +99,12 @@ def _targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
 class Plan:
     """A CNY plan fed by a USD source (entity ``us``) and a CNY source (entity ``cn``)."""
 
-    def __init__(self, client: httpx.AsyncClient, plan_id: uuid.UUID) -> None:
-        self.client, self.id = client, plan_id
+    def __init__(self, metrics_client: httpx.AsyncClient, plan_id: uuid.UUID) -> None:
+        self.metrics_client, self.id = metrics_client, plan_id
         self.sources: dict[str, tuple[str, str]] = {}
 
     async def add_source(self, code: str, entity: str) -> None:
-        created = await self.client.post(
+        created = await self.metrics_client.post(
             "/metrics/sources",
             json={
                 "name": f"{code} account",
@@ -117,17 +117,17 @@ class Plan:
         assert created.status_code == 201, created.text
         body = created.json()
         self.sources[entity] = (body["id"], body["secrets"][0]["secret"])
-        await map_entities(self.client, body["id"], self.id, entity)
+        await map_entities(self.metrics_client, body["id"], self.id, entity)
 
     async def report(self, entity: str, at: str, *rows: tuple[str, str, str]) -> None:
         source, secret = self.sources[entity]
         stored = await post(
-            self.client, source, secret, canonical(at, *((entity, *r) for r in rows))
+            self.metrics_client, source, secret, canonical(at, *((entity, *r) for r in rows))
         )
         assert stored.status_code == 200, stored.text
 
     async def kpis(self) -> dict[str, Any]:
-        got = await self.client.get(
+        got = await self.metrics_client.get(
             f"/metrics/plans/{self.id}/kpis", params={"as_of": AS_OF}, headers=MANAGER
         )
         assert got.status_code == 200, got.text
@@ -141,7 +141,7 @@ class Plan:
         }
 
     async def rollups(self, *metrics: str) -> dict[str, Any]:
-        got = await self.client.get(
+        got = await self.metrics_client.get(
             f"/metrics/plans/{self.id}/rollups",
             params={"grain": "day", "metric": list(metrics), "to": AS_OF},
             headers=MANAGER,
@@ -152,18 +152,22 @@ class Plan:
 
 
 async def _rate(
-    client: httpx.AsyncClient, pair: str, valid_from: str, rate: str, headers: dict[str, str]
+    metrics_client: httpx.AsyncClient,
+    pair: str,
+    valid_from: str,
+    rate: str,
+    headers: dict[str, str],
 ) -> httpx.Response:
-    return await client.put(
+    return await metrics_client.put(
         f"/metrics/fx-rates/{pair}/{valid_from}", json={"rate": rate}, headers=headers
     )
 
 
 @pytest.fixture
-async def plan(client: httpx.AsyncClient, database_url: str) -> Plan:
+async def plan(metrics_client: httpx.AsyncClient, database_url: str) -> Plan:
     plan_id = uuid.uuid4()
-    await announce(client, database_url, _targets(plan_id))
-    made = Plan(client, plan_id)
+    await announce(metrics_client, database_url, _targets(plan_id))
+    made = Plan(metrics_client, plan_id)
     await made.add_source("USD", "us")
     await made.add_source("CNY", "cn")
     return made
@@ -202,7 +206,7 @@ def _day(body: dict[str, Any], day: str, metric: str) -> Decimal | None:
 async def test_usd_and_cny_sources_add_up_in_the_plans_cny(
     plan: Plan, engine: AsyncEngine, settings: Settings
 ) -> None:
-    set_rate = await _rate(plan.client, "USD/CNY", "2024-06-01", "7.1", FINANCE)
+    set_rate = await _rate(plan.metrics_client, "USD/CNY", "2024-06-01", "7.1", FINANCE)
     assert set_rate.status_code == 200, set_rate.text
     await plan.report(
         "us",
@@ -251,7 +255,7 @@ async def test_usd_and_cny_sources_add_up_in_the_plans_cny(
 async def test_the_inverse_rate_converts_when_only_the_other_direction_is_stored(
     plan: Plan, engine: AsyncEngine, settings: Settings
 ) -> None:
-    stored = await _rate(plan.client, "CNY/USD", "2024-06-01", "0.125", FINANCE)
+    stored = await _rate(plan.metrics_client, "CNY/USD", "2024-06-01", "0.125", FINANCE)
     assert stored.status_code == 200, stored.text
     await plan.report("us", "2024-06-11T09:00:00Z", ("2024-06-10", "cost", "100"))
     assert (await plan.actuals())["cost"] == 800
@@ -262,7 +266,9 @@ async def test_the_inverse_rate_converts_when_only_the_other_direction_is_stored
 async def test_a_changed_rate_recomputes_the_days_it_converts(
     plan: Plan, engine: AsyncEngine, settings: Settings
 ) -> None:
-    assert (await _rate(plan.client, "USD/CNY", "2024-06-01", "7", FINANCE)).status_code == 200
+    assert (
+        await _rate(plan.metrics_client, "USD/CNY", "2024-06-01", "7", FINANCE)
+    ).status_code == 200
     await plan.report(
         "us",
         "2024-06-21T09:00:00Z",
@@ -276,19 +282,19 @@ async def test_a_changed_rate_recomputes_the_days_it_converts(
     assert await _dirty_days(engine, plan.id) == []
 
     # a new rate from the 15th: only the USD days from then on are recomputed
-    changed = await _rate(plan.client, "USD/CNY", "2024-06-15", "7.2", FINANCE)
+    changed = await _rate(plan.metrics_client, "USD/CNY", "2024-06-15", "7.2", FINANCE)
     assert changed.status_code == 200, changed.text
     assert await _dirty_days(engine, plan.id) == [date(2024, 6, 20)]
     # setting the same rate again recomputes nothing more
     await run_snapshots(engine, settings, NOW)
-    again = await _rate(plan.client, "USD/CNY", "2024-06-15", "7.20", TECH)
+    again = await _rate(plan.metrics_client, "USD/CNY", "2024-06-15", "7.20", TECH)
     assert again.status_code == 200, again.text
     assert again.json()["set_by"] == "finance-zhao"
     assert await _dirty_days(engine, plan.id) == []
     assert (await plan.actuals())["cost"] == 1470  # 700 + 720 + 50
 
     # correcting the first rate re-dirties the days up to the next rate only
-    fixed = await _rate(plan.client, "USD/CNY", "2024-06-01", "6.9", FINANCE)
+    fixed = await _rate(plan.metrics_client, "USD/CNY", "2024-06-01", "6.9", FINANCE)
     assert fixed.status_code == 200, fixed.text
     assert fixed.json()["valid_until"] == "2024-06-15"
     assert await _dirty_days(engine, plan.id) == [date(2024, 6, 10)]
@@ -298,7 +304,7 @@ async def test_a_changed_rate_recomputes_the_days_it_converts(
     assert [s["cost"] for s in snapshots] == [D(1450), D(1470), D(1460)]
     assert snapshots[-1]["roi"] == (D(7200) / D(1460)).quantize(D("0.000001"))
 
-    listed = await plan.client.get(
+    listed = await plan.metrics_client.get(
         "/metrics/fx-rates", params={"base": "USD", "quote": "CNY"}, headers=FINANCE
     )
     assert listed.status_code == 200, listed.text
@@ -341,11 +347,13 @@ async def test_money_without_a_rate_is_reported_and_not_summed_as_reported(
         assert _day(rollups, "2024-06-12", "clicks") == 30
         assert (await plan.rollups("clicks"))["missing_rates"] == []
         await run_snapshots(engine, settings, NOW)
-    evaluation = await plan.client.get(f"/metrics/plans/{plan.id}/evaluation", headers=MANAGER)
+    evaluation = await plan.metrics_client.get(
+        f"/metrics/plans/{plan.id}/evaluation", headers=MANAGER
+    )
     assert evaluation.json()["missing_rates"] == missing
 
     # the rate the warning asks for brings the money in
-    entered = await _rate(plan.client, "USD/CNY", "2024-06-10", "7", FINANCE)
+    entered = await _rate(plan.metrics_client, "USD/CNY", "2024-06-10", "7", FINANCE)
     assert entered.status_code == 200, entered.text
     await run_snapshots(engine, settings, NOW)
     assert (await plan.kpis())["missing_rates"] == []
@@ -367,47 +375,53 @@ async def test_money_without_a_rate_is_reported_and_not_summed_as_reported(
     ],
 )
 async def test_a_bad_rate_is_refused_naming_the_field(
-    client: httpx.AsyncClient, url: str, body: dict[str, Any], field: str
+    metrics_client: httpx.AsyncClient, url: str, body: dict[str, Any], field: str
 ) -> None:
-    got = await client.put(f"/metrics/fx-rates/{url}", json=body, headers=FINANCE)
+    got = await metrics_client.put(f"/metrics/fx-rates/{url}", json=body, headers=FINANCE)
     assert got.status_code == 422, got.text
     assert got.headers["content-type"] == "application/problem+json"
     problem = got.json()
     named = {e["field"] for e in problem.get("errors") or []} | {problem.get("field")}
     assert field in named, problem
-    listed = await client.get("/metrics/fx-rates", headers=FINANCE)
+    listed = await metrics_client.get("/metrics/fx-rates", headers=FINANCE)
     assert listed.json() == []
 
 
-async def test_a_pair_takes_one_rate_a_day_in_either_direction(client: httpx.AsyncClient) -> None:
-    assert (await _rate(client, "USD/CNY", "2024-06-01", "7.1", FINANCE)).status_code == 200
-    clash = await _rate(client, "CNY/USD", "2024-06-01", "0.14", FINANCE)
+async def test_a_pair_takes_one_rate_a_day_in_either_direction(
+    metrics_client: httpx.AsyncClient,
+) -> None:
+    assert (await _rate(metrics_client, "USD/CNY", "2024-06-01", "7.1", FINANCE)).status_code == 200
+    clash = await _rate(metrics_client, "CNY/USD", "2024-06-01", "0.14", FINANCE)
     assert clash.status_code == 409
     assert clash.headers["content-type"] == "application/problem+json"
-    assert (await _rate(client, "CNY/USD", "2024-06-02", "0.14", FINANCE)).status_code == 200
-    listed = await client.get("/metrics/fx-rates", params={"quote": "USD"}, headers=FINANCE)
+    assert (
+        await _rate(metrics_client, "CNY/USD", "2024-06-02", "0.14", FINANCE)
+    ).status_code == 200
+    listed = await metrics_client.get("/metrics/fx-rates", params={"quote": "USD"}, headers=FINANCE)
     assert [(r["base"], r["valid_from"]) for r in listed.json()] == [("CNY", "2024-06-02")]
-    everything = await client.get("/metrics/fx-rates", headers=TECH)
+    everything = await metrics_client.get("/metrics/fx-rates", headers=TECH)
     # the pair's next rate is the next one whichever way it was stored
     assert [(r["base"], r["valid_until"]) for r in everything.json()] == [
         ("CNY", None),
         ("USD", "2024-06-02"),
     ]
-    refused = await _rate(client, "USD/CNY", "2024-06-03", "7.1", MANAGER)
+    refused = await _rate(metrics_client, "USD/CNY", "2024-06-03", "7.1", MANAGER)
     assert refused.status_code == 403
 
 
 async def test_facts_that_arrived_before_a_usd_plans_targets_are_recomputed_in_usd(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
 ) -> None:
     plan_id = uuid.uuid4()
-    early = Plan(client, plan_id)
+    early = Plan(metrics_client, plan_id)
     await early.add_source("CNY", "cn")
     await early.report("cn", "2024-06-11T09:00:00Z", ("2024-06-10", "cost", "800"))
     # rolled up while the plan's currency was not known yet
     await run_snapshots(engine, settings, NOW)
-    assert (await _rate(client, "USD/CNY", "2024-06-01", "8", FINANCE)).status_code == 200
-    await announce(client, database_url, _targets(plan_id).model_copy(update={"currency": "USD"}))
+    assert (await _rate(metrics_client, "USD/CNY", "2024-06-01", "8", FINANCE)).status_code == 200
+    await announce(
+        metrics_client, database_url, _targets(plan_id).model_copy(update={"currency": "USD"})
+    )
     await run_snapshots(engine, settings, NOW)
     assert (await early.kpis())["currency"] == "USD"
     assert (await early.actuals())["cost"] == 100  # 800 CNY at 8 CNY a dollar
@@ -416,7 +430,7 @@ async def test_facts_that_arrived_before_a_usd_plans_targets_are_recomputed_in_u
 async def test_hourly_money_is_converted_like_the_days(
     plan: Plan, engine: AsyncEngine, settings: Settings
 ) -> None:
-    set_rate = await _rate(plan.client, "USD/CNY", "2024-06-01", "7.1", FINANCE)
+    set_rate = await _rate(plan.metrics_client, "USD/CNY", "2024-06-01", "7.1", FINANCE)
     assert set_rate.status_code == 200, set_rate.text
     source, secret = plan.sources["us"]
     hourly = {
@@ -427,11 +441,11 @@ async def test_hourly_money_is_converted_like_the_days(
             {"entity": "us", "day": "2024-06-10", "hour": 10, "metric": "cost", "value": "20"},
         ],
     }
-    stored = await post(plan.client, source, secret, hourly)
+    stored = await post(plan.metrics_client, source, secret, hourly)
     assert stored.status_code == 200, stored.text
 
     async def hours() -> dict[str, Decimal | None]:
-        got = await plan.client.get(
+        got = await plan.metrics_client.get(
             f"/metrics/plans/{plan.id}/rollups",
             params={
                 "grain": "hour",

@@ -29,11 +29,11 @@ def _experiment(**overrides: object) -> dict[str, object]:
     }
 
 
-async def _ingest_two_creatives(client: httpx.AsyncClient, plan_id: uuid.UUID) -> None:
-    source, secret = await register(client, "meta")
-    await map_entities(client, source, plan_id, "cr-old", "cr-old-b", "cr-new", "cr-other")
+async def _ingest_two_creatives(metrics_client: httpx.AsyncClient, plan_id: uuid.UUID) -> None:
+    source, secret = await register(metrics_client, "meta")
+    await map_entities(metrics_client, source, plan_id, "cr-old", "cr-old-b", "cr-new", "cr-other")
     stored = await post(
-        client,
+        metrics_client,
         source,
         secret,
         canonical(
@@ -60,19 +60,21 @@ async def _ingest_two_creatives(client: httpx.AsyncClient, plan_id: uuid.UUID) -
     assert stored.status_code == 200, stored.text
 
 
-async def test_two_creatives_review_gives_the_textbook_answer(client: httpx.AsyncClient) -> None:
+async def test_two_creatives_review_gives_the_textbook_answer(
+    metrics_client: httpx.AsyncClient,
+) -> None:
     plan_id = uuid.uuid4()
-    await _ingest_two_creatives(client, plan_id)
+    await _ingest_two_creatives(metrics_client, plan_id)
     url = EXPERIMENTS.format(plan=plan_id)
     headers = {**MANAGER, "Idempotency-Key": "hero-1"}
-    created = await client.post(url, json=_experiment(), headers=headers)
+    created = await metrics_client.post(url, json=_experiment(), headers=headers)
     assert created.status_code == 201, created.text
-    retried = await client.post(url, json=_experiment(), headers=headers)
+    retried = await metrics_client.post(url, json=_experiment(), headers=headers)
     assert retried.json()["id"] == created.json()["id"]
-    listed = await client.get(url, headers=MANAGER)
+    listed = await metrics_client.get(url, headers=MANAGER)
     assert [e["name"] for e in listed.json()] == ["hero creative"]
 
-    review = await client.get(f"{url}/{created.json()['id']}/review", headers=MANAGER)
+    review = await metrics_client.get(f"{url}/{created.json()['id']}/review", headers=MANAGER)
     assert review.status_code == 200, review.text
     body = review.json()
     assert (body["numerator"], body["denominator"]) == ("clicks", "impressions")
@@ -97,12 +99,16 @@ async def test_two_creatives_review_gives_the_textbook_answer(client: httpx.Asyn
     assert "fixed-horizon" in body["method"]
 
 
-async def test_a_larger_minimum_sample_says_not_enough_data(client: httpx.AsyncClient) -> None:
+async def test_a_larger_minimum_sample_says_not_enough_data(
+    metrics_client: httpx.AsyncClient,
+) -> None:
     plan_id = uuid.uuid4()
-    await _ingest_two_creatives(client, plan_id)
+    await _ingest_two_creatives(metrics_client, plan_id)
     url = EXPERIMENTS.format(plan=plan_id)
-    created = await client.post(url, json=_experiment(minimum_sample=5000), headers=MANAGER)
-    review = (await client.get(f"{url}/{created.json()['id']}/review", headers=MANAGER)).json()
+    created = await metrics_client.post(url, json=_experiment(minimum_sample=5000), headers=MANAGER)
+    review = (
+        await metrics_client.get(f"{url}/{created.json()['id']}/review", headers=MANAGER)
+    ).json()
     assert [arm["enough_data"] for arm in review["arms"]] == [False, False]
     assert (review["verdict"], review["winner"]) == ("not_enough_data", None)
     assert review["comparisons"][0]["p_value"] == pytest.approx(0.00664, abs=1e-5)
@@ -121,9 +127,9 @@ async def test_a_larger_minimum_sample_says_not_enough_data(client: httpx.AsyncC
     ],
 )
 async def test_an_experiment_that_cannot_be_reviewed_is_refused(
-    client: httpx.AsyncClient, overrides: dict[str, object], field: str
+    metrics_client: httpx.AsyncClient, overrides: dict[str, object], field: str
 ) -> None:
-    refused = await client.post(
+    refused = await metrics_client.post(
         EXPERIMENTS.format(plan=uuid.uuid4()), json=_experiment(**overrides), headers=MANAGER
     )
     assert refused.status_code == 422, refused.text
@@ -132,8 +138,8 @@ async def test_an_experiment_that_cannot_be_reviewed_is_refused(
     assert field in {e["field"] for e in problem.get("errors") or []} | {problem.get("field")}
 
 
-async def test_an_unknown_experiment_is_not_found(client: httpx.AsyncClient) -> None:
-    missing = await client.get(
+async def test_an_unknown_experiment_is_not_found(metrics_client: httpx.AsyncClient) -> None:
+    missing = await metrics_client.get(
         f"{EXPERIMENTS.format(plan=uuid.uuid4())}/{uuid.uuid4()}/review", headers=MANAGER
     )
     assert missing.status_code == 404

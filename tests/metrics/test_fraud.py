@@ -148,16 +148,16 @@ def _rows() -> list[tuple[str, str, str, str]]:
 
 
 async def _plan(
-    client: httpx.AsyncClient,
+    metrics_client: httpx.AsyncClient,
     database_url: str,
     rows: list[tuple[str, str, str, str]] | None = None,
 ) -> tuple[uuid.UUID, str]:
     rows = _rows() if rows is None else rows
     plan_id = uuid.uuid4()
-    await announce(client, database_url, _targets(plan_id))
-    source, secret = await register(client)
-    await map_entities(client, source, plan_id, *sorted({row[0] for row in rows}))
-    stored = await post(client, source, secret, canonical("2024-06-16T02:00:00Z", *rows))
+    await announce(metrics_client, database_url, _targets(plan_id))
+    source, secret = await register(metrics_client)
+    await map_entities(metrics_client, source, plan_id, *sorted({row[0] for row in rows}))
+    stored = await post(metrics_client, source, secret, canonical("2024-06-16T02:00:00Z", *rows))
     assert stored.status_code == 200, stored.text
     return plan_id, source
 
@@ -176,8 +176,8 @@ async def _outbox(database_url: str, event_type: str) -> list[dict[str, Any]]:
     return [r.envelope["data"] for r in rows]
 
 
-async def _registrations(client: httpx.AsyncClient, plan_id: uuid.UUID) -> dict[str, Any]:
-    got = await client.get(
+async def _registrations(metrics_client: httpx.AsyncClient, plan_id: uuid.UUID) -> dict[str, Any]:
+    got = await metrics_client.get(
         f"/metrics/plans/{plan_id}/kpis", params={"as_of": "2024-06-30"}, headers=MANAGER
     )
     assert got.status_code == 200, got.text
@@ -187,9 +187,9 @@ async def _registrations(client: httpx.AsyncClient, plan_id: uuid.UUID) -> dict[
 
 
 async def test_signals_become_one_event_each_and_excluding_a_flag_changes_net_only(
-    client: httpx.AsyncClient, database_url: str, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, settings: Settings
 ) -> None:
-    plan_id, _source = await _plan(client, database_url)
+    plan_id, _source = await _plan(metrics_client, database_url)
     sessions_engine = create_engine(database_url)
     sessions = create_sessionmaker(sessions_engine)
     (job,) = FRAUD_JOBS
@@ -207,7 +207,7 @@ async def test_signals_become_one_event_each_and_excluding_a_flag_changes_net_on
     assert all(e["plan_id"] == str(plan_id) for e in events)
     assert all(D(e["score"]) != 0 and e["detail"] for e in events)
 
-    listed = await client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
+    listed = await metrics_client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
     assert listed.status_code == 200, listed.text
     flags = {f["entity"]: f for f in listed.json()}
     assert set(flags) == {"amb-noclick", "amb-clicky", "amb-zombie", "amb-spike"}
@@ -215,24 +215,24 @@ async def test_signals_become_one_event_each_and_excluding_a_flag_changes_net_on
     assert {f["flagged_by"] for f in flags.values()} == {"system"}
 
     gross_registrations = D(sum(int(r[3]) for r in _rows() if r[2] == "registrations"))
-    before = await _registrations(client, plan_id)
+    before = await _registrations(metrics_client, plan_id)
     assert D(before["actual"]) == D(before["actual_gross"]) == gross_registrations
     assert D(before["actual_net"]) == gross_registrations
     assert before["excluded_entity_days"] == 0
 
     spike = flags["amb-spike"]
     url = f"/metrics/plans/{plan_id}/fraud-flags/{spike['id']}"
-    refused = await client.put(url, json={"status": "excluded"}, headers=SPECIALIST)
+    refused = await metrics_client.put(url, json={"status": "excluded"}, headers=SPECIALIST)
     assert refused.status_code == 403
-    extra = await client.put(url, json={"status": "excluded", "why": "x"}, headers=MANAGER)
+    extra = await metrics_client.put(url, json={"status": "excluded", "why": "x"}, headers=MANAGER)
     assert extra.status_code == 422
-    decided = await client.put(
+    decided = await metrics_client.put(
         url, json={"status": "excluded", "note": "bulk sign-ups from one IP"}, headers=MANAGER
     )
     assert decided.status_code == 200, decided.text
     assert (decided.json()["status"], decided.json()["decided_by"]) == ("excluded", "manager-li")
 
-    after = await _registrations(client, plan_id)
+    after = await _registrations(metrics_client, plan_id)
     assert D(after["actual_gross"]) == gross_registrations
     assert D(after["actual_net"]) == D(after["actual"]) == gross_registrations - 400
     assert D(after["achievement_net"]) < D(after["achievement_gross"])
@@ -246,20 +246,20 @@ async def test_signals_become_one_event_each_and_excluding_a_flag_changes_net_on
     assert snapshot["excluded_entity_days"] == 1
 
     # Clearing it brings net back to gross; a second scan publishes nothing new.
-    cleared = await client.put(url, json={"status": "cleared"}, headers=MANAGER)
+    cleared = await metrics_client.put(url, json={"status": "cleared"}, headers=MANAGER)
     assert cleared.status_code == 200
-    assert D((await _registrations(client, plan_id))["actual_net"]) == gross_registrations
+    assert D((await _registrations(metrics_client, plan_id))["actual_net"]) == gross_registrations
     await job.run_once(sessions, settings, NOW)
     await job.run_once(sessions, settings, NOW + timedelta(hours=1))
     await sessions_engine.dispose()
     assert len(await _outbox(database_url, FRAUD_EVENT)) == 4
-    statuses = await client.get(
+    statuses = await metrics_client.get(
         f"/metrics/plans/{plan_id}/fraud-flags", params={"status": "cleared"}, headers=MANAGER
     )
     assert [f["entity"] for f in statuses.json()] == ["amb-spike"]
-    everything = await client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
+    everything = await metrics_client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
     assert len(everything.json()) == 4
-    bogus = await client.get(
+    bogus = await metrics_client.get(
         f"/metrics/plans/{plan_id}/fraud-flags", params={"status": "bogus"}, headers=MANAGER
     )
     assert bogus.status_code == 422
@@ -270,7 +270,7 @@ def test_the_scan_runs_in_the_metrics_service() -> None:
 
 
 async def test_a_code_is_not_its_own_peer_and_old_days_are_not_rescanned(
-    client: httpx.AsyncClient, database_url: str, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, settings: Settings
 ) -> None:
     # Two peers are fewer than the three a comparison needs: the zombie code goes unflagged.
     day = SUSPECT_DAY.isoformat()
@@ -282,7 +282,7 @@ async def test_a_code_is_not_its_own_peer_and_old_days_are_not_rescanned(
     # Conversions without clicks, but a week before the days the scan looks back over.
     old = (SUSPECT_DAY - timedelta(days=7)).isoformat()
     rows += [("school-a", old, "clicks", "0"), ("school-a", old, "conversions", "9")]
-    await _plan(client, database_url, rows)
+    await _plan(metrics_client, database_url, rows)
     engine = create_engine(database_url)
     (job,) = FRAUD_JOBS
     await job.run_once(create_sessionmaker(engine), settings, NOW)
@@ -291,9 +291,9 @@ async def test_a_code_is_not_its_own_peer_and_old_days_are_not_rescanned(
 
 
 async def test_a_reviewer_can_flag_an_entity_day_by_hand(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    plan_id, source = await _plan(client, database_url)
+    plan_id, source = await _plan(metrics_client, database_url)
     body = {
         "source_id": source,
         "entity": "school-a",
@@ -302,17 +302,19 @@ async def test_a_reviewer_can_flag_an_entity_day_by_hand(
         "status": "excluded",
     }
     url = f"/metrics/plans/{plan_id}/fraud-flags"
-    created = await client.post(url, json=body, headers=MANAGER)
+    created = await metrics_client.post(url, json=body, headers=MANAGER)
     assert created.status_code == 201, created.text
     assert (created.json()["signal"], created.json()["status"]) == ("manual", "excluded")
-    again = await client.post(url, json=body, headers=MANAGER)
+    again = await metrics_client.post(url, json=body, headers=MANAGER)
     assert again.status_code == 409
     assert again.headers["content-type"].startswith("application/problem+json")
-    missing = await client.post(url, json={**body, "day": "2023-01-01"}, headers=MANAGER)
+    missing = await metrics_client.post(url, json={**body, "day": "2023-01-01"}, headers=MANAGER)
     assert missing.status_code == 404
-    unknown = await client.put(f"{url}/{uuid.uuid4()}", json={"status": "cleared"}, headers=MANAGER)
+    unknown = await metrics_client.put(
+        f"{url}/{uuid.uuid4()}", json={"status": "cleared"}, headers=MANAGER
+    )
     assert unknown.status_code == 404
-    standing = await _registrations(client, plan_id)
+    standing = await _registrations(metrics_client, plan_id)
     assert D(standing["actual_gross"]) - D(standing["actual_net"]) == D(
         next(r[3] for r in _rows() if r[0] == "school-a" and r[1] == "2024-06-14")
     )

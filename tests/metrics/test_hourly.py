@@ -90,12 +90,12 @@ def _hourly(at: str, *rows: tuple[str, str, int, str, str]) -> dict[str, Any]:
 
 
 async def test_each_hour_is_a_fact_restated_alone_and_a_late_older_report_changes_nothing(
-    client: httpx.AsyncClient, engine: AsyncEngine
+    metrics_client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    source, secret = await register(client, "ocean_engine")
+    source, secret = await register(metrics_client, "ocean_engine")
     hourly = "STAT_TIME_GRANULARITY_HOURLY"
     first = await post(
-        client,
+        metrics_client,
         source,
         secret,
         _ocean(
@@ -109,21 +109,21 @@ async def test_each_hour_is_a_fact_restated_alone_and_a_late_older_report_change
     assert (first.json()["inserted"], first.json()["facts"]) == (8, 8)
     # the 00:00 row of a daily report is the whole day, not hour 0
     daily = await post(
-        client,
+        metrics_client,
         source,
         secret,
         _ocean("2024-06-11T01:00:00Z", None, ("1790", "2024-06-09 00:00:00", 5)),
     )
     assert daily.status_code == 200, daily.text
     restated = await post(
-        client,
+        metrics_client,
         source,
         secret,
         _ocean("2024-06-10T16:00:00Z", hourly, ("1790", "2024-06-10 13:00:00", 33)),
     )
     assert (restated.json()["revised"], restated.json()["inserted"]) == (4, 0)
     late = await post(
-        client,
+        metrics_client,
         source,
         secret,
         _ocean("2024-06-10T14:30:00Z", hourly, ("1790", "2024-06-10 13:00:00", 29)),
@@ -145,13 +145,13 @@ async def test_each_hour_is_a_fact_restated_alone_and_a_late_older_report_change
 
     # canonical and Meta rows carry hours the same way
     canonical = await post(
-        client,
+        metrics_client,
         source,
         secret,
         _hourly("2024-06-10T17:00:00Z", ("1790", "2024-06-10", 14, "clicks", "41")),
     )
     assert canonical.json()["revised"] == 1
-    meta_source, meta_secret = await register(client, "meta")
+    meta_source, meta_secret = await register(metrics_client, "meta")
     meta = {
         "format": "meta_insights",
         "report_time": "2024-06-10T17:00:00Z",
@@ -167,14 +167,14 @@ async def test_each_hour_is_a_fact_restated_alone_and_a_late_older_report_change
             }
         ],
     }
-    assert (await post(client, meta_source, meta_secret, meta)).status_code == 200
+    assert (await post(metrics_client, meta_source, meta_secret, meta)).status_code == 200
     assert await _facts(engine, meta_source) == {  # reach does not add up over hours: left out
         ("238", "2024-06-10", 13, "impressions"): D(900),
         ("238", "2024-06-10", 13, "clicks"): D(12),
         ("238", "2024-06-10", 13, "cost"): D("30.5"),
     }
     refused = await post(
-        client,
+        metrics_client,
         source,
         secret,
         _hourly("2024-06-10T18:00:00Z", ("1790", "2024-06-10", 13, "reach", "10")),
@@ -182,7 +182,7 @@ async def test_each_hour_is_a_fact_restated_alone_and_a_late_older_report_change
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "canonical.rows.0.hour"
     out_of_range = await post(
-        client,
+        metrics_client,
         source,
         secret,
         _hourly("2024-06-10T18:00:00Z", ("1790", "2024-06-10", 24, "clicks", "10")),
@@ -190,33 +190,33 @@ async def test_each_hour_is_a_fact_restated_alone_and_a_late_older_report_change
     assert out_of_range.status_code == 422
 
 
-async def _plan(client: httpx.AsyncClient, database_url: str) -> uuid.UUID:
+async def _plan(metrics_client: httpx.AsyncClient, database_url: str) -> uuid.UUID:
     plan_id = uuid.uuid4()
     targets = plan_targets(
         plan_id, objective("clicks", 1000), name="hourly", channels=[channel(FEED, "feed")]
     )
-    await announce(client, database_url, targets)
+    await announce(metrics_client, database_url, targets)
     return plan_id
 
 
 async def _source(
-    client: httpx.AsyncClient, plan_id: uuid.UUID, timezone: str, *entities: str
+    metrics_client: httpx.AsyncClient, plan_id: uuid.UUID, timezone: str, *entities: str
 ) -> tuple[str, str]:
-    created = await client.post(
+    created = await metrics_client.post(
         "/metrics/sources",
         json={"name": timezone, "platform": "other", "account_id": "a", "timezone": timezone},
         headers=TECH,
     )
     assert created.status_code == 201, created.text
     source = created.json()
-    await map_entities(client, source["id"], plan_id, *((e, FEED) for e in entities))
+    await map_entities(metrics_client, source["id"], plan_id, *((e, FEED) for e in entities))
     return source["id"], source["secrets"][0]["secret"]
 
 
 async def _rollups(
-    client: httpx.AsyncClient, plan_id: uuid.UUID, grain: str, *metrics: str, **extra: str
+    metrics_client: httpx.AsyncClient, plan_id: uuid.UUID, grain: str, *metrics: str, **extra: str
 ) -> dict[str, Any]:
-    got = await client.get(
+    got = await metrics_client.get(
         f"/metrics/plans/{plan_id}/rollups",
         params={"grain": grain, "metric": list(metrics), **extra},
         headers=MANAGER,
@@ -238,14 +238,14 @@ def _days(body: dict[str, Any], metric: str) -> dict[str, Decimal]:
 
 
 async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
 ) -> None:
     assert settings.company_timezone == "Asia/Shanghai"
-    plan_id = await _plan(client, database_url)
-    utc, utc_secret = await _source(client, plan_id, "UTC", "u-1", "u-2")
-    local, local_secret = await _source(client, plan_id, "Asia/Shanghai", "s-1")
+    plan_id = await _plan(metrics_client, database_url)
+    utc, utc_secret = await _source(metrics_client, plan_id, "UTC", "u-1", "u-2")
+    local, local_secret = await _source(metrics_client, plan_id, "Asia/Shanghai", "s-1")
     stored = await post(
-        client,
+        metrics_client,
         utc,
         utc_secret,
         _hourly(
@@ -260,7 +260,7 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
     )
     assert stored.status_code == 200, stored.text
     stored = await post(
-        client,
+        metrics_client,
         local,
         local_secret,
         _hourly(
@@ -277,7 +277,10 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
         "2024-06-11T00:00:00+08:00": D(20),
     }
     # read from facts while the days are pending, from the hourly rollups once published
-    assert _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks") == expected
+    assert (
+        _hours(await _rollups(metrics_client, plan_id, "hour", "clicks", **span), "clicks")
+        == expected
+    )
     await run_snapshots(engine, settings, NOW)
     async with engine.connect() as conn:
         rows = await conn.execute(
@@ -292,7 +295,7 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
             ("2024-06-10T15:00:00+00:00", D(18)),
             ("2024-06-10T16:00:00+00:00", D(20)),
         ]
-    body = await _rollups(client, plan_id, "hour", "clicks", "ctr", **span)
+    body = await _rollups(metrics_client, plan_id, "hour", "clicks", "ctr", **span)
     assert _hours(body, "clicks") == expected
     assert body["timezone"] == "Asia/Shanghai"
     # a ratio is the ratio of the hour's sums (s-1 reports no impressions: the plan's CTR at
@@ -304,7 +307,7 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
     assert (feed["channel_id"], D(feed["values"]["ctr"])) == (str(FEED), D("0.02"))
     # only the company-time-zone range asked for (an offset given is honoured)
     narrow = await _rollups(
-        client,
+        metrics_client,
         plan_id,
         "hour",
         "clicks",
@@ -316,38 +319,38 @@ async def test_hours_land_in_the_company_time_zone_and_add_up_to_their_day(
     # the daily rollups are company days too: the hours of each day sum to it (u-1's 16:00 UTC
     # hour is 00:00 on the 11th in Shanghai, so the 11th's)
     days = await _rollups(
-        client, plan_id, "day", "clicks", **{"from": "2024-06-09", "to": "2024-06-12"}
+        metrics_client, plan_id, "day", "clicks", **{"from": "2024-06-09", "to": "2024-06-12"}
     )
     assert _days(days, "clicks") == {"2024-06-10": D(7 + 3 + 10 + 5), "2024-06-11": D(20)}
     assert sum(v for v in expected.values() if v is not None) == D(45)
 
     # a restated hour follows at once, and into the rollups at the next run
     await post(
-        client,
+        metrics_client,
         utc,
         utc_secret,
         _hourly("2024-06-11T10:00:00Z", ("u-1", "2024-06-10", 16, "clicks", "25")),
     )
-    restated = _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks")
+    restated = _hours(await _rollups(metrics_client, plan_id, "hour", "clicks", **span), "clicks")
     assert restated["2024-06-11T00:00:00+08:00"] == D(25)
     await run_snapshots(engine, settings, NOW)
-    assert _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks") == {
+    assert _hours(await _rollups(metrics_client, plan_id, "hour", "clicks", **span), "clicks") == {
         **expected,
         "2024-06-11T00:00:00+08:00": D(25),
     }
     days = await _rollups(
-        client, plan_id, "day", "clicks", **{"from": "2024-06-10", "to": "2024-06-11"}
+        metrics_client, plan_id, "day", "clicks", **{"from": "2024-06-10", "to": "2024-06-11"}
     )
     assert _days(days, "clicks") == {"2024-06-10": D(25), "2024-06-11": D(25)}
 
 
 async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_again(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
 ) -> None:
-    plan_id = await _plan(client, database_url)
-    source, secret = await _source(client, plan_id, "Asia/Shanghai", "e-1", "e-2")
+    plan_id = await _plan(metrics_client, database_url)
+    source, secret = await _source(metrics_client, plan_id, "Asia/Shanghai", "e-1", "e-2")
     await post(
-        client,
+        metrics_client,
         source,
         secret,
         _hourly(
@@ -360,14 +363,14 @@ async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_ag
         ),
     )
     window = {"from": "2024-06-10", "to": "2024-06-10"}
-    before = await _rollups(client, plan_id, "day", "clicks", "impressions", **window)
+    before = await _rollups(metrics_client, plan_id, "day", "clicks", "impressions", **window)
     assert (_days(before, "clicks"), _days(before, "impressions")) == (
         {"2024-06-10": D(34)},
         {"2024-06-10": D(1000)},
     )
     # the settled daily figure of e-1's clicks replaces its hours in the day (not 30 + 35)
     await post(
-        client,
+        metrics_client,
         source,
         secret,
         _hourly("2024-06-11T02:00:00Z", ("e-1", "2024-06-10", WHOLE_DAY, "clicks", "35")),
@@ -375,19 +378,21 @@ async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_ag
     for published in (False, True):  # from facts while pending, then from the daily rollups
         if published:
             await run_snapshots(engine, settings, NOW)
-        body = await _rollups(client, plan_id, "day", "clicks", "impressions", "ctr", **window)
+        body = await _rollups(
+            metrics_client, plan_id, "day", "clicks", "impressions", "ctr", **window
+        )
         assert _days(body, "clicks") == {"2024-06-10": D(39)}
         assert _days(body, "impressions") == {"2024-06-10": D(1000)}  # no daily figure: hours
         assert _days(body, "ctr") == {"2024-06-10": D("0.039")}
         kpis = (
-            await client.get(
+            await metrics_client.get(
                 f"/metrics/plans/{plan_id}/kpis", params={"as_of": "2024-06-10"}, headers=MANAGER
             )
         ).json()
         assert D(kpis["objectives"][0]["actual"]) == 39
     # the hours are still there, by the hour
     span = {"since": "2024-06-10T00:00:00", "until": "2024-06-11T00:00:00"}
-    assert _hours(await _rollups(client, plan_id, "hour", "clicks", **span), "clicks") == {
+    assert _hours(await _rollups(metrics_client, plan_id, "hour", "clicks", **span), "clicks") == {
         "2024-06-10T10:00:00+08:00": D(14),
         "2024-06-10T11:00:00+08:00": D(20),
     }
@@ -402,7 +407,7 @@ async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_ag
         ("e-2", "clicks", D(4)),
     ]
     # an excluded entity-day leaves the net figures of its hours too
-    flagged = await client.post(
+    flagged = await metrics_client.post(
         f"/metrics/plans/{plan_id}/fraud-flags",
         json={
             "source_id": source,
@@ -415,13 +420,15 @@ async def test_a_whole_day_fact_is_the_days_figure_and_its_hours_do_not_count_ag
     )
     assert flagged.status_code == 201, flagged.text
     await run_snapshots(engine, settings, NOW)
-    body = await _rollups(client, plan_id, "hour", "clicks", **span)
+    body = await _rollups(metrics_client, plan_id, "hour", "clicks", **span)
     (ten, _eleven) = body["periods"]
     assert (D(ten["values"]["clicks"]), D(ten["values_gross"]["clicks"])) == (D(10), D(14))
 
 
-async def test_an_hour_range_is_bounded(client: httpx.AsyncClient, database_url: str) -> None:
-    plan_id = await _plan(client, database_url)
+async def test_an_hour_range_is_bounded(
+    metrics_client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id = await _plan(metrics_client, database_url)
     url = f"/metrics/plans/{plan_id}/rollups"
     for params in (
         {"since": "2024-06-01T00:00:00", "until": "2024-07-02T00:00:01"},  # over 31 days
@@ -429,12 +436,12 @@ async def test_an_hour_range_is_bounded(client: httpx.AsyncClient, database_url:
         {"since": "2024-06-01T00:00:00"},  # to today: far over 31 days
         {"from": "2024-05-01", "to": "2024-06-30"},
     ):
-        refused = await client.get(
+        refused = await metrics_client.get(
             url, params={"grain": "hour", "metric": "clicks", **params}, headers=MANAGER
         )
         assert refused.status_code == 422, (params, refused.text)
         assert refused.headers["content-type"].startswith("application/problem+json")
-    month = await client.get(
+    month = await metrics_client.get(
         url,
         params={
             "grain": "hour",
@@ -446,7 +453,7 @@ async def test_an_hour_range_is_bounded(client: httpx.AsyncClient, database_url:
     )
     assert month.status_code == 200, month.text
     assert month.json()["since"] == "2024-06-01T00:00:00+08:00"
-    days = await client.get(
+    days = await metrics_client.get(
         url,
         params={"grain": "day", "metric": "clicks", "since": "2024-06-01T00:00:00"},
         headers=MANAGER,

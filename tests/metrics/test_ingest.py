@@ -24,16 +24,16 @@ async def _facts(database_url: str) -> dict[tuple[str, str, str], tuple[Decimal,
 
 
 async def test_duplicates_restatements_and_late_reports_end_in_the_right_facts(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     first = canonical(
         "2024-06-08T09:00:00Z",
         ("c1", "2024-06-07", "clicks", "120"),
         ("c1", "2024-06-07", "impressions", "10000"),
         ("c1", "2024-06-06", "clicks", "100"),
     )
-    accepted = await post(client, source, secret, first, delivery_id="msg_1")
+    accepted = await post(metrics_client, source, secret, first, delivery_id="msg_1")
     assert accepted.status_code == 200, accepted.text
     assert accepted.json() == {
         "delivery_id": "msg_1",
@@ -43,10 +43,10 @@ async def test_duplicates_restatements_and_late_reports_end_in_the_right_facts(
         "revised": 0,
         "ignored_stale": 0,
     }
-    again = await post(client, source, secret, first, delivery_id="msg_1")
+    again = await post(metrics_client, source, secret, first, delivery_id="msg_1")
     assert again.json() == accepted.json()
     reused = await post(
-        client,
+        metrics_client,
         source,
         secret,
         canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "1")),
@@ -54,13 +54,13 @@ async def test_duplicates_restatements_and_late_reports_end_in_the_right_facts(
     )
     assert reused.status_code == 409
     restated = canonical("2024-06-09T09:00:00Z", ("c1", "2024-06-07", "clicks", "126"))
-    assert (await post(client, source, secret, restated)).json()["revised"] == 1
+    assert (await post(metrics_client, source, secret, restated)).json()["revised"] == 1
     late = canonical(
         "2024-06-08T12:00:00Z",
         ("c1", "2024-06-07", "clicks", "121"),
         ("c1", "2024-06-05", "clicks", "90"),
     )
-    late_answer = (await post(client, source, secret, late)).json()
+    late_answer = (await post(metrics_client, source, secret, late)).json()
     assert (late_answer["ignored_stale"], late_answer["inserted"]) == (1, 1)
     facts = await _facts(database_url)
     assert {k: v for k, (v, _r) in facts.items()} == {
@@ -73,49 +73,51 @@ async def test_duplicates_restatements_and_late_reports_end_in_the_right_facts(
 
 
 async def test_unsigned_expired_tampered_and_retired_requests_are_refused(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     batch = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "1"))
-    unsigned = await client.post(f"/metrics/webhooks/{source}", json=batch)
+    unsigned = await metrics_client.post(f"/metrics/webhooks/{source}", json=batch)
     assert unsigned.status_code == 401
     assert unsigned.headers["content-type"] == "application/problem+json"
-    expired = await post(client, source, secret, batch, sent_at=int(time.time()) - 301)
+    expired = await post(metrics_client, source, secret, batch, sent_at=int(time.time()) - 301)
     assert expired.status_code == 401
-    future = await post(client, source, secret, batch, sent_at=int(time.time()) + 301)
+    future = await post(metrics_client, source, secret, batch, sent_at=int(time.time()) + 301)
     assert future.status_code == 401
-    assert (await post(client, source, secret, batch, tamper=True)).status_code == 401
-    rotated = (await client.post(f"/metrics/sources/{source}/secrets", headers=TECH)).json()
+    assert (await post(metrics_client, source, secret, batch, tamper=True)).status_code == 401
+    rotated = (await metrics_client.post(f"/metrics/sources/{source}/secrets", headers=TECH)).json()
     new_secret = next(s["secret"] for s in rotated["secrets"] if s["secret"])
-    assert (await post(client, source, secret, batch)).status_code == 200
-    assert (await post(client, source, new_secret, batch)).status_code == 200
+    assert (await post(metrics_client, source, secret, batch)).status_code == 200
+    assert (await post(metrics_client, source, new_secret, batch)).status_code == 200
     old_id = rotated["secrets"][0]["id"]
-    await client.post(f"/metrics/sources/{source}/secrets", params={"retire": old_id}, headers=TECH)
-    assert (await post(client, source, secret, batch)).status_code == 401
-    assert (await post(client, source, new_secret, batch)).status_code == 200
+    await metrics_client.post(
+        f"/metrics/sources/{source}/secrets", params={"retire": old_id}, headers=TECH
+    )
+    assert (await post(metrics_client, source, secret, batch)).status_code == 401
+    assert (await post(metrics_client, source, new_secret, batch)).status_code == 200
 
 
 async def test_a_batch_with_a_bad_row_is_refused_whole_with_per_row_errors(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     rows: list[Any] = [("c1", "2024-06-07", "clicks", "1")] * 3
     batch = canonical("2024-06-08T09:00:00Z", *rows)
     batch["rows"][1]["value"] = "-4"
     batch["rows"][2]["metric"] = "vibes"
-    refused = await post(client, source, secret, batch)
+    refused = await post(metrics_client, source, secret, batch)
     assert refused.status_code == 422
     fields = {e["field"] for e in refused.json()["errors"]}
     assert {"canonical.rows.1.value", "canonical.rows.2.metric"} <= fields
     assert await _facts(database_url) == {}
-    garbage = await post(client, source, secret, b"{not json")
+    garbage = await post(metrics_client, source, secret, b"{not json")
     assert garbage.status_code == 422
 
 
 async def test_meta_and_ocean_engine_reports_map_to_the_same_facts(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    meta_source, meta_secret = await register(client, "meta")
+    meta_source, meta_secret = await register(metrics_client, "meta")
     meta = {
         "format": "meta_insights",
         "report_time": "2024-06-08T09:00:00Z",
@@ -135,8 +137,8 @@ async def test_meta_and_ocean_engine_reports_map_to_the_same_facts(
             }
         ],
     }
-    assert (await post(client, meta_source, meta_secret, meta)).status_code == 200
-    ocean_source, ocean_secret = await register(client, "ocean_engine")
+    assert (await post(metrics_client, meta_source, meta_secret, meta)).status_code == 200
+    ocean_source, ocean_secret = await register(metrics_client, "ocean_engine")
     ocean = {
         "format": "ocean_engine",
         "report_time": "2024-06-08T09:00:00Z",
@@ -151,7 +153,7 @@ async def test_meta_and_ocean_engine_reports_map_to_the_same_facts(
             }
         ],
     }
-    assert (await post(client, ocean_source, ocean_secret, ocean)).status_code == 200
+    assert (await post(metrics_client, ocean_source, ocean_secret, ocean)).status_code == 200
     facts = {k: v for k, (v, _r) in (await _facts(database_url)).items()}
     assert facts[("238", "2024-06-07", "cost")] == Decimal("850.50")
     assert facts[("238", "2024-06-07", "registrations")] == Decimal(30)
@@ -161,14 +163,14 @@ async def test_meta_and_ocean_engine_reports_map_to_the_same_facts(
 
 
 async def test_fifty_concurrent_identical_deliveries_store_one_effect(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
     import asyncio
 
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     batch = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "120"))
     answers = await asyncio.gather(
-        *(post(client, source, secret, batch, delivery_id="msg_burst") for _ in range(50))
+        *(post(metrics_client, source, secret, batch, delivery_id="msg_burst") for _ in range(50))
     )
     assert {a.status_code for a in answers} == {200}, [
         a.text for a in answers if a.status_code != 200

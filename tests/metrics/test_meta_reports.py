@@ -45,9 +45,9 @@ def _meta(*rows: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_a_conversion_meta_reports_under_overlapping_action_types_counts_once(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client, "meta")
+    source, secret = await register(metrics_client, "meta")
     overlapping = _row(
         "238",
         "2026-06-07",
@@ -62,7 +62,7 @@ async def test_a_conversion_meta_reports_under_overlapping_action_types_counts_o
     )
     # A pixel-only account: the pixel's type is all there is, so it is taken.
     pixel_only = _row("239", "2026-06-07", {"offsite_conversion.fb_pixel_purchase": "5"})
-    answer = await post(client, source, secret, _meta(overlapping, pixel_only))
+    answer = await post(metrics_client, source, secret, _meta(overlapping, pixel_only))
     assert answer.status_code == 200, answer.text
     facts = await _facts(database_url, source)
     # 6 purchases, not 6 + 6 + 6 = 18; 4 registrations, not 4 + 4 = 8.
@@ -73,9 +73,9 @@ async def test_a_conversion_meta_reports_under_overlapping_action_types_counts_o
 
 
 async def test_a_source_names_its_own_order_of_action_types(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    created = await client.post(
+    created = await metrics_client.post(
         "/metrics/sources",
         json={
             "name": "Meta, pixel purchases only",
@@ -102,16 +102,16 @@ async def test_a_source_names_its_own_order_of_action_types(
             "complete_registration": "3",
         },
     )
-    assert (await post(client, source, secret, _meta(row))).status_code == 200
+    assert (await post(metrics_client, source, secret, _meta(row))).status_code == 200
     facts = await _facts(database_url, source)
     assert facts[("238", "2026-06-07", "conversions")] == Decimal(7)  # the source's choice
     assert facts[("238", "2026-06-07", "registrations")] == Decimal(3)  # the default order
 
 
 async def test_a_large_batch_stored_alone_takes_the_sources_order_too(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    created = await client.post(
+    created = await metrics_client.post(
         "/metrics/sources",
         json={
             "name": "Meta, pixel purchases only",
@@ -131,14 +131,16 @@ async def test_a_large_batch_stored_alone_takes_the_sources_order_too(
         )
         for n in range(60)
     ]
-    assert (await post(client, source, secret, _meta(*rows))).status_code == 200
+    assert (await post(metrics_client, source, secret, _meta(*rows))).status_code == 200
     facts = await _facts(database_url, source)
     conversions = {k[0]: v for k, v in facts.items() if k[2] == "conversions"}
     assert conversions == {f"c{n}": Decimal(7) for n in range(60)}
 
 
-async def test_an_unknown_metric_in_the_action_order_is_refused(client: httpx.AsyncClient) -> None:
-    refused = await client.post(
+async def test_an_unknown_metric_in_the_action_order_is_refused(
+    metrics_client: httpx.AsyncClient,
+) -> None:
+    refused = await metrics_client.post(
         "/metrics/sources",
         json={
             "name": "Meta",
@@ -150,7 +152,7 @@ async def test_an_unknown_metric_in_the_action_order_is_refused(client: httpx.As
     )
     assert refused.status_code == 422
     assert "meta_action_types" in refused.text
-    not_meta = await client.post(
+    not_meta = await metrics_client.post(
         "/metrics/sources",
         json={
             "name": "Ocean Engine",
@@ -165,14 +167,14 @@ async def test_an_unknown_metric_in_the_action_order_is_refused(client: httpx.As
 
 
 async def test_meta_insights_response_as_meta_returns_it_is_a_meta_batch(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client, "meta")
+    source, secret = await register(metrics_client, "meta")
     response = {
         "data": [_row("238", "2026-06-07", {"omni_purchase": "6", "purchase": "6"})],
         "paging": {"cursors": {"before": "MAZDZD", "after": "MAZDZD"}},
     }
-    answer = await post(client, source, secret, response)
+    answer = await post(metrics_client, source, secret, response)
     assert answer.status_code == 200, answer.text
     assert answer.json()["rows"] == 1
     facts = await _facts(database_url, source)
@@ -180,9 +182,11 @@ async def test_meta_insights_response_as_meta_returns_it_is_a_meta_batch(
     assert facts[("238", "2026-06-07", "cost")] == Decimal("80.00")
 
 
-async def test_a_batch_naming_no_format_is_told_what_to_send(client: httpx.AsyncClient) -> None:
-    source, secret = await register(client, "meta")
-    refused = await post(client, source, secret, {"rows": [{"campaign_id": "238"}]})
+async def test_a_batch_naming_no_format_is_told_what_to_send(
+    metrics_client: httpx.AsyncClient,
+) -> None:
+    source, secret = await register(metrics_client, "meta")
+    refused = await post(metrics_client, source, secret, {"rows": [{"campaign_id": "238"}]})
     assert refused.status_code == 422
     [error] = refused.json()["errors"]
     assert error["field"] == "format"
@@ -191,15 +195,15 @@ async def test_a_batch_naming_no_format_is_told_what_to_send(client: httpx.Async
 
 
 async def test_a_row_over_several_days_is_refused_not_booked_on_its_first_day(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client, "meta")
+    source, secret = await register(metrics_client, "meta")
     week = _row("238", "2026-06-01", {"purchase": "42"}, date_stop="2026-06-07")
     for body, field in (
         (_meta(week), "meta_insights.rows.0.date_stop"),
         ({"data": [week], "paging": {}}, "data.0.date_stop"),
     ):
-        refused = await post(client, source, secret, body)
+        refused = await post(metrics_client, source, secret, body)
         assert refused.status_code == 422, refused.text
         [error] = refused.json()["errors"]
         assert error["field"] == field

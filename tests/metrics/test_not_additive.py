@@ -31,8 +31,10 @@ FEED, SEARCH = uuid.uuid4(), uuid.uuid4()
 NOW = datetime(2024, 6, 12, 4, 0, tzinfo=UTC)
 
 
-async def test_the_dictionary_says_how_each_metric_aggregates(client: httpx.AsyncClient) -> None:
-    got = await client.get("/metrics/dictionary", headers=MANAGER)
+async def test_the_dictionary_says_how_each_metric_aggregates(
+    metrics_client: httpx.AsyncClient,
+) -> None:
+    got = await metrics_client.get("/metrics/dictionary", headers=MANAGER)
     assert got.status_code == 200
     rules = {m["key"]: (m["aggregation"], m["additive"]) for m in got.json()}
     assert rules["reach"] == ("not_additive", False)
@@ -40,7 +42,7 @@ async def test_the_dictionary_says_how_each_metric_aggregates(client: httpx.Asyn
     assert rules["cost"] == ("sum", True)
     assert rules["ctr"] == ("derived", False)
     assert rules["brand_search_index"] == ("latest", False)
-    refused = await client.put(
+    refused = await metrics_client.put(
         "/metrics/dictionary/reach_per_yuan",
         json={
             "name": "Reach per yuan",
@@ -61,21 +63,21 @@ def _channel_values(period: dict[str, Any], metric: str) -> dict[str, Decimal | 
 
 
 async def test_reach_of_two_campaigns_and_two_days_is_not_summed(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
 ) -> None:
     plan_id = uuid.uuid4()
     reach_goal = objective("reach", 30000)
     await announce(
-        client,
+        metrics_client,
         database_url,
         plan_targets(
             plan_id, reach_goal, channels=[channel(FEED, "feed"), channel(SEARCH, "search")]
         ),
     )
-    source, secret = await register(client, "meta")
-    await map_entities(client, source, plan_id, ("c-feed", FEED), ("c-search", SEARCH))
+    source, secret = await register(metrics_client, "meta")
+    await map_entities(metrics_client, source, plan_id, ("c-feed", FEED), ("c-search", SEARCH))
     stored = await post(
-        client,
+        metrics_client,
         source,
         secret,
         canonical(
@@ -93,7 +95,7 @@ async def test_reach_of_two_campaigns_and_two_days_is_not_summed(
     for published in (False, True):
         if published:
             await run_snapshots(engine, settings, NOW)
-        daily = await client.get(
+        daily = await metrics_client.get(
             f"/metrics/plans/{plan_id}/rollups",
             params={"grain": "day", "metric": ["reach", "impressions"], **window},
             headers=MANAGER,
@@ -107,7 +109,7 @@ async def test_reach_of_two_campaigns_and_two_days_is_not_summed(
         assert D(seventh["values"]["impressions"]) == D(30000 + 9000)
         assert _channel_values(seventh, "reach") == {str(FEED): D(14600), str(SEARCH): D(5872)}
         assert D(eighth["values"]["reach"]) == D(9000)  # one campaign, one day: its own figure
-        month = await client.get(
+        month = await metrics_client.get(
             f"/metrics/plans/{plan_id}/rollups",
             params={"grain": "month", "metric": ["reach"], **window},
             headers=MANAGER,
@@ -116,7 +118,7 @@ async def test_reach_of_two_campaigns_and_two_days_is_not_summed(
         assert june["values"]["reach"] is None
         # the feed's two days overlap too; the search channel has one entity-day
         assert _channel_values(june, "reach") == {str(FEED): None, str(SEARCH): D(5872)}
-        kpis = await client.get(
+        kpis = await metrics_client.get(
             f"/metrics/plans/{plan_id}/kpis", params={"as_of": "2024-06-08"}, headers=MANAGER
         )
         (reach,) = kpis.json()["objectives"]

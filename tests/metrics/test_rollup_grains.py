@@ -40,8 +40,10 @@ def _hours(*rows: tuple[int, str, str]) -> dict[str, Any]:
     }
 
 
-async def _rollups(client: httpx.AsyncClient, plan_id: uuid.UUID, grain: str) -> httpx.Response:
-    return await client.get(
+async def _rollups(
+    metrics_client: httpx.AsyncClient, plan_id: uuid.UUID, grain: str
+) -> httpx.Response:
+    return await metrics_client.get(
         f"/metrics/plans/{plan_id}/rollups",
         params={
             "grain": grain,
@@ -54,16 +56,16 @@ async def _rollups(client: httpx.AsyncClient, plan_id: uuid.UUID, grain: str) ->
 
 
 async def test_a_derived_metric_is_rolled_up_by_the_hour_as_by_the_day(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    defined = await client.put("/metrics/dictionary/cost_per_mille", json=CPM, headers=TECH)
+    defined = await metrics_client.put("/metrics/dictionary/cost_per_mille", json=CPM, headers=TECH)
     assert defined.status_code == 200, defined.text
     plan_id = uuid.uuid4()
-    await announce(client, database_url, plan_targets(plan_id, objective("clicks", 100)))
-    source, secret = await register(client)
-    await map_entities(client, source, plan_id, "feed")
+    await announce(metrics_client, database_url, plan_targets(plan_id, objective("clicks", 100)))
+    source, secret = await register(metrics_client)
+    await map_entities(metrics_client, source, plan_id, "feed")
     stored = await post(
-        client,
+        metrics_client,
         source,
         secret,
         _hours(
@@ -75,20 +77,20 @@ async def test_a_derived_metric_is_rolled_up_by_the_hour_as_by_the_day(
     )
     assert stored.status_code == 200, stored.text
 
-    by_hour = await _rollups(client, plan_id, "hour")
+    by_hour = await _rollups(metrics_client, plan_id, "hour")
     assert by_hour.status_code == 200, by_hour.text
     # 2 / 1000 * 1000 and 6 / 2000 * 1000, each hour a ratio of its own sums
     assert [D(p["values"]["cost_per_mille"]) for p in by_hour.json()["periods"]] == [2, 3]
-    by_day = await _rollups(client, plan_id, "day")
+    by_day = await _rollups(metrics_client, plan_id, "day")
     assert by_day.status_code == 200, by_day.text
     # the day: 8 / 3000 * 1000, not the mean of the hours' 2 and 3
     (day,) = by_day.json()["periods"]
     assert D(day["values"]["cost_per_mille"]).quantize(D("0.0001")) == D("2.6667")
 
 
-async def test_since_and_until_bound_hours_only(client: httpx.AsyncClient) -> None:
+async def test_since_and_until_bound_hours_only(metrics_client: httpx.AsyncClient) -> None:
     # Refused before anything is looked up: the plan need not exist.
-    refused = await client.get(
+    refused = await metrics_client.get(
         f"/metrics/plans/{uuid.uuid4()}/rollups",
         params={"grain": "day", "metric": "clicks", "since": "2024-06-10T00:00:00"},
         headers=MANAGER,

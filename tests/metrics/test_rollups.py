@@ -52,15 +52,22 @@ def _targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
 class Plan:
     """A plan with targets and a source mapped to it: feed, search and plan-level entities."""
 
-    def __init__(self, client: httpx.AsyncClient, plan_id: uuid.UUID, source: str, secret: str):
-        self.client, self.id, self.source, self.secret = client, plan_id, source, secret
+    def __init__(
+        self, metrics_client: httpx.AsyncClient, plan_id: uuid.UUID, source: str, secret: str
+    ):
+        self.metrics_client, self.id, self.source, self.secret = (
+            metrics_client,
+            plan_id,
+            source,
+            secret,
+        )
 
     async def report(self, at: str, *rows: tuple[str, str, str, str]) -> None:
-        stored = await post(self.client, self.source, self.secret, canonical(at, *rows))
+        stored = await post(self.metrics_client, self.source, self.secret, canonical(at, *rows))
         assert stored.status_code == 200, stored.text
 
     async def rollups(self, grain: str, *metrics: str, **extra: str) -> dict[str, Any]:
-        got = await self.client.get(
+        got = await self.metrics_client.get(
             f"/metrics/plans/{self.id}/rollups",
             params={"grain": grain, "metric": list(metrics), "to": AS_OF, **extra},
             headers=MANAGER,
@@ -70,7 +77,7 @@ class Plan:
         return body
 
     async def kpis(self) -> dict[str, Any]:
-        got = await self.client.get(
+        got = await self.metrics_client.get(
             f"/metrics/plans/{self.id}/kpis", params={"as_of": AS_OF}, headers=MANAGER
         )
         assert got.status_code == 200, got.text
@@ -79,19 +86,19 @@ class Plan:
 
 
 @pytest.fixture
-async def plan(client: httpx.AsyncClient, database_url: str) -> Plan:
+async def plan(metrics_client: httpx.AsyncClient, database_url: str) -> Plan:
     plan_id = uuid.uuid4()
-    await announce(client, database_url, _targets(plan_id))
-    source, secret = await register(client)
+    await announce(metrics_client, database_url, _targets(plan_id))
+    source, secret = await register(metrics_client)
     await map_entities(
-        client,
+        metrics_client,
         source,
         plan_id,
         "all",
         *((f"feed-{n}", FEED) for n in range(3)),
         *((f"search-{n}", SEARCH) for n in range(2)),
     )
-    return Plan(client, plan_id, source, secret)
+    return Plan(metrics_client, plan_id, source, secret)
 
 
 async def _stored(engine: AsyncEngine, plan_id: uuid.UUID) -> dict[tuple[str, str, str], Any]:
@@ -179,7 +186,7 @@ async def test_net_leaves_out_an_excluded_entity_day_until_it_is_cleared(
         ("search-0", "2024-06-10", "registrations", "12"),
     )
     await run_snapshots(engine, settings, NOW)
-    flagged = await plan.client.post(
+    flagged = await plan.metrics_client.post(
         f"/metrics/plans/{plan.id}/fraud-flags",
         json={
             "source_id": plan.source,
@@ -207,7 +214,7 @@ async def test_net_leaves_out_an_excluded_entity_day_until_it_is_cleared(
     (registrations, _roi) = (await plan.kpis())["objectives"]
     assert (D(registrations["actual_net"]), D(registrations["actual_gross"])) == (D(42), D(442))
 
-    cleared = await plan.client.put(
+    cleared = await plan.metrics_client.put(
         f"/metrics/plans/{plan.id}/fraud-flags/{flagged.json()['id']}",
         json={"status": "cleared"},
         headers=MANAGER,
@@ -257,14 +264,14 @@ async def test_week_and_month_grains_sum_days_across_a_month_boundary(
         D(p["values"]["clicks"]) for p in months
     )
 
-    refused = await plan.client.get(
+    refused = await plan.metrics_client.get(
         f"/metrics/plans/{plan.id}/rollups",
         params={"metric": "clicks", "from": "2024-06-09", "to": "2024-06-01"},
         headers=MANAGER,
     )
     assert refused.status_code == 422
     assert refused.headers["content-type"].startswith("application/problem+json")
-    unknown = await plan.client.get(
+    unknown = await plan.metrics_client.get(
         f"/metrics/plans/{plan.id}/rollups", params={"metric": "likes"}, headers=MANAGER
     )
     assert unknown.status_code == 422
@@ -339,7 +346,7 @@ async def test_dashboard_reads_equal_a_group_by_over_the_facts(
     assert await _compare(sessions, plan.id, until) == before  # every day from rollups
     assert await _compare(sessions, plan.id, date(2024, 6, 12)) != before
 
-    flagged = await plan.client.post(
+    flagged = await plan.metrics_client.post(
         f"/metrics/plans/{plan.id}/fraud-flags",
         json={
             "source_id": plan.source,
@@ -380,7 +387,7 @@ async def test_a_remapped_campaign_takes_its_facts_to_the_new_plan_and_channel(
     await run_snapshots(engine, settings, NOW)
 
     # feed-1 was booked to the wrong channel: moved to search, without being re-reported.
-    await map_entities(plan.client, plan.source, plan.id, ("feed-1", SEARCH))
+    await map_entities(plan.metrics_client, plan.source, plan.id, ("feed-1", SEARCH))
     await run_snapshots(engine, settings, NOW)
     stored = await _stored(engine, plan.id)
     assert stored[("2024-06-10", str(FEED), "registrations")] == (D(100), D(100))
@@ -388,7 +395,7 @@ async def test_a_remapped_campaign_takes_its_facts_to_the_new_plan_and_channel(
 
     # feed-0 belongs to another plan altogether: this plan's day no longer counts it.
     other = uuid.uuid4()
-    await map_entities(plan.client, plan.source, other, "feed-0")
+    await map_entities(plan.metrics_client, plan.source, other, "feed-0")
     await run_snapshots(engine, settings, NOW)
     stored = await _stored(engine, plan.id)
     assert stored == {("2024-06-10", str(SEARCH), "registrations"): (D(20), D(20))}

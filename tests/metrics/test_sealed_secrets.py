@@ -24,9 +24,9 @@ async def _raw(database_url: str, query: str) -> str:
 
 
 async def test_the_stored_source_holds_no_secret_and_deliveries_still_verify(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client, "meta")
+    source, secret = await register(metrics_client, "meta")
     row = await _raw(
         database_url, f"SELECT secrets::text FROM metrics.sources WHERE id = '{source}'"
     )
@@ -34,13 +34,15 @@ async def test_the_stored_source_holds_no_secret_and_deliveries_still_verify(
     assert secret.removeprefix("whsec_") not in row
     assert '"secret"' not in row
     batch = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "1"))
-    assert (await post(client, source, secret, batch)).status_code == 200
-    assert (await post(client, source, "whsec_" + "A" * 44, batch)).status_code == 401
+    assert (await post(metrics_client, source, secret, batch)).status_code == 200
+    assert (await post(metrics_client, source, "whsec_" + "A" * 44, batch)).status_code == 401
 
 
-async def test_a_rotated_secret_is_sealed_too(client: httpx.AsyncClient, database_url: str) -> None:
-    source, _first = await register(client, "meta")
-    rotated = await client.post(f"/metrics/sources/{source}/secrets", headers=TECH)
+async def test_a_rotated_secret_is_sealed_too(
+    metrics_client: httpx.AsyncClient, database_url: str
+) -> None:
+    source, _first = await register(metrics_client, "meta")
+    rotated = await metrics_client.post(f"/metrics/sources/{source}/secrets", headers=TECH)
     assert rotated.status_code == 200, rotated.text
     (added,) = [s["secret"] for s in rotated.json()["secrets"] if s["secret"]]
     row = await _raw(
@@ -48,15 +50,15 @@ async def test_a_rotated_secret_is_sealed_too(client: httpx.AsyncClient, databas
     )
     assert added not in row
     batch = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "2"))
-    assert (await post(client, source, added, batch)).status_code == 200
+    assert (await post(metrics_client, source, added, batch)).status_code == 200
 
 
 async def test_the_kept_answer_of_an_idempotent_create_is_sealed(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
     body = {"name": "Meta account", "platform": "meta", "account_id": "act_9"}
     headers = {**TECH, "Idempotency-Key": "source-1"}
-    first = await client.post("/metrics/sources", json=body, headers=headers)
+    first = await metrics_client.post("/metrics/sources", json=body, headers=headers)
     assert first.status_code == 201, first.text
     secret = first.json()["secrets"][0]["secret"]
     kept = await _raw(
@@ -66,5 +68,5 @@ async def test_the_kept_answer_of_an_idempotent_create_is_sealed(
     sealed = json.loads(kept)
     assert set(sealed) == {"sealed"}
     assert json.loads(secret_box().open(sealed["sealed"])) == first.json()
-    again = await client.post("/metrics/sources", json=body, headers=headers)
+    again = await metrics_client.post("/metrics/sources", json=body, headers=headers)
     assert again.json() == first.json()  # the retry still shows the secret, once more

@@ -17,10 +17,10 @@ def _as_entered(rows: list[dict[str, Any]], entered: list[dict[str, Any]]) -> li
     return [{k: row[k] for k in source} for row, source in zip(rows, entered, strict=True)]
 
 
-async def test_the_domain_tables_round_trip_unchanged(client: httpx.AsyncClient) -> None:
-    plan = await seeded_plan(client)
+async def test_the_domain_tables_round_trip_unchanged(planning_client: httpx.AsyncClient) -> None:
+    plan = await seeded_plan(planning_client)
     retrieved = (
-        await client.get(f"/planning/plans/{plan['plan']['id']}", headers=SPECIALIST)
+        await planning_client.get(f"/planning/plans/{plan['plan']['id']}", headers=SPECIALIST)
     ).json()
 
     assert _as_entered(retrieved["objectives"], seed.OBJECTIVES) == seed.OBJECTIVES
@@ -42,17 +42,19 @@ async def test_the_domain_tables_round_trip_unchanged(client: httpx.AsyncClient)
     assert [r["level"] for r in retrieved["risks"]] == ["medium", "high"]
 
 
-async def test_a_stale_if_match_is_refused_and_changes_nothing(client: httpx.AsyncClient) -> None:
-    plan = await seeded_plan(client)
+async def test_a_stale_if_match_is_refused_and_changes_nothing(
+    planning_client: httpx.AsyncClient,
+) -> None:
+    plan = await seeded_plan(planning_client)
     plan_id, stale = plan["plan"]["id"], plan["plan"]["revision"]
-    first = await client.patch(
+    first = await planning_client.patch(
         f"/planning/plans/{plan_id}",
         json={"name": "first edit"},
         headers={**SPECIALIST, "If-Match": f'"{stale}"'},
     )
     assert first.status_code == 200
     assert first.headers["etag"] == f'"{stale + 1}"'
-    second = await client.patch(
+    second = await planning_client.patch(
         f"/planning/plans/{plan_id}",
         json={"name": "second edit"},
         headers={**SPECIALIST, "If-Match": f'"{stale}"'},
@@ -60,39 +62,45 @@ async def test_a_stale_if_match_is_refused_and_changes_nothing(client: httpx.Asy
     assert second.status_code == 412
     assert second.headers["content-type"] == "application/problem+json"
     assert second.json()["current_version"] == stale + 1
-    now = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+    now = (await planning_client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
     assert now["plan"]["name"] == "first edit"
 
 
 async def test_submission_refuses_a_reserve_outside_ten_to_fifteen_percent(
-    client: httpx.AsyncClient,
+    planning_client: httpx.AsyncClient,
 ) -> None:
-    plan = await seeded_plan(client, contingency_reserve="50000.00")
-    refused = await client.post(f"/planning/plans/{plan['plan']['id']}/submit", headers=SPECIALIST)
+    plan = await seeded_plan(planning_client, contingency_reserve="50000.00")
+    refused = await planning_client.post(
+        f"/planning/plans/{plan['plan']['id']}/submit", headers=SPECIALIST
+    )
     assert refused.status_code == 422
     problem = refused.json()
     assert problem["rule"] == "contingency-reserve"
     assert problem["field"] == "contingency_reserve"
     assert "between 10% and 15%" in problem["detail"]
-    still = (await client.get(f"/planning/plans/{plan['plan']['id']}", headers=SPECIALIST)).json()
+    still = (
+        await planning_client.get(f"/planning/plans/{plan['plan']['id']}", headers=SPECIALIST)
+    ).json()
     assert still["plan"]["status"] == "draft"
 
 
 async def test_a_high_risk_without_a_contingency_plan_blocks_submission(
-    client: httpx.AsyncClient,
+    planning_client: httpx.AsyncClient,
 ) -> None:
-    plan = await seeded_plan(client)
+    plan = await seeded_plan(planning_client)
     risky = [{**seed.RISKS[1], "contingency_plan": None}]
-    plan = await put(client, plan, "risks", risky)
-    refused = await client.post(f"/planning/plans/{plan['plan']['id']}/submit", headers=SPECIALIST)
+    plan = await put(planning_client, plan, "risks", risky)
+    refused = await planning_client.post(
+        f"/planning/plans/{plan['plan']['id']}/submit", headers=SPECIALIST
+    )
     assert refused.status_code == 422
     assert refused.json()["field"] == "risks.0.contingency_plan"
 
 
 async def test_bad_sections_are_refused_by_field_and_nothing_changes(
-    client: httpx.AsyncClient,
+    planning_client: httpx.AsyncClient,
 ) -> None:
-    plan = await seeded_plan(client)
+    plan = await seeded_plan(planning_client)
     plan_id = plan["plan"]["id"]
     cases: list[tuple[str, Any, int, str]] = [
         ("objectives", [{**seed.OBJECTIVES[0], "metric": "happiness"}], 422, "objectives.0.metric"),
@@ -115,7 +123,7 @@ async def test_bad_sections_are_refused_by_field_and_nothing_changes(
         ("risks", [{**seed.RISKS[0], "likelihood": 9}], 422, "0.likelihood"),
     ]
     for section, body, status, field in cases:
-        response = await client.put(
+        response = await planning_client.put(
             f"/planning/plans/{plan_id}/{section}", json=body, headers=SPECIALIST
         )
         assert response.status_code == status, (section, response.text)
@@ -123,34 +131,38 @@ async def test_bad_sections_are_refused_by_field_and_nothing_changes(
         problem = response.json()
         fields = [problem.get("field")] + [e["field"] for e in problem.get("errors") or []]
         assert any(f and f.endswith(field) for f in fields), (field, problem)
-    after = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+    after = (await planning_client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
     assert after == {**plan, "plan": after["plan"]}
     assert after["plan"]["revision"] == plan["plan"]["revision"]
 
 
-async def test_only_planners_edit_and_a_submitted_plan_is_frozen(client: httpx.AsyncClient) -> None:
-    plan = await seeded_plan(client)
+async def test_only_planners_edit_and_a_submitted_plan_is_frozen(
+    planning_client: httpx.AsyncClient,
+) -> None:
+    plan = await seeded_plan(planning_client)
     plan_id = plan["plan"]["id"]
-    as_sales = await client.patch(
+    as_sales = await planning_client.patch(
         f"/planning/plans/{plan_id}", json={"name": "x"}, headers=bearer(Role.SALES)
     )
     assert as_sales.status_code == 403
-    submitted = await client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
+    submitted = await planning_client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
     assert submitted.status_code == 200, submitted.text
     assert submitted.json()["plan"]["status"] == "submitted"
-    frozen = await client.patch(
+    frozen = await planning_client.patch(
         f"/planning/plans/{plan_id}", json={"name": "x"}, headers=SPECIALIST
     )
     assert frozen.status_code == 409
     assert frozen.json()["rule"] == "editable-status"
-    skipped = await client.post(f"/planning/plans/{plan_id}/activate", headers=SPECIALIST)
+    skipped = await planning_client.post(f"/planning/plans/{plan_id}/activate", headers=SPECIALIST)
     assert skipped.status_code == 409
     assert skipped.json()["rule"] == "lifecycle"
 
 
-async def test_lists_filter_by_status_owner_period_and_channel(client: httpx.AsyncClient) -> None:
-    seeded = await seeded_plan(client)
-    other = await client.post(
+async def test_lists_filter_by_status_owner_period_and_channel(
+    planning_client: httpx.AsyncClient,
+) -> None:
+    seeded = await seeded_plan(planning_client)
+    other = await planning_client.post(
         "/planning/plans",
         json={
             "name": "autumn",
@@ -163,7 +175,7 @@ async def test_lists_filter_by_status_owner_period_and_channel(client: httpx.Asy
     assert other.status_code == 201
 
     async def ids(**params: str) -> list[str]:
-        page = await client.get("/planning/plans", params=params, headers=SPECIALIST)
+        page = await planning_client.get("/planning/plans", params=params, headers=SPECIALIST)
         assert page.status_code == 200, page.text
         return [p["id"] for p in page.json()["items"]]
 
@@ -174,36 +186,40 @@ async def test_lists_filter_by_status_owner_period_and_channel(client: httpx.Asy
     assert await ids(active_on="2024-06-18") == [seeded_id]
     assert await ids(period_from="2024-08-01") == [other_id]
     assert await ids(status="submitted") == []
-    first = (await client.get("/planning/plans", params={"limit": 1}, headers=SPECIALIST)).json()
-    rest = await client.get(
+    first = (
+        await planning_client.get("/planning/plans", params={"limit": 1}, headers=SPECIALIST)
+    ).json()
+    rest = await planning_client.get(
         "/planning/plans", params={"limit": 1, "cursor": first["next_cursor"]}, headers=SPECIALIST
     )
     assert {first["items"][0]["id"], rest.json()["items"][0]["id"]} == {seeded_id, other_id}
     assert rest.json()["next_cursor"] is None
-    bad = await client.get(
+    bad = await planning_client.get(
         "/planning/plans", params={"channel_type": "telepathy"}, headers=SPECIALIST
     )
     assert bad.status_code == 422
 
 
 async def test_a_create_retried_with_the_same_idempotency_key_creates_one_plan(
-    client: httpx.AsyncClient,
+    planning_client: httpx.AsyncClient,
 ) -> None:
     headers = {**SPECIALIST, "Idempotency-Key": "create-618"}
-    first = await client.post("/planning/plans", json=seed.PLAN, headers=headers)
-    again = await client.post("/planning/plans", json=seed.PLAN, headers=headers)
+    first = await planning_client.post("/planning/plans", json=seed.PLAN, headers=headers)
+    again = await planning_client.post("/planning/plans", json=seed.PLAN, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.json()["plan"]["id"] == first.json()["plan"]["id"]
-    other = await client.post("/planning/plans", json={**seed.PLAN, "name": "x"}, headers=headers)
+    other = await planning_client.post(
+        "/planning/plans", json={**seed.PLAN, "name": "x"}, headers=headers
+    )
     assert other.status_code == 422
-    listed = (await client.get("/planning/plans", headers=SPECIALIST)).json()["items"]
+    listed = (await planning_client.get("/planning/plans", headers=SPECIALIST)).json()["items"]
     assert len(listed) == 1
 
 
 async def test_targets_decompose_to_schools_and_partners_are_reviewed(
-    client: httpx.AsyncClient,
+    planning_client: httpx.AsyncClient,
 ) -> None:
-    plan = await seeded_plan(client)
+    plan = await seeded_plan(planning_client)
     plan_id, registrations = plan["plan"]["id"], plan["objectives"][0]["id"]
     url = f"/planning/plans/{plan_id}/objectives/{registrations}/decomposition"
     tree = {
@@ -224,14 +240,14 @@ async def test_targets_decompose_to_schools_and_partners_are_reviewed(
             {"name": "Hangzhou", "level": "city", "target": "70000"},
         ],
     }
-    stored = await client.put(url, json=tree, headers=SPECIALIST)
+    stored = await planning_client.put(url, json=tree, headers=SPECIALIST)
     assert stored.status_code == 200, stored.text
-    read = (await client.get(url, headers=SPECIALIST)).json()
+    read = (await planning_client.get(url, headers=SPECIALIST)).json()
     assert read["difference"] == "10000"
     shanghai = read["children"][0]
     assert shanghai["actual"] == "190000"
     assert [s["payout_rate"] for s in shanghai["children"]] == ["2", "0.8"]
-    wrong_root = await client.put(url, json={**tree, "target": "1"}, headers=SPECIALIST)
+    wrong_root = await planning_client.put(url, json={**tree, "target": "1"}, headers=SPECIALIST)
     assert wrong_root.status_code == 422
     assert wrong_root.json()["rule"] == "root-target"
 
@@ -246,16 +262,18 @@ async def test_targets_decompose_to_schools_and_partners_are_reviewed(
             "agreement_ref": "AGR-2024-018",
         }
     ]
-    plan = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
-    plan = await put(client, plan, "partners", partners)
+    plan = (await planning_client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+    plan = await put(planning_client, plan, "partners", partners)
     partner_id = plan["partners"][0]["id"]
-    reviewed = await client.post(
+    reviewed = await planning_client.post(
         f"/planning/plans/{plan_id}/partners/{partner_id}/reviews",
         json={"reviewed_on": "2024-06-20", "score": 4, "comment": "posted on time"},
         headers=SPECIALIST,
     )
     assert reviewed.status_code == 201
-    plan = (await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
-    kept = await put(client, plan, "partners", [{**partners[0], "id": partner_id, "capacity": 4}])
+    plan = (await planning_client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)).json()
+    kept = await put(
+        planning_client, plan, "partners", [{**partners[0], "id": partner_id, "capacity": 4}]
+    )
     assert kept["partners"][0]["capacity"] == 4
     assert kept["partners"][0]["reviews"][0]["comment"] == "posted on time"

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from allinone.app import PrefixDispatcher, create_allinone_app
 from shared.kit.settings import BusKind, Settings
-from tests.conftest import TEMPLATE
+from tests.harness.databases import TEMPLATE
 
 
 @dataclass(frozen=True)

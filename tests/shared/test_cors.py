@@ -81,8 +81,10 @@ async def test_answers_and_errors_expose_the_headers_a_frontend_reads(
     assert refused.headers["access-control-allow-origin"] == FRONTEND  # the browser may read why
 
 
-async def test_without_configured_origins_no_cross_origin_access(client: httpx.AsyncClient) -> None:
-    answer = await client.options(
+async def test_without_configured_origins_no_cross_origin_access(
+    planning_client: httpx.AsyncClient,
+) -> None:
+    answer = await planning_client.options(
         "/planning/plans", headers={"Origin": FRONTEND, "Access-Control-Request-Method": "GET"}
     )
     assert "access-control-allow-origin" not in answer.headers
