@@ -189,7 +189,7 @@ async def decide_all(http: httpx.AsyncClient, kind: str, deciders: list[Person])
     for headers in deciders:
 
         async def waiting(headers: Person = headers) -> dict[str, Any] | None:
-            items = (await http.get("/approvals/inbox", headers=headers)).json()
+            items = (await http.get("/approvals/inbox", headers=headers)).json()["items"]
             return next((r for r in items if r["kind"] == kind), None)
 
         request = await until(waiting, f"a {kind} request in the inbox")
@@ -257,7 +257,7 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
         async def default_rules() -> list[dict[str, Any]] | None:
             rules: list[dict[str, Any]] = (
                 await http.get("/alerts/rules", params={"plan_id": plan_id}, headers=SPECIALIST)
-            ).json()
+            ).json()["items"]
             return rules or None
 
         rules = await until(default_rules, "default alert rules")
@@ -366,7 +366,7 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
                     params={"plan_id": plan_id, "state": "firing"},
                     headers=SPECIALIST,
                 )
-            ).json()
+            ).json()["items"]
             return next((a for a in alerts if a["rule_id"] == rule.json()["id"]), None)
 
         alert = await until(firing, "the CTR alert")
@@ -377,7 +377,9 @@ async def play(base: str, receiver_url: str, receiver: Receiver) -> dict[str, An
         )
 
         async def follow_up() -> dict[str, Any] | None:
-            tasks = (await http.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()
+            tasks = (await http.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()[
+                "items"
+            ]
             return next((t for t in tasks if t["alert_id"] == alert["id"]), None)
 
         task = await until(follow_up, "the rapid-response task")

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import AwareDatetime
 
 from services.alerts import configuration, service
@@ -27,9 +27,10 @@ from services.alerts.schemas import (
 from shared.contract.types import Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
-from shared.kit.http import IfMatch, set_etag
+from shared.kit.http import IfMatch, set_etag, set_location
 from shared.kit.idempotency import IdempotencyKey
 from shared.kit.input import TEXT_DATETIME
+from shared.kit.pagination import Page, Paging
 
 Responder = Annotated[
     Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER, Role.TECH))
@@ -45,18 +46,30 @@ def _now() -> datetime:
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED, response_model=RuleRead)
 async def create_rule(
-    data: RuleCreate, session: Session, actor: Responder, key: IdempotencyKey = None
+    data: RuleCreate,
+    session: Session,
+    actor: Responder,
+    request: Request,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> RuleRead:
     """A rule on a dictionary metric or on an event type (once per Idempotency-Key)."""
-    return await configuration.create_rule_once(session, data, actor.subject, key)
+    rule = await configuration.create_rule_once(session, data, actor.subject, key)
+    set_location(response, request, "update_rule", rule_id=rule.id)
+    return rule
 
 
-@router.get("/rules", response_model=list[RuleRead])
+@router.get("/rules", response_model=Page[RuleRead])
 async def list_rules(
-    session: Session, _caller: Authenticated, plan_id: uuid.UUID | None = None
-) -> list[RuleRead]:
-    """Rules of a plan (with the global ones), or all."""
-    return await configuration.list_rules(session, plan_id)
+    session: Session,
+    _caller: Authenticated,
+    paging: Paging,
+    plan_id: Annotated[
+        uuid.UUID | None, Query(description="this plan's rules and the global ones")
+    ] = None,
+) -> Page[RuleRead]:
+    """Rules of a plan (with the global ones), or all, oldest first."""
+    return paging.respond(await configuration.list_rules(session, plan_id, paging.window))
 
 
 @router.patch("/rules/{rule_id}", response_model=RuleRead)
@@ -74,11 +87,12 @@ async def update_rule(
     return rule
 
 
-@router.get("/alerts", response_model=list[AlertRead])
+@router.get("/alerts", response_model=Page[AlertRead])
 async def list_alerts(
     session: Session,
     _caller: Authenticated,
-    plan_id: uuid.UUID | None = None,
+    paging: Paging,
+    plan_id: Annotated[uuid.UUID | None, Query(description="alerts of this plan")] = None,
     state: Annotated[str | None, Query(pattern="^(pending|firing|acknowledged|resolved)$")] = None,
     severity: Annotated[str | None, Query(pattern="^(info|warning|critical)$")] = None,
     since: Annotated[
@@ -87,14 +101,10 @@ async def list_alerts(
     until: Annotated[
         AwareDatetime | None, TEXT_DATETIME, Query(description="started before")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[AlertRead]:
+) -> Page[AlertRead]:
     """Alerts newest first with their evaluations and notifications."""
-    return await service.list_alerts(
-        session,
-        AlertFilter(plan_id=plan_id, state=state, severity=severity, since=since, until=until),
-        limit=limit,
-    )
+    where = AlertFilter(plan_id=plan_id, state=state, severity=severity, since=since, until=until)
+    return paging.respond(await service.list_alerts(session, where, paging.window))
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertRead)
@@ -137,10 +147,25 @@ async def assign(
 
 @router.post("/silences", status_code=status.HTTP_201_CREATED, response_model=SilenceRead)
 async def create_silence(
-    data: SilenceCreate, session: Session, actor: Responder, key: IdempotencyKey = None
+    data: SilenceCreate,
+    session: Session,
+    actor: Responder,
+    request: Request,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> SilenceRead:
     """Mute matching alerts' notifications for a window (once per Idempotency-Key)."""
-    return await configuration.create_silence_once(session, data, actor.subject, key)
+    silence = await configuration.create_silence_once(session, data, actor.subject, key)
+    set_location(response, request, "get_silence", silence_id=silence.id)
+    return silence
+
+
+@router.get("/silences/{silence_id}", response_model=SilenceRead)
+async def get_silence(
+    silence_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> SilenceRead:
+    """One silence: what it mutes, and when."""
+    return await configuration.get_silence(session, silence_id)
 
 
 @router.post("/silences/{silence_id}/expire", response_model=SilenceRead)
@@ -161,7 +186,7 @@ async def put_channel(
     return await configuration.put_channel(session, channel_id, data)
 
 
-@router.get("/channels", response_model=list[ChannelRead])
-async def list_channels(session: Session, _op: Operator) -> list[ChannelRead]:
-    """Every notification channel (secrets are never shown)."""
-    return await configuration.list_channels(session)
+@router.get("/channels", response_model=Page[ChannelRead])
+async def list_channels(session: Session, _op: Operator, paging: Paging) -> Page[ChannelRead]:
+    """The notification channels by id (secrets are never shown)."""
+    return paging.respond(await configuration.list_channels(session, paging.window))

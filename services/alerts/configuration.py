@@ -29,6 +29,7 @@ from shared.contract.events.planning import PlanTargetsSetV1
 from shared.kit.errors import DomainError, NotFound
 from shared.kit.http import check_version
 from shared.kit.notify.targets import storable
+from shared.kit.pagination import Page, PageWindow, page_of
 from shared.kit.secrets import secret_box
 
 DEFAULT_CHANNEL = "default"
@@ -93,11 +94,12 @@ async def update_rule(
     return RuleRead.model_validate(rule)
 
 
-async def list_rules(session: AsyncSession, plan_id: uuid.UUID | None) -> list[RuleRead]:
-    """Rules of a plan and the global ones, or all."""
-    return [
-        RuleRead.model_validate(r) for r in await AlertRepository(session).rules(plan_id=plan_id)
-    ]
+async def list_rules(
+    session: AsyncSession, plan_id: uuid.UUID | None, window: PageWindow
+) -> Page[RuleRead]:
+    """A page of the rules of a plan and the global ones, or of all, oldest first."""
+    rows = await AlertRepository(session).rules(window, plan_id=plan_id)
+    return page_of(rows, window, lambda r: (r.created_at, r.id), RuleRead.model_validate)
 
 
 async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
@@ -192,6 +194,14 @@ async def expire_silence(
     return SilenceRead.model_validate(silence)
 
 
+async def get_silence(session: AsyncSession, silence_id: uuid.UUID) -> SilenceRead:
+    """One silence, or 404."""
+    silence = await AlertRepository(session).silence(silence_id, for_update=False)
+    if silence is None:
+        raise NotFound(f"no silence {silence_id}")
+    return SilenceRead.model_validate(silence)
+
+
 async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -> ChannelRead:
     """Create or change a notification channel."""
     repo = AlertRepository(session)
@@ -209,9 +219,10 @@ async def put_channel(session: AsyncSession, channel_id: str, data: ChannelIn) -
     return ChannelRead.model_validate(channel)
 
 
-async def list_channels(session: AsyncSession) -> list[ChannelRead]:
-    """Every notification channel."""
-    return [ChannelRead.model_validate(c) for c in await AlertRepository(session).channels()]
+async def list_channels(session: AsyncSession, window: PageWindow) -> Page[ChannelRead]:
+    """A page of the notification channels, by id."""
+    rows = await AlertRepository(session).channels_page(window)
+    return page_of(rows, window, lambda c: (c.id,), ChannelRead.model_validate)
 
 
 class UnknownMetric(DomainError):

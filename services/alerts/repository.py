@@ -25,6 +25,7 @@ from services.alerts.models import (
 )
 from services.alerts.schemas import AlertFilter
 from shared.contract.events.metrics import MetricDefinedV1
+from shared.kit.pagination import PageWindow, keyset
 
 
 class AlertRepository:
@@ -45,12 +46,14 @@ class AlertRepository:
             query = query.with_for_update()
         return (await self.session.scalars(query)).first()
 
-    async def rules(self, *, plan_id: uuid.UUID | None = None) -> Sequence[Rule]:
-        """Rules of a plan (and global ones), or all."""
-        query = select(Rule).order_by(Rule.created_at)
+    async def rules(
+        self, window: PageWindow, *, plan_id: uuid.UUID | None = None
+    ) -> Sequence[Rule]:
+        """Up to ``limit + 1`` rules of a plan (and global ones), or of all, oldest first."""
+        query = select(Rule)
         if plan_id is not None:
             query = query.where(or_(Rule.plan_id == plan_id, Rule.plan_id.is_(None)))
-        return (await self.session.scalars(query)).all()
+        return (await self.session.scalars(keyset(query, window, Rule.created_at, Rule.id))).all()
 
     async def enabled_rules(self, plan_id: uuid.UUID, *, kind: Sequence[str]) -> Sequence[Rule]:
         """Enabled rules of some kinds that apply to a plan."""
@@ -148,9 +151,9 @@ class AlertRepository:
             query = query.with_for_update()
         return (await self.session.scalars(query)).first()
 
-    async def alerts(self, where: AlertFilter, *, limit: int) -> Sequence[Alert]:
-        """Alerts newest first, filtered."""
-        query = select(Alert).order_by(Alert.started_at.desc()).limit(limit)
+    async def alerts(self, where: AlertFilter, window: PageWindow) -> Sequence[Alert]:
+        """Up to ``limit + 1`` alerts after the cursor, newest first, filtered."""
+        query = select(Alert)
         for column, value in (
             (Alert.plan_id, where.plan_id),
             (Alert.state, where.state),
@@ -162,7 +165,8 @@ class AlertRepository:
             query = query.where(Alert.started_at >= where.since)
         if where.until is not None:
             query = query.where(Alert.started_at < where.until)
-        return (await self.session.scalars(query)).all()
+        paged = keyset(query, window, Alert.started_at, Alert.id, descending=True)
+        return (await self.session.scalars(paged)).all()
 
     async def firing_critical(self, plan_id: uuid.UUID) -> bool:
         """True when a critical alert of the plan is firing (it inhibits the plan's warnings)."""
@@ -178,9 +182,9 @@ class AlertRepository:
         query = select(Silence).where(Silence.starts_at <= at, Silence.ends_at > at)
         return (await self.session.scalars(query)).all()
 
-    async def silence(self, silence_id: uuid.UUID) -> Silence | None:
-        """One silence."""
-        return await self.session.get(Silence, silence_id, with_for_update=True)
+    async def silence(self, silence_id: uuid.UUID, *, for_update: bool = True) -> Silence | None:
+        """One silence (locked, unless only read)."""
+        return await self.session.get(Silence, silence_id, with_for_update=for_update)
 
     async def channels(
         self, ids: Sequence[str] | None = None, *, level: int | None = None
@@ -192,6 +196,10 @@ class AlertRepository:
         if level is not None:
             query = query.where(Channel.escalation_level == level)
         return (await self.session.scalars(query)).all()
+
+    async def channels_page(self, window: PageWindow) -> Sequence[Channel]:
+        """Up to ``limit + 1`` notification channels after the cursor, by id."""
+        return (await self.session.scalars(keyset(select(Channel), window, Channel.id))).all()
 
     async def channel(self, channel_id: str) -> Channel | None:
         """One channel."""

@@ -20,6 +20,7 @@ from services.alerts.schemas import (
 from shared.contract.events.tasks import TaskCreatedV1
 from shared.kit.errors import Conflict, NotFound
 from shared.kit.http import check_version
+from shared.kit.pagination import Page, PageWindow, page_of
 
 
 async def on_task_created(session: AsyncSession, event: TaskCreatedV1) -> None:
@@ -57,10 +58,15 @@ async def read(session: AsyncSession, alert: Alert) -> AlertRead:
     )
 
 
-async def list_alerts(session: AsyncSession, where: AlertFilter, *, limit: int) -> list[AlertRead]:
-    """Alerts newest first, filtered (history is kept, unlike Alertmanager)."""
-    alerts = await AlertRepository(session).alerts(where, limit=limit)
-    return [await read(session, a) for a in alerts]
+async def list_alerts(
+    session: AsyncSession, where: AlertFilter, window: PageWindow
+) -> Page[AlertRead]:
+    """A page of alerts newest first, filtered (history is kept, unlike Alertmanager)."""
+    rows = await AlertRepository(session).alerts(where, window)
+    page = page_of(rows, window, lambda a: (a.started_at, a.id), lambda a: a)
+    return Page[AlertRead](
+        items=[await read(session, a) for a in page.items], next_cursor=page.next_cursor
+    )
 
 
 async def acknowledge(

@@ -10,13 +10,17 @@ from services.approvals import audit
 from services.approvals.audit import ChainVerification
 from services.approvals.schemas import AuditEntryRead, WorkflowRead
 from services.approvals.service import workflow_in_force
+from shared.kit.pagination import Page, PageWindow, page_of
 
 __all__ = ["ChainVerification", "export", "history", "verify", "workflow"]
 
 
-async def history(session: AsyncSession, request_id: uuid.UUID) -> list[AuditEntryRead]:
-    """One request's full history."""
-    return [AuditEntryRead.model_validate(e) for e in await audit.history(session, request_id)]
+async def history(
+    session: AsyncSession, request_id: uuid.UUID, window: PageWindow
+) -> Page[AuditEntryRead]:
+    """A page of one request's history, in order."""
+    rows = await audit.history(session, request_id, window)
+    return page_of(rows, window, lambda e: (e.id,), AuditEntryRead.model_validate)
 
 
 async def verify(session: AsyncSession) -> ChainVerification:
@@ -24,9 +28,10 @@ async def verify(session: AsyncSession) -> ChainVerification:
     return await audit.verify(session)
 
 
-async def export(session: AsyncSession, after_id: int, limit: int) -> list[AuditEntryRead]:
-    """A page of the trail."""
-    return [AuditEntryRead.model_validate(e) for e in await audit.page(session, after_id, limit)]
+async def export(session: AsyncSession, window: PageWindow) -> Page[AuditEntryRead]:
+    """A page of the trail, in chain order."""
+    rows = await audit.page(session, window)
+    return page_of(rows, window, lambda e: (e.id,), AuditEntryRead.model_validate)
 
 
 async def workflow(session: AsyncSession, key: str) -> WorkflowRead:

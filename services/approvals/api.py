@@ -27,9 +27,9 @@ from shared.contract.events.approvals import RequestKind
 from shared.contract.types import Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
-from shared.kit.http import IfMatch, set_etag
+from shared.kit.http import IfMatch, set_etag, set_location
 from shared.kit.idempotency import IdempotencyKey
-from shared.kit.pagination import Cursor, Limit
+from shared.kit.pagination import Page, Paging
 
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Auditor = Annotated[Principal, Depends(require(Role.ADMIN, Role.FINANCE, Role.LEGAL, Role.TECH))]
@@ -62,6 +62,7 @@ async def file_request(
         session, data, actor, service.utc_now(), _client(request), key=key
     )
     set_etag(response, filed.row_version)
+    set_location(response, request, "get_request", request_id=filed.id)
     return filed
 
 
@@ -69,23 +70,23 @@ async def file_request(
 async def list_requests(
     session: Session,
     _caller: Authenticated,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    paging: Paging,
     status: Annotated[str | None, Query(pattern="^(pending|approved|rejected|returned)$")] = None,
     kind: RequestKind | None = None,
-    plan_id: uuid.UUID | None = None,
-    requester: Annotated[str | None, Query(max_length=100)] = None,
+    plan_id: Annotated[uuid.UUID | None, Query(description="requests about this plan")] = None,
+    requester: Annotated[str | None, Query(max_length=100, description="who filed it")] = None,
 ) -> RequestPage:
     """Requests, filtered, in a stable order."""
-    return await service.list_requests(
+    page = await service.list_requests(
         session,
-        cursor=cursor,
-        limit=limit,
+        cursor=paging.window.cursor,
+        limit=paging.window.limit,
         status=status,
         kind=kind,
         plan_id=plan_id,
         requester=requester,
     )
+    return paging.respond(page)
 
 
 @router.get("/requests/{request_id}", response_model=RequestRead)
@@ -122,26 +123,41 @@ async def decide(
     return decided
 
 
-@router.get("/requests/{request_id}/history", response_model=list[AuditEntryRead])
+@router.get("/requests/{request_id}/history", response_model=Page[AuditEntryRead])
 async def history(
-    request_id: uuid.UUID, session: Session, _caller: Authenticated
-) -> list[AuditEntryRead]:
+    request_id: uuid.UUID, session: Session, _caller: Authenticated, paging: Paging
+) -> Page[AuditEntryRead]:
     """Every audit entry of one request, in order."""
-    return await admin.history(session, request_id)
+    return paging.respond(await admin.history(session, request_id, paging.window))
 
 
-@router.get("/inbox", response_model=list[RequestRead])
-async def inbox(session: Session, actor: Authenticated) -> list[RequestRead]:
+@router.get("/inbox", response_model=Page[RequestRead])
+async def inbox(session: Session, actor: Authenticated, paging: Paging) -> Page[RequestRead]:
     """Requests waiting for me (my roles, or roles I stand in for), soonest due first."""
-    return await service.inbox(session, actor, service.utc_now())
+    return paging.respond(await service.inbox(session, actor, service.utc_now(), paging.window))
 
 
 @router.post("/delegations", status_code=status.HTTP_201_CREATED, response_model=DelegationRead)
 async def delegate(
-    data: DelegationCreate, session: Session, actor: Authenticated, key: IdempotencyKey = None
+    data: DelegationCreate,
+    session: Session,
+    actor: Authenticated,
+    request: Request,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> DelegationRead:
     """Out of office: a delegate decides in my roles during the window (once per key)."""
-    return await delegation.delegate_once(session, actor, data, key, service.utc_now())
+    made = await delegation.delegate_once(session, actor, data, key, service.utc_now())
+    set_location(response, request, "get_delegation", delegation_id=made.id)
+    return made
+
+
+@router.get("/delegations/{delegation_id}", response_model=DelegationRead)
+async def get_delegation(
+    delegation_id: uuid.UUID, session: Session, actor: Authenticated
+) -> DelegationRead:
+    """One delegation (its delegator's, its delegate's or, for admins, anyone's)."""
+    return await delegation.get_delegation(session, actor, delegation_id)
 
 
 @router.get("/workflows/{key}", response_model=WorkflowRead)
@@ -164,15 +180,10 @@ async def verify_audit(session: Session, _caller: Auditor) -> admin.ChainVerific
     return await admin.verify(session)
 
 
-@router.get("/audit/export", response_model=list[AuditEntryRead])
-async def export_audit(
-    session: Session,
-    _caller: Auditor,
-    after_id: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-) -> list[AuditEntryRead]:
-    """The trail in order, in pages of entries after ``after_id``, with their hashes."""
-    return await admin.export(session, after_id, limit)
+@router.get("/audit/export", response_model=Page[AuditEntryRead])
+async def export_audit(session: Session, _caller: Auditor, paging: Paging) -> Page[AuditEntryRead]:
+    """The whole trail in chain order with the hashes, page by page (follow ``Link``)."""
+    return paging.respond(await admin.export(session, paging.window))
 
 
 @router.put("/notice-preferences/me", response_model=NoticePreferenceRead)
@@ -190,9 +201,9 @@ async def get_notice_preference(session: Session, actor: Authenticated) -> Notic
     return await notices.preference(session, actor.subject)
 
 
-@router.get("/requests/{request_id}/notices", response_model=list[NoticeRead])
+@router.get("/requests/{request_id}/notices", response_model=Page[NoticeRead])
 async def request_notices(
-    request_id: uuid.UUID, session: Session, _auditor: Auditor
-) -> list[NoticeRead]:
-    """Who was told about a request, why, and each delivery attempt."""
-    return await notices.notices_of(session, request_id)
+    request_id: uuid.UUID, session: Session, _auditor: Auditor, paging: Paging
+) -> Page[NoticeRead]:
+    """Who was told about a request, why, and each delivery attempt, by stage."""
+    return paging.respond(await notices.notices_of(session, request_id, paging.window))

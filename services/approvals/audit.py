@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.approvals.models import AuditEntry
 from shared.kit.locks import advisory_key
+from shared.kit.pagination import PageWindow, keyset
 
 GENESIS = "0" * 64
 _CHAIN_LOCK = advisory_key("approvals:audit-chain")
@@ -146,12 +147,12 @@ async def verify(session: AsyncSession) -> ChainVerification:
     return ChainVerification(intact=True, entries_checked=checked)
 
 
-async def history(session: AsyncSession, request_id: uuid.UUID) -> list[AuditEntry]:
-    """Every audit entry of one request, in order."""
-    rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.request_id == request_id).order_by(AuditEntry.id)
-    )
-    return list(rows)
+async def history(
+    session: AsyncSession, request_id: uuid.UUID, window: PageWindow
+) -> list[AuditEntry]:
+    """Up to ``limit + 1`` audit entries of one request after the cursor, in order."""
+    query = select(AuditEntry).where(AuditEntry.request_id == request_id)
+    return list(await session.scalars(keyset(query, window, AuditEntry.id)))
 
 
 async def count(session: AsyncSession) -> int:
@@ -159,9 +160,6 @@ async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
-async def page(session: AsyncSession, after_id: int, limit: int) -> list[AuditEntry]:
-    """Entries after ``after_id``, in order."""
-    rows = await session.scalars(
-        select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit)
-    )
-    return list(rows)
+async def page(session: AsyncSession, window: PageWindow) -> list[AuditEntry]:
+    """Up to ``limit + 1`` entries of the whole trail after the cursor, in chain order."""
+    return list(await session.scalars(keyset(select(AuditEntry), window, AuditEntry.id)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import DelegationCreate, DelegationRead
 from shared.contract.types import Role
 from shared.kit.auth import Principal
-from shared.kit.errors import RuleViolated
+from shared.kit.errors import NotFound, RuleViolated
 
 
 async def delegate_once(
@@ -70,4 +71,16 @@ async def delegate(
         action="delegation.set",
         detail={"delegate": data.delegate, "from": data.starts_at, "to": data.ends_at},
     )
+    return DelegationRead.model_validate(row)
+
+
+async def get_delegation(
+    session: AsyncSession, actor: Principal, delegation_id: uuid.UUID
+) -> DelegationRead:
+    """One delegation, shown to its delegator, its delegate and admins; 404 to anyone else."""
+    row = await session.get(Delegation, delegation_id)
+    if row is None or not (
+        actor.subject in (row.delegator, row.delegate) or actor.has_any(frozenset({Role.ADMIN}))
+    ):
+        raise NotFound(f"there is no delegation {delegation_id} of yours")
     return DelegationRead.model_validate(row)

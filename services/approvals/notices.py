@@ -25,6 +25,7 @@ from shared.kit.auth import Principal
 from shared.kit.errors import NotFound
 from shared.kit.notify.targets import stored_secrets
 from shared.kit.notify.texts import text
+from shared.kit.pagination import Page, PageWindow, page_of
 from shared.kit.secrets import secret_box
 from shared.kit.settings import Settings
 
@@ -67,10 +68,12 @@ async def preference(session: AsyncSession, person: str) -> NoticePreferenceRead
     return NoticePreferenceRead.model_validate(row)
 
 
-async def notices_of(session: AsyncSession, request_id: uuid.UUID) -> list[NoticeRead]:
-    """What approvers were sent about a request, with the delivery log."""
-    rows = await ApprovalRepository(session).notices_of(request_id)
-    return [NoticeRead.model_validate(n) for n in rows]
+async def notices_of(
+    session: AsyncSession, request_id: uuid.UUID, window: PageWindow
+) -> Page[NoticeRead]:
+    """A page of what approvers were sent about a request, with the delivery log."""
+    rows = await ApprovalRepository(session).notices_of(request_id, window)
+    return page_of(rows, window, lambda n: (n.stage, n.reason, n.person), NoticeRead.model_validate)
 
 
 def addressees(

@@ -20,6 +20,7 @@ from services.approvals.models import (
     NoticePreference,
     Workflow,
 )
+from shared.kit.pagination import PageWindow, keyset
 
 
 class ApprovalRepository:
@@ -162,9 +163,8 @@ class ApprovalRepository:
         )
         return (await self.session.scalars(query)).all()
 
-    async def notices_of(self, request_id: uuid.UUID) -> Sequence[Notice]:
-        """A request's notices, oldest first."""
-        query = (
-            select(Notice).where(Notice.request_id == request_id).order_by(Notice.next_attempt_at)
-        )
-        return (await self.session.scalars(query)).all()
+    async def notices_of(self, request_id: uuid.UUID, window: PageWindow) -> Sequence[Notice]:
+        """Up to ``limit + 1`` of a request's notices after the cursor, by stage."""
+        query = select(Notice).where(Notice.request_id == request_id)
+        ordered = keyset(query, window, Notice.stage, Notice.reason, Notice.person)
+        return (await self.session.scalars(ordered)).all()

@@ -42,7 +42,7 @@ from shared.contract.types import CostType, Money, Role
 from shared.kit.auth import Principal
 from shared.kit.bus.outbox import Outbox
 from shared.kit.errors import Conflict, Forbidden, NotFound, RuleViolated
-from shared.kit.pagination import decode_cursor, encode_cursor
+from shared.kit.pagination import Page, PageWindow, decode_cursor, encode_cursor, page_in_memory
 from shared.kit.settings import get_settings
 
 outbox = Outbox(bus.outbox, source=SERVICE)
@@ -377,8 +377,12 @@ async def list_requests(
     )
 
 
-async def inbox(session: AsyncSession, actor: Principal, now: datetime) -> list[RequestRead]:
-    """Pending requests whose open stage the caller (or someone they stand in for) decides."""
+async def inbox(
+    session: AsyncSession, actor: Principal, now: datetime, window: PageWindow
+) -> Page[RequestRead]:
+    """Pending requests whose open stage the caller (or someone they stand in for) decides,
+    soonest due first (stages without an SLA last); whose they are is decided per request in
+    Python, so the page is cut from the matching requests."""
     roles = await roles_for(session, actor, now)
     waiting = []
     for request in await ApprovalRepository(session).pending():
@@ -388,7 +392,14 @@ async def inbox(session: AsyncSession, actor: Principal, now: datetime) -> list[
             deciders & set(roles) or Role.ADMIN.value in roles
         ):
             waiting.append(await read(session, request))
-    return sorted(waiting, key=lambda r: r.stages[r.current_stage].due_at or now)
+    return page_in_memory(waiting, window, lambda r: (_due(r), r.id))
+
+
+def _due(request: RequestRead) -> datetime:
+    return request.stages[request.current_stage].due_at or _NO_SLA
+
+
+_NO_SLA = datetime.max.replace(tzinfo=UTC)
 
 
 def utc_now() -> datetime:

@@ -25,6 +25,7 @@ from shared.contract.events.planning import (
 from shared.contract.types import Money
 from shared.kit.auth import Principal
 from shared.kit.errors import NotFound, RuleViolated
+from shared.kit.pagination import Page, PageWindow, page_of
 from shared.kit.wording import a_or_an
 
 
@@ -166,12 +167,23 @@ async def _request(
     return AdjustmentRead.model_validate(adjustment)
 
 
-async def list_for_plan(session: AsyncSession, plan_id: uuid.UUID) -> list[AdjustmentRead]:
-    """A plan's adjustments, oldest first."""
+async def list_for_plan(
+    session: AsyncSession, plan_id: uuid.UUID, window: PageWindow
+) -> Page[AdjustmentRead]:
+    """A page of a plan's adjustments, oldest first."""
     await get_plan(session, plan_id)
-    return [
-        AdjustmentRead.model_validate(a) for a in await PlanRepository(session).adjustments(plan_id)
-    ]
+    rows = await PlanRepository(session).adjustments_page(plan_id, window)
+    return page_of(rows, window, lambda a: (a.created_at, a.id), AdjustmentRead.model_validate)
+
+
+async def get_one(
+    session: AsyncSession, plan_id: uuid.UUID, adjustment_id: uuid.UUID
+) -> AdjustmentRead:
+    """One adjustment of the plan, or 404."""
+    found = await PlanRepository(session).adjustment(adjustment_id)
+    if found is None or found.plan_id != plan_id:
+        raise NotFound(f"plan {plan_id} has no adjustment {adjustment_id}")
+    return AdjustmentRead.model_validate(found)
 
 
 async def on_decision(

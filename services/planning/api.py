@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
 from services.planning import adjustments, lifecycle, sections, service, targets, team
@@ -41,10 +41,10 @@ from services.planning.schemas import (
 from shared.contract.types import ChannelType, Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
-from shared.kit.http import IfMatch, set_etag
+from shared.kit.http import IfMatch, set_etag, set_location
 from shared.kit.idempotency import IdempotencyKey
 from shared.kit.input import IsoDate
-from shared.kit.pagination import Cursor, Limit
+from shared.kit.pagination import Page, Paging
 
 Planner = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER))]
 BudgetKeeper = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.MANAGER, Role.FINANCE))]
@@ -80,19 +80,21 @@ async def create_plan(
     data: PlanCreate,
     session: Session,
     actor: Planner,
+    request: Request,
     response: Response,
     key: IdempotencyKey = None,
 ) -> PlanDetail:
     """Create a draft campaign plan (a retry with the same Idempotency-Key creates nothing)."""
-    return _shown(response, await service.create_plan(session, data, actor, key=key))
+    detail = await service.create_plan(session, data, actor, key=key)
+    set_location(response, request, "get_plan", plan_id=detail.plan.id)
+    return _shown(response, detail)
 
 
 @router.get("", response_model=PlanPage)
 async def list_plans(
     session: Session,
     _caller: Authenticated,
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    paging: Paging,
     status: PlanStatus | None = None,
     owner_id: Annotated[str | None, Query(max_length=100)] = None,
     active_on: Annotated[IsoDate | None, Query(description="plans running on this day")] = None,
@@ -101,10 +103,10 @@ async def list_plans(
     channel_type: Annotated[ChannelType | None, Query(description="plans using it")] = None,
 ) -> PlanPage:
     """Plans, filtered by status, owner, period and channel, in a stable order."""
-    return await service.list_plans(
+    page = await service.list_plans(
         session,
-        cursor=cursor,
-        limit=limit,
+        cursor=paging.window.cursor,
+        limit=paging.window.limit,
         status=status,
         owner_id=owner_id,
         active_on=active_on,
@@ -112,6 +114,7 @@ async def list_plans(
         overlaps_to=period_to,
         channel_type=channel_type,
     )
+    return paging.respond(page)
 
 
 @router.get("/{plan_id}", response_model=PlanDetail)
@@ -201,9 +204,13 @@ async def review_partner(
     review: PartnerReviewIn,
     session: Session,
     actor: PlanWriter,
+    request: Request,
+    response: Response,
     key: IdempotencyKey = None,
 ) -> PartnerRead:
-    """Record a periodic performance review of a partner (once per Idempotency-Key)."""
+    """Record a periodic performance review of a partner (once per Idempotency-Key); the
+    review is kept with the partner, in the plan's partners section (``Location``)."""
+    set_location(response, request, "get_plan", plan_id=plan_id)
     return await targets.review_partner_once(
         session, plan_id, partner_id, review, actor.subject, key
     )
@@ -326,12 +333,12 @@ async def file_retrospective(
     return _shown(response, await lifecycle.file_retrospective(session, plan_id, rows, if_match))
 
 
-@router.get("/{plan_id}/versions", response_model=list[VersionRead])
+@router.get("/{plan_id}/versions", response_model=Page[VersionRead])
 async def list_versions(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated
-) -> list[VersionRead]:
-    """Every kept version (approval, then one per applied adjustment)."""
-    return await lifecycle.versions(session, plan_id)
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, paging: Paging
+) -> Page[VersionRead]:
+    """Every kept version (approval, then one per applied adjustment), by version number."""
+    return paging.respond(await lifecycle.versions_page(session, plan_id, paging.window))
 
 
 @router.get("/{plan_id}/versions/{version}/changes", response_model=VersionComparison)
@@ -353,27 +360,42 @@ async def request_adjustment(
     data: AdjustmentCreate,
     session: Session,
     actor: PlanWriter,
+    request: Request,
+    response: Response,
     key: IdempotencyKey = None,
 ) -> AdjustmentRead:
     """Propose an adjustment to an approved or active plan (the committee decides it)."""
-    return await adjustments.request(session, plan_id, data, actor, key=key)
+    made = await adjustments.request(session, plan_id, data, actor, key=key)
+    set_location(response, request, "get_adjustment", plan_id=plan_id, adjustment_id=made.id)
+    return made
 
 
-@router.get("/{plan_id}/adjustments", response_model=list[AdjustmentRead])
+@router.get("/{plan_id}/adjustments", response_model=Page[AdjustmentRead])
 async def list_adjustments(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated
-) -> list[AdjustmentRead]:
-    """A plan's adjustments and their outcomes."""
-    return await adjustments.list_for_plan(session, plan_id)
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, paging: Paging
+) -> Page[AdjustmentRead]:
+    """A plan's adjustments and their outcomes, oldest first."""
+    return paging.respond(await adjustments.list_for_plan(session, plan_id, paging.window))
+
+
+@router.get("/{plan_id}/adjustments/{adjustment_id}", response_model=AdjustmentRead)
+async def get_adjustment(
+    plan_id: uuid.UUID, adjustment_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> AdjustmentRead:
+    """One adjustment of a plan and its outcome."""
+    return await adjustments.get_one(session, plan_id, adjustment_id)
 
 
 @knowledge.get("", response_model=RetrospectivePage)
 async def search_retrospectives(
     session: Session,
     _caller: Authenticated,
+    paging: Paging,
     q: Annotated[str | None, Query(max_length=200, description="text to look for")] = None,
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> RetrospectivePage:
     """The knowledge base: retrospective rows of every plan."""
-    return await lifecycle.search_retrospectives(session, text=q, cursor=cursor, limit=limit)
+    window = paging.window
+    page = await lifecycle.search_retrospectives(
+        session, text=q, cursor=window.cursor, limit=window.limit
+    )
+    return paging.respond(page)

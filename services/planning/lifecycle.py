@@ -57,7 +57,7 @@ from shared.contract.types import Money
 from shared.kit.auth import Principal
 from shared.kit.errors import NotFound, RuleViolated
 from shared.kit.http import check_version
-from shared.kit.pagination import decode_cursor, encode_cursor
+from shared.kit.pagination import Page, PageWindow, decode_cursor, encode_cursor, page_of
 from shared.kit.wording import a_or_an
 
 _STATUS_EVENTS: dict[PlanStatus, type[PlanStatusChangedPayload]] = {
@@ -262,6 +262,15 @@ async def versions(session: AsyncSession, plan_id: uuid.UUID) -> list[VersionRea
     """Every kept version of a plan."""
     await get_plan(session, plan_id)
     return [VersionRead.model_validate(v) for v in await PlanRepository(session).versions(plan_id)]
+
+
+async def versions_page(
+    session: AsyncSession, plan_id: uuid.UUID, window: PageWindow
+) -> Page[VersionRead]:
+    """A page of a plan's kept versions, oldest first."""
+    await get_plan(session, plan_id)
+    rows = await PlanRepository(session).versions_page(plan_id, window)
+    return page_of(rows, window, lambda v: (v.version,), VersionRead.model_validate)
 
 
 async def compare_version(

@@ -25,6 +25,7 @@ from services.planning.models import (
     known_metrics,
 )
 from shared.contract.events.metrics import MetricDefinedV1
+from shared.kit.pagination import PageWindow, keyset
 
 Row = TypeVar("Row", bound=Base)
 
@@ -131,12 +132,18 @@ class PlanRepository:
         )
         return (await self.session.scalars(query)).all()
 
-    async def adjustments(self, plan_id: uuid.UUID) -> Sequence[Adjustment]:
-        """A plan's adjustments, oldest first."""
-        query = (
-            select(Adjustment).where(Adjustment.plan_id == plan_id).order_by(Adjustment.created_at)
-        )
-        return (await self.session.scalars(query)).all()
+    async def versions_page(self, plan_id: uuid.UUID, window: PageWindow) -> Sequence[PlanVersion]:
+        """Up to ``limit + 1`` kept versions of a plan after the cursor, oldest first."""
+        query = select(PlanVersion).where(PlanVersion.plan_id == plan_id)
+        return (await self.session.scalars(keyset(query, window, PlanVersion.version))).all()
+
+    async def adjustments_page(
+        self, plan_id: uuid.UUID, window: PageWindow
+    ) -> Sequence[Adjustment]:
+        """Up to ``limit + 1`` of a plan's adjustments after the cursor, oldest first."""
+        query = select(Adjustment).where(Adjustment.plan_id == plan_id)
+        ordered = keyset(query, window, Adjustment.created_at, Adjustment.id)
+        return (await self.session.scalars(ordered)).all()
 
     async def adjustment(
         self, adjustment_id: uuid.UUID, *, for_update: bool = False

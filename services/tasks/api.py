@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from services.tasks import dependencies, progress_log, service, views
 from services.tasks.schemas import (
@@ -23,6 +23,7 @@ from services.tasks.schemas import (
     Schedule,
     StatusChange,
     TaskCreate,
+    TaskPage,
     TaskRead,
     TaskUpdate,
     TemplateCreate,
@@ -33,8 +34,9 @@ from services.tasks.schemas import (
 from shared.contract.types import Role
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated, Principal, require
-from shared.kit.http import IfMatch, set_etag
+from shared.kit.http import IfMatch, set_etag, set_location
 from shared.kit.idempotency import IdempotencyKey
+from shared.kit.pagination import Page, Paging
 from shared.kit.settings import get_settings
 
 Planner = Annotated[Principal, Depends(require(Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER))]
@@ -66,26 +68,28 @@ async def create_task(
     data: TaskCreate,
     session: Session,
     actor: Planner,
+    request: Request,
     response: Response,
     key: IdempotencyKey = None,
 ) -> TaskRead:
     """Add a WBS node with one R1, one R2 and its prerequisites (once per Idempotency-Key)."""
-    return _shown(
-        response, await service.create_task_once(session, plan_id, data, actor.subject, key)
-    )
+    task = await service.create_task_once(session, plan_id, data, actor.subject, key)
+    set_location(response, request, "get_task", task_id=task.id)
+    return _shown(response, task)
 
 
-@router.get("/plans/{plan_id}/tasks", response_model=list[TaskRead])
+@router.get("/plans/{plan_id}/tasks", response_model=TaskPage)
 async def list_tasks(
     plan_id: uuid.UUID,
     session: Session,
     _caller: Authenticated,
-    owner_id: Annotated[str | None, Query(max_length=100)] = None,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-) -> list[TaskRead]:
+    paging: Paging,
+    owner_id: Annotated[str | None, Query(max_length=100, description="the R1's id")] = None,
+    status: Annotated[str | None, Query(max_length=20, description="e.g. in_progress")] = None,
+) -> TaskPage:
     """A plan's WBS in code order, filtered by owner and status."""
-    await service.get_known_plan(session, plan_id)
-    return await views.list_tasks(session, plan_id, owner_id=owner_id, status=status)
+    page = await views.list_tasks(session, plan_id, paging.window, owner_id=owner_id, status=status)
+    return paging.respond(page)
 
 
 @router.get("/plans/{plan_id}/schedule", response_model=Schedule)
@@ -95,17 +99,23 @@ async def plan_schedule(plan_id: uuid.UUID, session: Session, _caller: Authentic
 
 
 @router.post("/plans/{plan_id}/baselines", status_code=status.HTTP_201_CREATED)
-async def take_baseline(plan_id: uuid.UUID, session: Session, _actor: Planner) -> dict[str, str]:
-    """Freeze the schedule now (it is also frozen when the plan is approved)."""
+async def take_baseline(
+    plan_id: uuid.UUID, session: Session, _actor: Planner, request: Request, response: Response
+) -> dict[str, str]:
+    """Freeze the schedule now (it is also frozen when the plan is approved); the baseline is
+    read as the variance against it (``Location``)."""
     await service.get_known_plan(session, plan_id)
     await views.take_baseline(session, plan_id, "taken on demand")
+    set_location(response, request, "variance", plan_id=plan_id)
     return {"status": "baselined"}
 
 
-@router.get("/plans/{plan_id}/variance", response_model=list[Variance])
-async def variance(plan_id: uuid.UUID, session: Session, _caller: Authenticated) -> list[Variance]:
-    """Start, end and completion variance against the latest baseline."""
-    return await views.variance_against_latest(session, plan_id)
+@router.get("/plans/{plan_id}/variance", response_model=Page[Variance])
+async def variance(
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, paging: Paging
+) -> Page[Variance]:
+    """Start, end and completion variance against the latest baseline, in task code order."""
+    return paging.respond(await views.variance_against_latest(session, plan_id, paging.window))
 
 
 @router.post("/plans/{plan_id}/templates", response_model=list[TaskRead])
@@ -174,10 +184,12 @@ async def update_task(
     return _shown(response, await service.update_task(session, task_id, data, actor, if_match))
 
 
-@router.get("/tasks/{task_id}/history", response_model=list[ChangeRead])
-async def history(task_id: uuid.UUID, session: Session, _caller: Authenticated) -> list[ChangeRead]:
-    """Every change of owner, dates, status and completion."""
-    return await views.history(session, task_id)
+@router.get("/tasks/{task_id}/history", response_model=Page[ChangeRead])
+async def history(
+    task_id: uuid.UUID, session: Session, _caller: Authenticated, paging: Paging
+) -> Page[ChangeRead]:
+    """Every change of owner, dates, status and completion, oldest first."""
+    return paging.respond(await views.history(session, task_id, paging.window))
 
 
 @router.post(
@@ -188,18 +200,22 @@ async def log_progress(
     data: ProgressIn,
     session: Session,
     actor: Authenticated,
+    request: Request,
+    response: Response,
     key: IdempotencyKey = None,
 ) -> ProgressRead:
     """Add a row to the progress and issue log (once per Idempotency-Key)."""
-    return await progress_log.log_progress_once(session, task_id, data, actor, key)
+    entry = await progress_log.log_progress_once(session, task_id, data, actor, key)
+    set_location(response, request, "set_progress_status", task_id=task_id, entry_id=entry.id)
+    return entry
 
 
-@router.get("/tasks/{task_id}/progress", response_model=list[ProgressRead])
+@router.get("/tasks/{task_id}/progress", response_model=Page[ProgressRead])
 async def progress(
-    task_id: uuid.UUID, session: Session, _caller: Authenticated
-) -> list[ProgressRead]:
-    """The task's progress and issue log."""
-    return await views.progress(session, task_id)
+    task_id: uuid.UUID, session: Session, _caller: Authenticated, paging: Paging
+) -> Page[ProgressRead]:
+    """The task's progress and issue log, oldest first."""
+    return paging.respond(await views.progress(session, task_id, paging.window))
 
 
 @router.patch("/tasks/{task_id}/progress/{entry_id}", response_model=ProgressRead)
@@ -222,10 +238,25 @@ async def owner_week(owner_id: str, session: Session, _caller: Authenticated) ->
 
 @router.post("/templates", status_code=status.HTTP_201_CREATED, response_model=TemplateRead)
 async def save_template(
-    data: TemplateCreate, session: Session, actor: Planner, key: IdempotencyKey = None
+    data: TemplateCreate,
+    session: Session,
+    actor: Planner,
+    request: Request,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> TemplateRead:
     """Save a plan's WBS as a reusable template (once per Idempotency-Key)."""
-    return await views.save_template_once(session, data, actor.subject, key)
+    template = await views.save_template_once(session, data, actor.subject, key)
+    set_location(response, request, "get_template", template_id=template.id)
+    return template
+
+
+@router.get("/templates/{template_id}", response_model=TemplateRead)
+async def get_template(
+    template_id: uuid.UUID, session: Session, _caller: Authenticated
+) -> TemplateRead:
+    """One saved WBS template."""
+    return await views.get_template(session, template_id)
 
 
 @router.put("/calendar/holidays", status_code=status.HTTP_204_NO_CONTENT)

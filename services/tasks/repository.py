@@ -22,6 +22,7 @@ from services.tasks.models import (
     TaskChange,
     Template,
 )
+from shared.kit.pagination import PageWindow, keyset
 
 
 class KnownPlanRepository:
@@ -88,6 +89,17 @@ class TaskRepository:
             query = query.where(Task.status == status)
         return (await self.session.scalars(query)).all()
 
+    async def tasks_page(
+        self, plan_id: uuid.UUID, window: PageWindow, *, owner_id: str | None, status: str | None
+    ) -> Sequence[Task]:
+        """Up to ``limit + 1`` of a plan's tasks after the cursor, in code order, filtered."""
+        query = select(Task).where(Task.plan_id == plan_id)
+        if owner_id is not None:
+            query = query.where(Task.owner_id == owner_id)
+        if status is not None:
+            query = query.where(Task.status == status)
+        return (await self.session.scalars(keyset(query, window, Task.code))).all()
+
     async def dependencies(self, task_ids: Sequence[uuid.UUID]) -> Sequence[Dependency]:
         """Links into the given tasks."""
         if not task_ids:
@@ -105,23 +117,29 @@ class TaskRepository:
         )
         return (await self.session.scalars(query)).all()
 
-    async def history(self, task_id: uuid.UUID) -> Sequence[TaskChange]:
-        """A task's changes, oldest first."""
-        query = (
-            select(TaskChange)
-            .where(TaskChange.task_id == task_id)
-            .order_by(TaskChange.at, TaskChange.id)
-        )
-        return (await self.session.scalars(query)).all()
+    async def history(self, task_id: uuid.UUID, window: PageWindow) -> Sequence[TaskChange]:
+        """Up to ``limit + 1`` of a task's changes after the cursor, oldest first."""
+        query = select(TaskChange).where(TaskChange.task_id == task_id)
+        return (
+            await self.session.scalars(keyset(query, window, TaskChange.at, TaskChange.id))
+        ).all()
 
-    async def progress(self, task_id: uuid.UUID) -> Sequence[ProgressEntry]:
-        """A task's log, oldest first."""
-        query = (
-            select(ProgressEntry)
-            .where(ProgressEntry.task_id == task_id)
-            .order_by(ProgressEntry.logged_on, ProgressEntry.created_at)
+    async def progress(self, task_id: uuid.UUID, window: PageWindow) -> Sequence[ProgressEntry]:
+        """Up to ``limit + 1`` rows of a task's log after the cursor, oldest first."""
+        query = select(ProgressEntry).where(ProgressEntry.task_id == task_id)
+        ordered = keyset(
+            query, window, ProgressEntry.logged_on, ProgressEntry.created_at, ProgressEntry.id
         )
-        return (await self.session.scalars(query)).all()
+        return (await self.session.scalars(ordered)).all()
+
+    async def has_open_issue_past(self, task_id: uuid.UUID, ends_on: date) -> bool:
+        """Whether a not yet handled issue of the task expects to be resolved after it ends."""
+        query = select(ProgressEntry.id).where(
+            ProgressEntry.task_id == task_id,
+            ProgressEntry.eta_on > ends_on,
+            ProgressEntry.status != "handled",
+        )
+        return (await self.session.scalar(query.limit(1))) is not None
 
     async def progress_entry(self, entry_id: uuid.UUID) -> ProgressEntry | None:
         """One log row."""

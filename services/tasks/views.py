@@ -27,6 +27,7 @@ from services.tasks.schemas import (
 )
 from services.tasks.service import create_task, get_known_plan, get_task, read, read_many
 from shared.kit.errors import Conflict, NotFound, RuleViolated
+from shared.kit.pagination import Page, PageWindow, page_in_memory, page_of
 
 
 async def calendar(session: AsyncSession) -> schedule.Calendar:
@@ -176,10 +177,7 @@ async def owner_view(session: AsyncSession, owner_id: str, today: date) -> Owner
             overdue.append(shown)
         elif task.ends_on <= week_end:
             due.append(shown)
-        if any(
-            e.eta_on and e.eta_on > task.ends_on and e.status != "handled"
-            for e in await repo.progress(task.id)
-        ):
+        if await repo.has_open_issue_past(task.id, task.ends_on):
             at_risk.append(shown)
     return OwnerView(due_this_week=due, overdue=overdue, at_risk=at_risk)
 
@@ -236,6 +234,14 @@ async def save_template(session: AsyncSession, data: TemplateCreate, by: str) ->
         raise Conflict(
             f"a template named {data.name!r} exists", field="name", rule="unique-name"
         ) from exc
+    return TemplateRead.model_validate(template)
+
+
+async def get_template(session: AsyncSession, template_id: uuid.UUID) -> TemplateRead:
+    """One saved template, or 404."""
+    template = await session.get(Template, template_id)
+    if template is None:
+        raise NotFound(f"there is no template {template_id}")
     return TemplateRead.model_validate(template)
 
 
@@ -300,29 +306,49 @@ async def instantiate(
 
 
 async def list_tasks(
-    session: AsyncSession, plan_id: uuid.UUID, *, owner_id: str | None, status: str | None
-) -> list[TaskRead]:
-    """A plan's tasks, filtered."""
-    tasks = await TaskRepository(session).of_plan(plan_id, owner_id=owner_id, status=status)
-    return await read_many(session, tasks)
-
-
-async def variance_against_latest(session: AsyncSession, plan_id: uuid.UUID) -> list[Variance]:
-    """Variance against the plan's most recent baseline."""
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    window: PageWindow,
+    *,
+    owner_id: str | None,
+    status: str | None,
+) -> Page[TaskRead]:
+    """A page of a plan's tasks in code order, filtered."""
     await get_known_plan(session, plan_id)
-    return await variance(session, plan_id, await TaskRepository(session).latest_baseline(plan_id))
+    rows = await TaskRepository(session).tasks_page(
+        plan_id, window, owner_id=owner_id, status=status
+    )
+    page = page_of(rows, window, lambda t: (t.code,), lambda t: t)
+    return Page[TaskRead](items=await read_many(session, page.items), next_cursor=page.next_cursor)
 
 
-async def history(session: AsyncSession, task_id: uuid.UUID) -> list[ChangeRead]:
-    """A task's change history."""
+async def variance_against_latest(
+    session: AsyncSession, plan_id: uuid.UUID, window: PageWindow
+) -> Page[Variance]:
+    """A page of the variance against the plan's most recent baseline, in task code order."""
+    await get_known_plan(session, plan_id)
+    rows = await variance(session, plan_id, await TaskRepository(session).latest_baseline(plan_id))
+    return page_in_memory(rows, window, lambda v: (v.code,))
+
+
+async def history(
+    session: AsyncSession, task_id: uuid.UUID, window: PageWindow
+) -> Page[ChangeRead]:
+    """A page of a task's change history, oldest first."""
     await get_task(session, task_id)
-    return [ChangeRead.model_validate(c) for c in await TaskRepository(session).history(task_id)]
+    rows = await TaskRepository(session).history(task_id, window)
+    return page_of(rows, window, lambda c: (c.at, c.id), ChangeRead.model_validate)
 
 
-async def progress(session: AsyncSession, task_id: uuid.UUID) -> list[ProgressRead]:
-    """A task's progress and issue log."""
+async def progress(
+    session: AsyncSession, task_id: uuid.UUID, window: PageWindow
+) -> Page[ProgressRead]:
+    """A page of a task's progress and issue log, oldest first."""
     await get_task(session, task_id)
-    return [ProgressRead.model_validate(e) for e in await TaskRepository(session).progress(task_id)]
+    rows = await TaskRepository(session).progress(task_id, window)
+    return page_of(
+        rows, window, lambda e: (e.logged_on, e.created_at, e.id), ProgressRead.model_validate
+    )
 
 
 async def add_holidays(session: AsyncSession, days: Sequence[HolidayIn]) -> None:

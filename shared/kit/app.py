@@ -20,6 +20,7 @@ from shared.kit.bus.transport import Transport
 from shared.kit.embedded_pg import embedded_database_url
 from shared.kit.errors import PROBLEM_RESPONSES, install_problem_handlers, problem
 from shared.kit.observability import RequestObservability
+from shared.kit.openapi_headers import describe_headers
 from shared.kit.openapi_links import add_links
 from shared.kit.ratelimit import RateLimits
 from shared.kit.runtime import ServiceDefinition, ServiceRuntime
@@ -149,7 +150,7 @@ def with_links(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_links(generate())
+            app.openapi_schema = add_links(describe_headers(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

@@ -27,7 +27,7 @@ async def test_a_snapshot_event_raises_an_alert_that_a_person_acknowledges(
     async def default_rules() -> list[dict[str, Any]] | None:
         rules: list[dict[str, Any]] = (
             await client.get("/alerts/rules", params={"plan_id": str(PLAN)}, headers=SPECIALIST)
-        ).json()
+        ).json()["items"]
         return rules or None
 
     rules = await eventually(default_rules)
@@ -37,7 +37,7 @@ async def test_a_snapshot_event_raises_an_alert_that_a_person_acknowledges(
     async def firing() -> list[dict[str, Any]] | None:
         found: list[dict[str, Any]] = (
             await client.get("/alerts/alerts", params={"plan_id": str(PLAN)}, headers=SPECIALIST)
-        ).json()
+        ).json()["items"]
         return found or None
 
     (alert,) = await eventually(firing)
@@ -47,7 +47,7 @@ async def test_a_snapshot_event_raises_an_alert_that_a_person_acknowledges(
         listed = await client.get(
             "/alerts/alerts", params={"plan_id": str(PLAN), **window}, headers=SPECIALIST
         )
-        assert len(listed.json()) == expected, window
+        assert len(listed.json()["items"]) == expected, window
     naive = await client.get(
         "/alerts/alerts", params={"since": "2024-06-07T09:00"}, headers=SPECIALIST
     )

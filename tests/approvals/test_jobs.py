@@ -61,5 +61,5 @@ async def test_an_overdue_stage_escalates_and_is_announced_once(
     assert request["stages"][0]["escalated_to"] == ["manager"]
     manager_inbox = (
         await approvals_client.get("/approvals/inbox", headers=bearer(Role.MANAGER, "m"))
-    ).json()
+    ).json()["items"]
     assert [r["id"] for r in manager_inbox] == [filed["id"]]

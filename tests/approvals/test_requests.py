@@ -41,7 +41,7 @@ def sponsorship(days_ahead: int, *, agreement: bool = True) -> dict[str, Any]:
 
 async def _waiting(client: httpx.AsyncClient, headers: dict[str, str], kind: str) -> dict[str, Any]:
     async def found() -> dict[str, Any] | None:
-        items = (await client.get("/approvals/inbox", headers=headers)).json()
+        items = (await client.get("/approvals/inbox", headers=headers)).json()["items"]
         mine = [r for r in items if r["kind"] == kind]
         return mine[0] if mine else None
 
@@ -88,7 +88,7 @@ async def test_a_submitted_plan_is_approved_by_supervisor_manager_and_finance(
     await eventually(plan_approved)
     history = (
         await client.get(f"/approvals/requests/{request['id']}/history", headers=FINANCE)
-    ).json()
+    ).json()["items"]
     assert [h["action"] for h in history] == [
         "request.opened",
         "decision.approve",
@@ -256,7 +256,7 @@ async def test_an_out_of_office_supervisor_is_stood_in_for_and_the_audit_shows_b
         )
     ).json()
     deputy = bearer(Role.SPECIALIST, "deputy-zhou")
-    inbox = (await client.get("/approvals/inbox", headers=deputy)).json()
+    inbox = (await client.get("/approvals/inbox", headers=deputy)).json()["items"]
     assert [r["id"] for r in inbox] == [filed["id"]]
     decided = await _decide(client, filed, deputy)
     assert decided.status_code == 200, decided.text

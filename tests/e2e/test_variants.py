@@ -178,7 +178,8 @@ async def in_inbox(http: httpx.AsyncClient, headers: dict[str, str], plan_id: st
         answer = await http.get("/approvals/inbox", headers=headers)
         assert answer.status_code == 200, answer.text
         return next(
-            (r for r in answer.json() if r["kind"] == "plan" and r["plan_id"] == plan_id), None
+            (r for r in answer.json()["items"] if r["kind"] == "plan" and r["plan_id"] == plan_id),
+            None,
         )
 
     return await eventually(waiting)
@@ -210,10 +211,10 @@ async def plan_in_status(http: httpx.AsyncClient, plan_id: str, status: str) -> 
 
 async def assert_nothing_set_up(http: httpx.AsyncClient, plan_id: str) -> None:
     """What approval sets up is absent: no tasks, no schedule baseline, no default alert rules."""
-    assert await get_json(http, f"/tasks/plans/{plan_id}/tasks") == []
+    assert (await get_json(http, f"/tasks/plans/{plan_id}/tasks"))["items"] == []
     variance = await http.get(f"/tasks/plans/{plan_id}/variance", headers=MANAGER)
     assert (variance.status_code, variance.json()["type"]) == (404, "/problems/not-found")
-    assert await get_json(http, "/alerts/rules", plan_id=plan_id) == []
+    assert (await get_json(http, "/alerts/rules", plan_id=plan_id))["items"] == []
 
 
 def assert_problem(answer: httpx.Response, status: int, slug: str, rule: str) -> Json:
@@ -310,13 +311,13 @@ async def test_a_rejected_plan_returns_to_its_author_and_sets_nothing_up(
             ("supervisor", "reject")
         ]
         for later in (SUPERVISOR, MANAGER, FINANCE):
-            inbox = (await http.get("/approvals/inbox", headers=later)).json()
+            inbox = (await http.get("/approvals/inbox", headers=later)).json()["items"]
             assert [r for r in inbox if r["plan_id"] == plan_id] == []
 
         # Planning hears of it: the plan is rejected, still version 1, and editable again.
         rejected = await plan_in_status(http, plan_id, "rejected")
         assert rejected["plan"]["version"] == 1
-        assert (await get_json(http, f"/planning/plans/{plan_id}/versions")) == []
+        assert (await get_json(http, f"/planning/plans/{plan_id}/versions"))["items"] == []
         await settled(database_url)
 
         # Nothing that approval sets up happened: no tasks, no baseline, no default rules.
@@ -447,7 +448,7 @@ async def test_an_expense_that_breaks_a_policy_is_refused_and_commits_nothing(
         expenses = await get_json(http, "/approvals/requests", kind="expense")
         assert expenses["items"] == []
         for approver in (SUPERVISOR, MANAGER, FINANCE):
-            assert (await http.get("/approvals/inbox", headers=approver)).json() == []
+            assert (await http.get("/approvals/inbox", headers=approver)).json()["items"] == []
         assert await approval_events(database_url, plan_id) == bus_before
         after = await get_json(http, f"/planning/plans/{plan_id}")
         assert budget_of(after) == budget_of(before)
@@ -509,7 +510,7 @@ async def test_a_dependency_that_closes_a_cycle_is_refused_and_changes_nothing(
             made = await http.post(f"/tasks/plans/{plan_id}/tasks", json=row, headers=SPECIALIST)
             assert made.status_code == 201, made.text
             ids[row["code"]] = made.json()["id"]
-        tasks = await get_json(http, f"/tasks/plans/{plan_id}/tasks")
+        tasks = (await get_json(http, f"/tasks/plans/{plan_id}/tasks"))["items"]
         before = wbs_of(tasks)
         assert before == {
             "M-001": (1, "not_started", []),
@@ -540,7 +541,7 @@ async def test_a_dependency_that_closes_a_cycle_is_refused_and_changes_nothing(
 
         # The tasks, their links, versions and schedule are as they were; no event went out.
         await settled(database_url)
-        assert wbs_of(await get_json(http, f"/tasks/plans/{plan_id}/tasks")) == before
+        assert wbs_of((await get_json(http, f"/tasks/plans/{plan_id}/tasks"))["items"]) == before
         for code, task_id in ids.items():
             one = await http.get(f"/tasks/tasks/{task_id}", headers=MANAGER)
             assert (one.status_code, one.headers["etag"]) == (200, f'"{before[code][0]}"')
@@ -554,7 +555,7 @@ async def test_a_dependency_that_closes_a_cycle_is_refused_and_changes_nothing(
             headers=SPECIALIST,
         )
         assert linked.status_code == 200, linked.text
-        after = wbs_of(await get_json(http, f"/tasks/plans/{plan_id}/tasks"))
+        after = wbs_of((await get_json(http, f"/tasks/plans/{plan_id}/tasks"))["items"])
         assert after == {**before, "M-002": (2, "not_started", [("M-001", "FS", 0)])}
         refused = await http.post(
             f"/tasks/tasks/{ids['M-001']}/prerequisites",
@@ -563,4 +564,4 @@ async def test_a_dependency_that_closes_a_cycle_is_refused_and_changes_nothing(
         )
         problem = assert_problem(refused, 422, "rule-violated", "no-cycles")
         assert problem["cycle"][0] == problem["cycle"][-1] == "M-001"
-        assert wbs_of(await get_json(http, f"/tasks/plans/{plan_id}/tasks")) == after
+        assert wbs_of((await get_json(http, f"/tasks/plans/{plan_id}/tasks"))["items"]) == after

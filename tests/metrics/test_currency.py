@@ -308,7 +308,7 @@ async def test_a_changed_rate_recomputes_the_days_it_converts(
         "/metrics/fx-rates", params={"base": "USD", "quote": "CNY"}, headers=FINANCE
     )
     assert listed.status_code == 200, listed.text
-    assert [(r["valid_from"], D(r["rate"]), r["valid_until"]) for r in listed.json()] == [
+    assert [(r["valid_from"], D(r["rate"]), r["valid_until"]) for r in listed.json()["items"]] == [
         ("2024-06-01", D("6.9"), "2024-06-15"),
         ("2024-06-15", D("7.2"), None),
     ]
@@ -384,7 +384,7 @@ async def test_a_bad_rate_is_refused_naming_the_field(
     named = {e["field"] for e in problem.get("errors") or []} | {problem.get("field")}
     assert field in named, problem
     listed = await metrics_client.get("/metrics/fx-rates", headers=FINANCE)
-    assert listed.json() == []
+    assert listed.json()["items"] == []
 
 
 async def test_a_pair_takes_one_rate_a_day_in_either_direction(
@@ -394,14 +394,12 @@ async def test_a_pair_takes_one_rate_a_day_in_either_direction(
     clash = await _rate(metrics_client, "CNY/USD", "2024-06-01", "0.14", FINANCE)
     assert clash.status_code == 409
     assert clash.headers["content-type"] == "application/problem+json"
-    assert (
-        await _rate(metrics_client, "CNY/USD", "2024-06-02", "0.14", FINANCE)
-    ).status_code == 200
+    assert (await _rate(metrics_client, "CNY/USD", "2024-06-02", "0.14", FINANCE)).status_code == 200
     listed = await metrics_client.get("/metrics/fx-rates", params={"quote": "USD"}, headers=FINANCE)
-    assert [(r["base"], r["valid_from"]) for r in listed.json()] == [("CNY", "2024-06-02")]
+    assert [(r["base"], r["valid_from"]) for r in listed.json()["items"]] == [("CNY", "2024-06-02")]
     everything = await metrics_client.get("/metrics/fx-rates", headers=TECH)
     # the pair's next rate is the next one whichever way it was stored
-    assert [(r["base"], r["valid_until"]) for r in everything.json()] == [
+    assert [(r["base"], r["valid_until"]) for r in everything.json()["items"]] == [
         ("CNY", None),
         ("USD", "2024-06-02"),
     ]

@@ -108,7 +108,7 @@ async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
         "defined_by": "data-ops",
         "defined_at": None,
     }
-    dictionary = (await client.get("/metrics/dictionary", headers=MANAGER)).json()
+    dictionary = (await client.get("/metrics/dictionary", headers=MANAGER)).json()["items"]
     keys = [m["key"] for m in dictionary]
     assert keys[-2:] == ["cost_per_mille", "roas"]
     assert {"ctr", "roi", "cost"} <= set(keys)
@@ -190,7 +190,7 @@ async def test_unsafe_or_unknown_formulas_are_refused_naming_the_rule(
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["field"] == "expression"
     assert refused.json()["rule"] == rule
-    dictionary = (await client.get("/metrics/dictionary", headers=MANAGER)).json()
+    dictionary = (await client.get("/metrics/dictionary", headers=MANAGER)).json()["items"]
     assert "bad" not in {m["key"] for m in dictionary}
 
 

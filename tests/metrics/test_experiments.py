@@ -69,10 +69,11 @@ async def test_two_creatives_review_gives_the_textbook_answer(
     headers = {**MANAGER, "Idempotency-Key": "hero-1"}
     created = await metrics_client.post(url, json=_experiment(), headers=headers)
     assert created.status_code == 201, created.text
+    assert created.headers["location"] == f"{url}/{created.json()['id']}/review"
     retried = await metrics_client.post(url, json=_experiment(), headers=headers)
     assert retried.json()["id"] == created.json()["id"]
     listed = await metrics_client.get(url, headers=MANAGER)
-    assert [e["name"] for e in listed.json()] == ["hero creative"]
+    assert [e["name"] for e in listed.json()["items"]] == ["hero creative"]
 
     review = await metrics_client.get(f"{url}/{created.json()['id']}/review", headers=MANAGER)
     assert review.status_code == 200, review.text

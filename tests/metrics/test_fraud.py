@@ -209,7 +209,7 @@ async def test_signals_become_one_event_each_and_excluding_a_flag_changes_net_on
 
     listed = await metrics_client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
     assert listed.status_code == 200, listed.text
-    flags = {f["entity"]: f for f in listed.json()}
+    flags = {f["entity"]: f for f in listed.json()["items"]}
     assert set(flags) == {"amb-noclick", "amb-clicky", "amb-zombie", "amb-spike"}
     assert {f["status"] for f in flags.values()} == {"suspected"}
     assert {f["flagged_by"] for f in flags.values()} == {"system"}
@@ -256,9 +256,9 @@ async def test_signals_become_one_event_each_and_excluding_a_flag_changes_net_on
     statuses = await metrics_client.get(
         f"/metrics/plans/{plan_id}/fraud-flags", params={"status": "cleared"}, headers=MANAGER
     )
-    assert [f["entity"] for f in statuses.json()] == ["amb-spike"]
+    assert [f["entity"] for f in statuses.json()["items"]] == ["amb-spike"]
     everything = await metrics_client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
-    assert len(everything.json()) == 4
+    assert len(everything.json()["items"]) == 4
     bogus = await metrics_client.get(
         f"/metrics/plans/{plan_id}/fraud-flags", params={"status": "bogus"}, headers=MANAGER
     )
@@ -304,6 +304,8 @@ async def test_a_reviewer_can_flag_an_entity_day_by_hand(
     url = f"/metrics/plans/{plan_id}/fraud-flags"
     created = await metrics_client.post(url, json=body, headers=MANAGER)
     assert created.status_code == 201, created.text
+    # the flag's own address: where a reviewer PUTs the decision
+    assert created.headers["location"] == f"{url}/{created.json()['id']}"
     assert (created.json()["signal"], created.json()["status"]) == ("manual", "excluded")
     again = await metrics_client.post(url, json=body, headers=MANAGER)
     assert again.status_code == 409

@@ -112,7 +112,7 @@ async def test_an_internal_source_is_registered_without_secrets(
         ["ecommerce-orders"],
         [],
     )
-    listed = (await client.get("/metrics/sources", headers=TECH)).json()
+    listed = (await client.get("/metrics/sources", headers=TECH)).json()["items"]
     assert [s["kind"] for s in listed] == ["internal"]
     rotated = await client.post(f"/metrics/sources/{source['id']}/secrets", headers=TECH)
     assert rotated.status_code == 422
@@ -121,7 +121,7 @@ async def test_an_internal_source_is_registered_without_secrets(
     assert (
         next(
             s
-            for s in (await client.get("/metrics/sources", headers=TECH)).json()
+            for s in (await client.get("/metrics/sources", headers=TECH)).json()["items"]
             if s["id"] == platform
         )["kind"]
         == "platform"
@@ -153,7 +153,7 @@ async def test_a_source_with_the_wrong_way_to_authenticate_is_refused(
     )
     assert got.status_code == 422, got.text
     assert got.headers["content-type"] == "application/problem+json"
-    assert (await client.get("/metrics/sources", headers=TECH)).json() == []
+    assert (await client.get("/metrics/sources", headers=TECH)).json()["items"] == []
 
 
 async def test_the_user_back_end_posts_registrations_with_its_token_and_the_kpi_counts_them(

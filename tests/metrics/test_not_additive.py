@@ -36,7 +36,7 @@ async def test_the_dictionary_says_how_each_metric_aggregates(
 ) -> None:
     got = await metrics_client.get("/metrics/dictionary", headers=MANAGER)
     assert got.status_code == 200
-    rules = {m["key"]: (m["aggregation"], m["additive"]) for m in got.json()}
+    rules = {m["key"]: (m["aggregation"], m["additive"]) for m in got.json()["items"]}
     assert rules["reach"] == ("not_additive", False)
     assert rules["impressions"] == ("sum", True)
     assert rules["cost"] == ("sum", True)

@@ -47,7 +47,9 @@ async def test_an_approval_delivered_twice_approves_once_and_publishes_the_targe
         return detail if detail["plan"]["status"] == "approved" else None
 
     await eventually(approved)
-    versions = (await client.get(f"/planning/plans/{plan_id}/versions", headers=SPECIALIST)).json()
+    versions = (await client.get(f"/planning/plans/{plan_id}/versions", headers=SPECIALIST)).json()[
+        "items"
+    ]
     assert [v["version"] for v in versions] == [1]
     assert len(await recorded(database_url, "planning.plan.approved")) == 1
     (targets,) = await recorded(database_url, "planning.plan.targets_set")
@@ -104,6 +106,12 @@ async def test_a_reallocation_approved_by_the_committee_becomes_version_two(
     )
     assert requested.status_code == 201, requested.text
     adjustment = requested.json()
+    location = f"/planning/plans/{plan_id}/adjustments/{adjustment['id']}"
+    assert requested.headers["location"] == location
+    shown = await client.get(location, headers=SPECIALIST)
+    assert (shown.status_code, shown.json()) == (200, adjustment)
+    listed = await client.get(f"/planning/plans/{plan_id}/adjustments", headers=SPECIALIST)
+    assert listed.json() == {"items": [adjustment], "next_cursor": None}
     (event,) = await recorded(database_url, "planning.adjustment.requested")
     assert event["data"]["amount"] == {"amount": "100000.00", "currency": "CNY"}
 

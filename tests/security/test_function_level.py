@@ -102,6 +102,7 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "GET /planning/plans/{plan_id}/versions/{version}/changes": ANY_USER,
         "POST /planning/plans/{plan_id}/adjustments": PLANNER,
         "GET /planning/plans/{plan_id}/adjustments": ANY_USER,
+        "GET /planning/plans/{plan_id}/adjustments/{adjustment_id}": ANY_USER,
         "GET /planning/retrospectives": ANY_USER,
     },
     "tasks": {
@@ -125,6 +126,7 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "PATCH /tasks/tasks/{task_id}/progress/{entry_id}": ANY_USER,
         "GET /tasks/owners/{owner_id}/week": ANY_USER,
         "POST /tasks/templates": PLANNER,
+        "GET /tasks/templates/{template_id}": ANY_USER,
         "PUT /tasks/calendar/holidays": ADMIN_ONLY,
     },
     "metrics": {
@@ -134,6 +136,7 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "PUT /metrics/dictionary/{key}": OPERATOR,
         "POST /metrics/sources": OPERATOR,
         "GET /metrics/sources": OPERATOR,
+        "GET /metrics/sources/{source_id}": OPERATOR,
         "POST /metrics/sources/{source_id}/secrets": OPERATOR,
         "PUT /metrics/sources/{source_id}/mappings": OPERATOR,
         "GET /metrics/plans/{plan_id}/kpis": ANY_USER,
@@ -166,6 +169,7 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "POST /alerts/alerts/{alert_id}/resolve": RESPONDER,
         "POST /alerts/alerts/{alert_id}/assign": RESPONDER,
         "POST /alerts/silences": RESPONDER,
+        "GET /alerts/silences/{silence_id}": ANY_USER,
         "POST /alerts/silences/{silence_id}/expire": RESPONDER,
         "PUT /alerts/channels/{channel_id}": OPERATOR,
         "GET /alerts/channels": OPERATOR,
@@ -185,6 +189,8 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "GET /approvals/notice-preferences/me": ANY_USER,
         "GET /approvals/requests/{request_id}/notices": AUDITOR,
         "POST /approvals/delegations": ANY_USER,
+        # Object level: only its delegator, its delegate and admins see it (404 for others).
+        "GET /approvals/delegations/{delegation_id}": ANY_USER,
         "GET /approvals/workflows/{key}": ANY_USER,
         "PUT /approvals/workflows/{key}": ADMIN_ONLY,
         "GET /approvals/audit/verify": AUDITOR,

@@ -398,7 +398,7 @@ async def test_nobody_decides_or_sees_their_own_request(stack: Stack, role: Role
     )
     assert got.status_code == 403, got.text
     assert got.json()["rule"] == "separation-of-duties"
-    inbox = (await http.get("/approvals/inbox", headers=me)).json()
+    inbox = (await http.get("/approvals/inbox", headers=me)).json()["items"]
     assert request["id"] not in {r["id"] for r in inbox}
     after = (await http.get(f"/approvals/requests/{request['id']}", headers=me)).json()
     assert after["decisions"] == []
@@ -421,7 +421,7 @@ async def test_a_stage_is_decided_only_by_its_roles(stack: Stack) -> None:
         got = await http.post(url, json=body, headers=who)
         if got.status_code != 403 or got.json().get("rule") != "stage-role":
             failures.append(f"{role.value}: {got.status_code}")
-        inbox = (await http.get("/approvals/inbox", headers=who)).json()
+        inbox = (await http.get("/approvals/inbox", headers=who)).json()["items"]
         if request["id"] in {r["id"] for r in inbox}:
             failures.append(f"{role.value} sees it in the inbox")
     assert not failures, failures

@@ -78,7 +78,7 @@ async def test_the_wbs_table_round_trips_and_m004_waits_for_m001_and_m003(
     client: httpx.AsyncClient,
 ) -> None:
     plan_id, tasks = await with_wbs(client)
-    listed = (await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()
+    listed = (await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()["items"]
     for row, stored in zip(WBS, listed, strict=True):
         expected = {k: v for k, v in row.items() if k != "prerequisites"}
         assert {k: stored[k] for k in expected} == expected
@@ -131,7 +131,7 @@ async def test_bad_tasks_are_refused_and_nothing_is_saved(client: httpx.AsyncCli
         problem = refused.json()
         fields = [problem.get("field")] + [e["field"] for e in problem.get("errors") or []]
         assert field in fields, (field, problem)
-    listed = (await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()
+    listed = (await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()["items"]
     assert [t["code"] for t in listed] == ["M-001", "M-002", "M-003", "M-004"]
     unknown = await client.post(f"/tasks/plans/{uuid.uuid4()}/tasks", json=base, headers=SPECIALIST)
     assert unknown.status_code == 404
@@ -170,7 +170,9 @@ async def test_the_progress_log_row_round_trips_and_history_is_kept(
     task_id = tasks["M-003"]["id"]
     logged = await client.post(f"/tasks/tasks/{task_id}/progress", json=row, headers=SPECIALIST)
     assert logged.status_code == 201, logged.text
-    stored = (await client.get(f"/tasks/tasks/{task_id}/progress", headers=SPECIALIST)).json()
+    stored = (await client.get(f"/tasks/tasks/{task_id}/progress", headers=SPECIALIST)).json()[
+        "items"
+    ]
     assert {k: stored[0][k] for k in row} == row
     assert (await client.get(f"/tasks/tasks/{task_id}", headers=SPECIALIST)).json()[
         "completion"
@@ -187,7 +189,9 @@ async def test_the_progress_log_row_round_trips_and_history_is_kept(
         headers={**SPECIALIST, "If-Match": f'"{tasks["M-003"]["row_version"] + 1}"'},
     )
     assert moved.status_code == 200, moved.text
-    history = (await client.get(f"/tasks/tasks/{task_id}/history", headers=SPECIALIST)).json()
+    history = (await client.get(f"/tasks/tasks/{task_id}/history", headers=SPECIALIST)).json()[
+        "items"
+    ]
     assert [(h["field"], h["before"], h["after"]) for h in history] == [
         ("completion", "0", "80"),
         ("ends_on", "2024-05-25", "2024-05-27"),
@@ -267,7 +271,7 @@ async def test_an_alert_follow_up_creates_one_rapid_response_task(
     async def created() -> list[dict[str, Any]] | None:
         listed: list[dict[str, Any]] = (
             await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)
-        ).json()
+        ).json()["items"]
         return listed or None
 
     (task,) = await eventually(created)
@@ -309,7 +313,7 @@ async def test_an_attached_template_is_instantiated_when_the_plan_is_approved(
     async def instantiated() -> list[dict[str, Any]] | None:
         listed: list[dict[str, Any]] = (
             await client.get(f"/tasks/plans/{target}/tasks", headers=SPECIALIST)
-        ).json()
+        ).json()["items"]
         return listed or None
 
     listed = await eventually(instantiated)
@@ -345,7 +349,9 @@ async def test_baseline_variance_and_an_owners_week(client: httpx.AsyncClient) -
     assert moved.status_code == 200
     variance = {
         v["code"]: v
-        for v in (await client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)).json()
+        for v in (await client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)).json()[
+            "items"
+        ]
     }
     assert variance["M-003"]["end_variance_days"] == 2  # Sat 25th → Tue 28th: Mon and Tue
     assert variance["M-001"]["end_variance_days"] == 0

@@ -10,19 +10,24 @@ from fastapi import APIRouter, Path
 from services.metrics.access import Operator
 from services.metrics.dictionary import derived
 from services.metrics.schemas import DerivedMetricIn, MetricRead
-from shared.contract.metric_dictionary import METRIC_KEY_PATTERN
+from shared.contract.metric_dictionary import METRIC_DICTIONARY, METRIC_KEY_PATTERN
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated
+from shared.kit.pagination import Page, Paging, page_in_memory
 
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/dictionary", response_model=list[MetricRead])
-async def dictionary(session: Session, _caller: Authenticated) -> list[MetricRead]:
+@router.get("/dictionary", response_model=Page[MetricRead])
+async def dictionary(session: Session, _caller: Authenticated, paging: Paging) -> Page[MetricRead]:
     """Every metric: its definition and how it aggregates (ratios are ratios of sums).
 
-    The built-in metrics come first, then the derived ones with their formulas."""
-    return await derived.entries(session)
+    The built-in metrics come first, then the derived ones with their formulas, each by key."""
+    return paging.respond(page_in_memory(await derived.entries(session), paging.window, _order))
+
+
+def _order(metric: MetricRead) -> tuple[int, str]:
+    return (0 if metric.key in METRIC_DICTIONARY else 1, metric.key)
 
 
 @router.put("/dictionary/{key}", response_model=MetricRead)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from services.metrics.access import Analyst
 from services.metrics.experiments import service as experiments_service
 from services.metrics.experiments.schemas import ExperimentCreate, ExperimentRead, ExperimentReview
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated
+from shared.kit.http import set_location
 from shared.kit.idempotency import IdempotencyKey
+from shared.kit.pagination import Page, Paging
 
 router = APIRouter(tags=["metrics"])
 
@@ -27,22 +29,26 @@ async def create_experiment(
     data: ExperimentCreate,
     session: Session,
     analyst: Analyst,
+    request: Request,
+    response: Response,
     key: IdempotencyKey = None,
 ) -> ExperimentRead:
     """Start an A/B experiment: arms of fact entities (the control first) compared on a
     proportion metric, with the minimum sample per arm fixed in advance."""
     now = datetime.now(UTC)
-    return await experiments_service.create_experiment_once(
+    made = await experiments_service.create_experiment_once(
         session, plan_id, data, analyst.subject, now, key
     )
+    set_location(response, request, "review_experiment", plan_id=plan_id, experiment_id=made.id)
+    return made
 
 
-@router.get("/plans/{plan_id}/experiments", response_model=list[ExperimentRead])
+@router.get("/plans/{plan_id}/experiments", response_model=Page[ExperimentRead])
 async def list_experiments(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated
-) -> list[ExperimentRead]:
+    plan_id: uuid.UUID, session: Session, _caller: Authenticated, paging: Paging
+) -> Page[ExperimentRead]:
     """A plan's experiments, oldest first."""
-    return await experiments_service.experiments(session, plan_id)
+    return paging.respond(await experiments_service.experiments(session, plan_id, paging.window))
 
 
 @router.get("/plans/{plan_id}/experiments/{experiment_id}/review", response_model=ExperimentReview)

@@ -12,17 +12,19 @@ from sqlalchemy import func, select
 from services.metrics.facts.repository import counted, net_of_exclusions
 from services.metrics.models import Experiment, Fact
 from services.metrics.repository import Repository
+from shared.kit.pagination import PageWindow, keyset
 
 
 class ExperimentsRepository(Repository):
     """A plan's experiments, and its facts summed per entity and metric."""
 
-    async def experiments(self, plan_id: uuid.UUID) -> Sequence[Experiment]:
+    async def experiments(self, plan_id: uuid.UUID, window: PageWindow) -> Sequence[Experiment]:
         """A plan's experiments, oldest first."""
-        query = (
-            select(Experiment)
-            .where(Experiment.plan_id == plan_id)
-            .order_by(Experiment.created_at, Experiment.id)
+        query = keyset(
+            select(Experiment).where(Experiment.plan_id == plan_id),
+            window,
+            Experiment.created_at,
+            Experiment.id,
         )
         return (await self.session.scalars(query)).all()
 

@@ -20,6 +20,7 @@ from services.metrics.experiments.schemas import (
 from services.metrics.models import Experiment, idempotency
 from shared.contract.metric_dictionary import METRIC_DICTIONARY, MetricKind
 from shared.kit.errors import Conflict, NotFound, RuleViolated
+from shared.kit.pagination import Page, PageWindow, page_of
 
 METHOD = (
     "fixed-horizon two-proportion test: Wilson score intervals per arm, unpooled Wald interval "
@@ -91,9 +92,12 @@ async def create_experiment(
     return _read(experiment)
 
 
-async def experiments(session: AsyncSession, plan_id: uuid.UUID) -> list[ExperimentRead]:
-    """A plan's experiments, oldest first."""
-    return [_read(e) for e in await ExperimentsRepository(session).experiments(plan_id)]
+async def experiments(
+    session: AsyncSession, plan_id: uuid.UUID, window: PageWindow
+) -> Page[ExperimentRead]:
+    """A page of a plan's experiments, oldest first."""
+    rows = await ExperimentsRepository(session).experiments(plan_id, window)
+    return page_of(rows, window, lambda e: (e.created_at, e.id), _read)
 
 
 def _interval(interval: stats.Interval | None) -> IntervalRead | None:

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from services.metrics.facts.repository import counted
 from services.metrics.models import DirtyDay, Fact, FraudFlag
 from services.metrics.repository import Repository
+from shared.kit.pagination import PageWindow, keyset
 
 EXCLUDED = "excluded"
 
@@ -28,15 +29,15 @@ class FraudRepository(Repository):
         )
         return claimed.first() is not None
 
-    async def fraud_flags(self, plan_id: uuid.UUID, status: str | None) -> Sequence[FraudFlag]:
-        """A plan's flags, newest day first."""
+    async def fraud_flags(
+        self, plan_id: uuid.UUID, status: str | None, window: PageWindow
+    ) -> Sequence[FraudFlag]:
+        """Up to ``limit + 1`` of a plan's flags after the cursor, newest day first."""
         query = select(FraudFlag).where(FraudFlag.plan_id == plan_id)
         if status is not None:
             query = query.where(FraudFlag.status == status)
-        query = query.order_by(
-            FraudFlag.day.desc(), FraudFlag.entity, FraudFlag.signal, FraudFlag.id
-        )
-        return (await self.session.scalars(query)).all()
+        paged = keyset(query, window, FraudFlag.day, FraudFlag.id, descending=True)
+        return (await self.session.scalars(paged)).all()
 
     async def fraud_flag(self, flag_id: uuid.UUID) -> FraudFlag | None:
         """One flag, locked for a decision."""

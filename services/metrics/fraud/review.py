@@ -23,6 +23,7 @@ from shared.contract.events.metrics import (
 )
 from shared.kit.errors import Conflict, NotFound
 from shared.kit.jobs import PeriodicJob
+from shared.kit.pagination import Page, PageWindow, page_of
 from shared.kit.settings import Settings
 
 FRAUD_METRICS = (*fraud.SPIKE_METRICS, fraud.RETENTION_METRIC, "clicks", "impressions")
@@ -115,10 +116,11 @@ def _flag_read(flag: FraudFlag) -> FraudFlagRead:
 
 
 async def fraud_flags(
-    session: AsyncSession, plan_id: uuid.UUID, status: str | None
-) -> list[FraudFlagRead]:
-    """A plan's fraud flags (optionally of one status), newest day first."""
-    return [_flag_read(f) for f in await FraudRepository(session).fraud_flags(plan_id, status)]
+    session: AsyncSession, plan_id: uuid.UUID, status: str | None, window: PageWindow
+) -> Page[FraudFlagRead]:
+    """A page of a plan's fraud flags (optionally of one status), newest day first."""
+    rows = await FraudRepository(session).fraud_flags(plan_id, status, window)
+    return page_of(rows, window, lambda f: (f.day, f.id), _flag_read)
 
 
 async def flag_entity_day_once(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from services.metrics.access import RateKeeper
 from services.metrics.fx import rates
@@ -12,6 +13,7 @@ from services.metrics.schemas import FxRateIn, FxRateRead
 from shared.contract.types import CurrencyCode
 from shared.kit.app import Session
 from shared.kit.input import IsoDate
+from shared.kit.pagination import Page, Paging, page_in_memory
 
 router = APIRouter(tags=["metrics"])
 
@@ -33,12 +35,18 @@ async def set_fx_rate(
     )
 
 
-@router.get("/fx-rates", response_model=list[FxRateRead])
+@router.get("/fx-rates", response_model=Page[FxRateRead])
 async def fx_rates(
     session: Session,
     _keeper: RateKeeper,
-    base: CurrencyCode | None = None,
-    quote: CurrencyCode | None = None,
-) -> list[FxRateRead]:
+    paging: Paging,
+    base: Annotated[CurrencyCode | None, Query(description="only rates from this currency")] = None,
+    quote: Annotated[
+        CurrencyCode | None, Query(description="only rates into this currency")
+    ] = None,
+) -> Page[FxRateRead]:
     """Stored rates by pair and day, each with the day it gives way to the pair's next one."""
-    return await rates.list_rates(session, base, quote)
+    stored = await rates.list_rates(session, base, quote)
+    return paging.respond(
+        page_in_memory(stored, paging.window, lambda r: (r.base, r.quote, r.valid_from))
+    )

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, FastAPI, Query, Request, status
+from fastapi import APIRouter, Body, FastAPI, Query, Request, Response, status
 
 from services.metrics.access import Operator
 from services.metrics.facts import coalesce, ingest
@@ -17,7 +17,9 @@ from services.metrics.schemas import MappingIn, SourceCreate, SourceRead
 from services.metrics.sources import service as sources_service
 from shared.kit.app import Session, runtime_of
 from shared.kit.errors import DomainError
+from shared.kit.http import set_location
 from shared.kit.idempotency import IdempotencyKey
+from shared.kit.pagination import Page, Paging
 from shared.kit.runtime import ServiceRuntime
 
 MAX_BODY = 10 * 1024 * 1024  # a 10,000-row batch is well under this
@@ -105,16 +107,29 @@ async def webhook(source_id: uuid.UUID, request: Request) -> dict[str, Any]:
 
 @router.post("/sources", status_code=status.HTTP_201_CREATED, response_model=SourceRead)
 async def create_source(
-    data: SourceCreate, session: Session, operator: Operator, key: IdempotencyKey = None
+    data: SourceCreate,
+    session: Session,
+    operator: Operator,
+    request: Request,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> SourceRead:
     """Register a source; its first signing secret is shown in this answer (and its retries)."""
-    return await sources_service.create_source_once(session, data, operator.subject, key)
+    source = await sources_service.create_source_once(session, data, operator.subject, key)
+    set_location(response, request, "get_source", source_id=source.id)
+    return source
 
 
-@router.get("/sources", response_model=list[SourceRead])
-async def list_sources(session: Session, _operator: Operator) -> list[SourceRead]:
-    """Every source (secrets hidden)."""
-    return await sources_service.list_sources(session)
+@router.get("/sources", response_model=Page[SourceRead])
+async def list_sources(session: Session, _operator: Operator, paging: Paging) -> Page[SourceRead]:
+    """The sources by name (secrets hidden)."""
+    return paging.respond(await sources_service.list_sources(session, paging.window))
+
+
+@router.get("/sources/{source_id}", response_model=SourceRead)
+async def get_source(source_id: uuid.UUID, session: Session, _operator: Operator) -> SourceRead:
+    """One source (secrets hidden)."""
+    return await sources_service.get_source(session, source_id)
 
 
 @router.post("/sources/{source_id}/secrets", response_model=SourceRead)

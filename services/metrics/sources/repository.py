@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.metrics.models import Fact, LateNotice, Mapping, Source
 from services.metrics.repository import Repository
+from shared.kit.pagination import PageWindow, keyset
 
 # A re-mapped campaign: its facts move with the mapping at once (not only when re-reported), and
 # the old and the new plan/channel days are marked; all CTEs read the same snapshot, so ``old``
@@ -53,9 +54,11 @@ class SourcesRepository(Repository):
         """One source."""
         return await self.session.get(Source, source_id, with_for_update=True)
 
-    async def sources(self) -> Sequence[Source]:
-        """Every source by name."""
-        return (await self.session.scalars(select(Source).order_by(Source.name))).all()
+    async def sources(self, window: PageWindow) -> Sequence[Source]:
+        """Up to ``limit + 1`` sources after the cursor, by name."""
+        return (
+            await self.session.scalars(keyset(select(Source), window, Source.name, Source.id))
+        ).all()
 
     async def upsert_mapping(
         self, source_id: uuid.UUID, entity: str, plan_id: uuid.UUID, channel_id: uuid.UUID | None

@@ -13,6 +13,7 @@ from services.metrics.models import Source, idempotency
 from services.metrics.schemas import MappingIn, SecretRead, SourceCreate, SourceRead
 from services.metrics.sources.repository import SourcesRepository
 from shared.kit.errors import NotFound, RuleViolated
+from shared.kit.pagination import Page, PageWindow, page_of
 from shared.kit.secrets import secret_box
 
 
@@ -116,9 +117,15 @@ async def _source(session: AsyncSession, source_id: uuid.UUID) -> Source:
     return source
 
 
-async def list_sources(session: AsyncSession) -> list[SourceRead]:
-    """Every source (secrets hidden)."""
-    return [_source_read(s) for s in await SourcesRepository(session).sources()]
+async def list_sources(session: AsyncSession, window: PageWindow) -> Page[SourceRead]:
+    """A page of the sources by name (secrets hidden)."""
+    rows = await SourcesRepository(session).sources(window)
+    return page_of(rows, window, lambda s: (s.name, s.id), _source_read)
+
+
+async def get_source(session: AsyncSession, source_id: uuid.UUID) -> SourceRead:
+    """One source (secrets hidden), or 404."""
+    return _source_read(await _source(session, source_id))
 
 
 async def map_entities(session: AsyncSession, source_id: uuid.UUID, items: list[MappingIn]) -> None:

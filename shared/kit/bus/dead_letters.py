@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.kit.auth import Operator
 from shared.kit.errors import NotFound
 from shared.kit.http import RowId
-from shared.kit.pagination import Cursor, Limit, Page, decode_int_cursor, encode_cursor
+from shared.kit.pagination import Page, Paging, decode_int_cursor, encode_cursor
 
 DeadLetterStatus = Literal["parked", "replayed"]
 
@@ -85,20 +85,22 @@ def dead_letter_router() -> APIRouter:
     async def list_parked(
         request: Request,
         _operator: Operator,
-        limit: Limit = 50,
-        cursor: Cursor = None,
-        status: Annotated[DeadLetterStatus | None, Query()] = "parked",
-        consumer: str | None = None,
+        paging: Paging,
+        status: Annotated[DeadLetterStatus | None, Query(description="parked or replayed")] = (
+            "parked"
+        ),
+        consumer: Annotated[str | None, Query(description="the consumer that parked it")] = None,
     ) -> Page[DeadLetterRead]:
         runtime = request.app.state.runtime
-        return await list_dead_letters(
+        page = await list_dead_letters(
             runtime.sessions,
             runtime.definition.bus.dead_letters,
-            limit=limit,
-            cursor=cursor,
+            limit=paging.window.limit,
+            cursor=paging.window.cursor,
             status=status,
             consumer=consumer,
         )
+        return paging.respond(page)
 
     @router.post("/{dead_letter_id}/replay", response_model=ReplayResult)
     async def replay(request: Request, dead_letter_id: RowId, _operator: Operator) -> ReplayResult:
