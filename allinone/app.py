@@ -8,7 +8,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.alerts.app import DEFINITION as ALERTS
@@ -21,6 +20,7 @@ from shared.kit.bus.embedded import EmbeddedTransport
 from shared.kit.bus.transport import Transport
 from shared.kit.db import create_engine
 from shared.kit.errors import problem
+from shared.kit.observability import exposition
 from shared.kit.runtime import ServiceDefinition
 from shared.kit.settings import BusKind, Settings, get_settings
 
@@ -145,8 +145,6 @@ def create_allinone_app(
     @root.get("/metrics")
     async def prometheus() -> Response:
         # One registry per process, so the root exposes every service's series.
-        for app in services.values():
-            await app.state.runtime.observe()
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return await exposition([app.state.runtime for app in services.values()])
 
     return PrefixDispatcher(root, services), root

@@ -91,7 +91,10 @@ def bearer(role: Role, subject: str | None = None) -> dict[str, str]:
 
 @pytest.fixture
 async def client(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """HTTP client on the all-in-one app, with every service's relay and consumers running."""
+    """HTTP client on the all-in-one app, with every service's relay and consumers running.
+
+    It asks for English, the language the suite's expected texts are written in; a test of the
+    company's default language sends an empty Accept-Language."""
     async with all_in_one(settings, database_url) as (_dispatcher, _root, http):
         yield http
 

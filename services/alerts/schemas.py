@@ -61,6 +61,25 @@ class RuleCreate(Strict):
     spend runs ahead (above) or behind (below) the budget's share of elapsed time by that much.
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "CPA above target",
+                    "kind": "threshold",
+                    "plan_id": "3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f",
+                    "metric": "cpa",
+                    "direction": "above",
+                    "threshold": "45",
+                    "recovery": "40",
+                    "for_evaluations": 2,
+                    "severity": "warning",
+                    "channels": ["ops-room"],
+                }
+            ]
+        }
+    )
+
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: Literal[
         "relative_to_target",
@@ -117,6 +136,10 @@ class RuleCreate(Strict):
 
 class RuleUpdate(Strict):
     """Tune a rule; absent fields stay."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"threshold": "50", "severity": "critical"}]}
+    )
 
     threshold: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
     recovery: Annotated[Decimal, Field(max_digits=24, decimal_places=6)] | None = None
@@ -228,11 +251,21 @@ class AlertFilter:
 class Acknowledge(Strict):
     """I'm on it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"note": "looking into the in-feed campaigns"}]}
+    )
+
     note: Text | None = None
 
 
 class Resolve(Strict):
     """Close an alert by hand, with the reason."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "paused the two worst campaigns; CPA back under 40"}]
+        }
+    )
 
     reason: Text
 
@@ -240,11 +273,27 @@ class Resolve(Strict):
 class Assign(Strict):
     """Who owns the alert now."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"assignee": "specialist-bo"}]})
+
     assignee: Person
 
 
 class SilenceCreate(Strict):
     """Mute alerts whose labels match, from ``starts_at`` to ``ends_at``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "matchers": {"plan_id": "3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f"},
+                    "starts_at": "2024-06-18T00:00:00+08:00",
+                    "ends_at": "2024-06-19T00:00:00+08:00",
+                    "comment": "618 peak: data arrives late on purpose",
+                    "end_on_resolve": False,
+                }
+            ]
+        }
+    )
 
     matchers: Labels = Field(min_length=1)
     starts_at: datetime
@@ -286,6 +335,21 @@ class ChannelIn(Strict):
     robot's URL with its ``key`` (no secret). ``dingtalk`` / ``feishu``: the robot's URL and,
     when its signature check is on, its ``secret``. ``email``: ``recipients``, no URL.
     """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "wecom",
+                    "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=your-robot-key",
+                    "language": "zh-CN",
+                    "escalation_level": 0,
+                    "group_by": ["plan_id"],
+                    "group_wait_seconds": 30,
+                }
+            ]
+        }
+    )
 
     kind: ChannelKind = "webhook"
     url: HttpUrl | None = None

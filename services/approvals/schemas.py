@@ -39,6 +39,23 @@ class Attachment(Strict):
 class RequestCreate(Strict):
     """An expense, contract or periodic-plan request filed over REST."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "expense",
+                    "title": "venue fee for the Fudan pop-up",
+                    "plan_id": "3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f",
+                    "budget_line_id": "7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+                    "amount": "18000.00",
+                    "currency": "CNY",
+                    "cost_type": "venue",
+                    "event_on": "2024-06-08",
+                }
+            ]
+        }
+    )
+
     kind: Literal[RequestKind.EXPENSE, RequestKind.CONTRACT, RequestKind.PERIODIC_PLAN]
     title: Annotated[str, Field(min_length=1, max_length=200)]
     plan_id: uuid.UUID | None = None
@@ -139,6 +156,14 @@ RequestPage = Page[RequestRead]
 class DecisionCreate(Strict):
     """A decision on the stage the caller was shown (``stage`` guards against racing)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"stage": 1, "decision": "approve", "comment": "within the approved budget line"}
+            ]
+        }
+    )
+
     stage: Annotated[int, Field(ge=0, le=20)]
     decision: Literal["approve", "reject", "return", "delegate"]
     comment: Text | None = None
@@ -155,6 +180,18 @@ class DecisionCreate(Strict):
 
 class DelegationCreate(Strict):
     """An out-of-office window during which a delegate decides for the caller."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "delegate": "supervisor-zhao",
+                    "starts_at": "2024-06-01T09:00:00+08:00",
+                    "ends_at": "2024-06-08T18:00:00+08:00",
+                }
+            ]
+        }
+    )
 
     delegate: Person
     starts_at: datetime
@@ -209,6 +246,12 @@ class NoticePreferenceIn(Strict):
     to them: a group robot (``wecom``, ``dingtalk``, ``feishu``) or a signed ``webhook`` at
     ``url`` (with its ``secret`` where the platform signs), or ``email``.
     """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"kind": "email", "email": "amy.chen@example.com", "language": "zh-CN"}]
+        }
+    )
 
     kind: Literal["webhook", "wecom", "dingtalk", "feishu", "email"]
     url: HttpUrl | None = None

@@ -42,7 +42,26 @@ class StageDefinition(BaseModel):
 class WorkflowDefinition(BaseModel):
     """An ordered chain of stages for one kind of request."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "venue fee",
+                    "stages": [
+                        {"name": "direct superior", "roles": ["supervisor"], "sla_hours": 24},
+                        {
+                            "name": "finance review",
+                            "roles": ["finance"],
+                            "sla_hours": 48,
+                            "min_amount": "10000",
+                        },
+                    ],
+                }
+            ]
+        },
+    )
 
     title: str = Field(min_length=1, max_length=200)
     stages: list[StageDefinition] = Field(min_length=1, max_length=10)

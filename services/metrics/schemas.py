@@ -38,6 +38,21 @@ ActionTypes = dict[
 class SourceCreate(Strict):
     """An ad-platform account or internal system that will post metrics."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Ocean Engine main account",
+                    "platform": "ocean_engine",
+                    "account_id": "1790000000000001",
+                    "timezone": "Asia/Shanghai",
+                    "currency": "CNY",
+                    "settlement_days": 3,
+                }
+            ]
+        }
+    )
+
     name: Name
     platform: Literal["meta", "ocean_engine", "google_ads", "internal", "other"]
     account_id: Annotated[str, Field(min_length=1, max_length=100)]
@@ -105,6 +120,18 @@ class SourceRead(BaseModel):
 
 class MappingIn(Strict):
     """A platform campaign id mapped to a plan and one of its channels."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entity": "campaign-18321",
+                    "plan_id": "3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f",
+                    "channel_id": "7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+                }
+            ]
+        }
+    )
 
     entity: Annotated[str, Field(min_length=1, max_length=100)]
     plan_id: uuid.UUID
@@ -276,6 +303,18 @@ class Evaluation(BaseModel):
 class EvaluationNoteIn(Strict):
     """What users add to an evaluation row."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "data_source": "Ocean Engine reports and the user back end",
+                    "analysis": "registrations reached 96% of target; CPA fell 12%",
+                    "suggestion": "keep campus KOCs for the autumn term",
+                }
+            ]
+        }
+    )
+
     data_source: Annotated[str, Field(max_length=200)] | None = None
     analysis: Annotated[str, Field(max_length=4000)] | None = None
     suggestion: Annotated[str, Field(max_length=4000)] | None = None
@@ -308,6 +347,20 @@ class FraudFlagRead(BaseModel):
 class FraudFlagCreate(Strict):
     """A reviewer flagging an entity-day by hand."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "source_id": "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a",
+                    "entity": "campaign-18321",
+                    "day": "2024-05-20",
+                    "reason": "registrations spiked 8x with no matching clicks",
+                    "status": "suspected",
+                }
+            ]
+        }
+    )
+
     source_id: uuid.UUID
     entity: Annotated[str, Field(min_length=1, max_length=100)]
     day: date
@@ -317,6 +370,12 @@ class FraudFlagCreate(Strict):
 
 class FraudDecision(Strict):
     """A reviewer's decision: leave the entity-day out of net figures, or clear it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "excluded", "note": "bot traffic confirmed by the platform"}]
+        }
+    )
 
     status: Literal["excluded", "cleared"]
     note: Note | None = None
@@ -411,6 +470,19 @@ class DerivedMetricIn(Strict):
     formula must add up over days (metrics added, subtracted, multiplied by constants).
     """
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "GMV per click",
+                    "definition": "campaign GMV per click",
+                    "expression": "gmv / clicks",
+                    "kind": "ratio",
+                }
+            ]
+        }
+    )
+
     name: Annotated[str, Field(min_length=1, max_length=200)]
     definition: Annotated[str, Field(min_length=1, max_length=2000)]
     expression: Annotated[str, Field(min_length=1, max_length=500)]
@@ -419,6 +491,8 @@ class DerivedMetricIn(Strict):
 
 class FxRateIn(Strict):
     """An exchange rate: 1 base is worth ``rate`` quote (the inverse direction is implied)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"rate": "7.2450"}]})
 
     rate: Annotated[Decimal, Field(gt=0, max_digits=24, decimal_places=12)]
 

@@ -62,6 +62,24 @@ class PlanCreate(Strict):
     """A new campaign plan; a draft owned by the caller, or by the owner named (the caller then
     joins its members)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "618 serum launch",
+                    "product": "Hydra serum",
+                    "starts_on": "2024-05-01",
+                    "ends_on": "2024-06-30",
+                    "currency": "CNY",
+                    "owner_id": "specialist-amy",
+                    "departments": ["marketing", "e-commerce"],
+                    "contingency_reserve": "120000.00",
+                    "default_alert_rules": True,
+                }
+            ]
+        }
+    )
+
     name: Name
     product: Name
     starts_on: date
@@ -85,6 +103,12 @@ class PlanUpdate(Strict):
     """Header fields of a draft or rejected plan; absent fields stay as they are.
 
     Only the owner, a supervisor or a manager hands the plan over (``owner_id``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"name": "618 serum launch (East China)", "ends_on": "2024-07-07"}]
+        }
+    )
 
     name: Name | None = None
     product: Name | None = None
@@ -124,11 +148,32 @@ PlanPage = Page[PlanRead]
 class PlanTeam(Strict):
     """Who besides the owner may write the plan (the owner is never listed here)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"members": ["specialist-amy", "specialist-bo"]}]}
+    )
+
     members: Annotated[list[Person], Field(max_length=50)]
 
 
 class ObjectiveIn(Strict):
     """A row of the goal consensus table."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "user_growth",
+                    "core_strategy": "campus ambassadors and KOC seeding",
+                    "metric": "registrations",
+                    "target_kind": "absolute",
+                    "target_value": "50000",
+                    "baseline_value": "32000",
+                    "owner_id": "specialist-amy",
+                    "due_on": "2024-06-30",
+                }
+            ]
+        }
+    )
 
     id: uuid.UUID | None = None
     type: ObjectiveType
@@ -163,6 +208,22 @@ class ObjectiveRead(Read):
 class PersonaIn(Strict):
     """An audience persona."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "first-year students",
+                    "age_band": "18-22",
+                    "gender": "any",
+                    "regions": ["Shanghai", "Hangzhou"],
+                    "occupations": ["student"],
+                    "interests": ["skincare", "short video"],
+                    "habits": ["evening Douyin browsing"],
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID | None = None
     name: Name
     age_band: Annotated[str, Field(max_length=50)] | None = None
@@ -189,6 +250,20 @@ class PersonaRead(Read):
 class ChannelIn(Strict):
     """A channel of the mix; ``budget_share`` is the planned share of budget (0–1)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel_type": "kol_koc",
+                    "name": "Douyin KOC seeding",
+                    "budget_share": "0.35",
+                    "expected_reach": 2000000,
+                    "expected_cost": "380000.00",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID | None = None
     channel_type: ChannelType
     name: Name
@@ -212,6 +287,20 @@ class ChannelRead(Read):
 
 class BudgetLineIn(Strict):
     """A budget line in the plan's currency; forecast defaults to the planned amount."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "KOC fees",
+                    "channel_id": "7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+                    "cost_type": "channel_fee",
+                    "planned": "380000.00",
+                    "forecast": "360000.00",
+                }
+            ]
+        }
+    )
 
     id: uuid.UUID | None = None
     name: Name
@@ -239,6 +328,8 @@ class BudgetLineRead(Read):
 class ForecastUpdate(Strict):
     """A new forecast for one line of an approved or active plan."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"forecast": "350000.00"}]})
+
     forecast: Amount
 
 
@@ -254,6 +345,23 @@ class PhaseKind(StrEnum):
 
 class PhaseIn(Strict):
     """A row of the execution plan table."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "warm_up",
+                    "name": "warm-up",
+                    "starts_on": "2024-05-01",
+                    "ends_on": "2024-05-31",
+                    "core_action": "seed samples with campus KOCs",
+                    "owner_id": "specialist-amy",
+                    "risk": "samples arrive late",
+                    "countermeasure": "ship from the Shanghai warehouse",
+                }
+            ]
+        }
+    )
 
     id: uuid.UUID | None = None
     kind: PhaseKind
@@ -285,6 +393,24 @@ class PhaseRead(Read):
 class RiskIn(Strict):
     """A risk register entry; the level is derived from likelihood × impact."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "KOC content misses the brand tone",
+                    "category": "market",
+                    "likelihood": 3,
+                    "impact": 4,
+                    "response": "reduce",
+                    "owner_id": "specialist-amy",
+                    "due_on": "2024-05-15",
+                    "status": "open",
+                    "contingency_plan": "review every script before posting",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID | None = None
     title: Name
     category: Literal["market", "technical", "legal", "financial", "other"]
@@ -315,6 +441,22 @@ class RiskRead(Read):
 
 class RetrospectiveRowIn(Strict):
     """A row of the retrospective table."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "stage": "warm-up",
+                    "what_worked": "KOC seeding beat its reach target",
+                    "fell_short": "registrations lagged in week 2",
+                    "root_cause": "landing page slow on mobile",
+                    "measure": "load test landing pages before launch",
+                    "owner_id": "tech-li",
+                    "due_on": "2024-07-15",
+                }
+            ]
+        }
+    )
 
     stage: Name
     what_worked: Text
@@ -363,6 +505,10 @@ class PlanDetail(BaseModel):
 class Decision(Strict):
     """A lifecycle step with an optional reason."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "budget approved in the weekly review"}]}
+    )
+
     reason: Text | None = None
 
 
@@ -408,6 +554,24 @@ class ReserveDrawIn(Strict):
 
 class AdjustmentCreate(Strict):
     """A proposed change; the part matching ``kind`` must be given."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "budget_reallocation",
+                    "reason": "search outperforms in-feed on CPA",
+                    "moves": [
+                        {
+                            "from_budget_line_id": "7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+                            "to_budget_line_id": "8b2e3d4c-5f6a-4b7c-9d8e-0f1a2b3c4d5e",
+                            "amount": "50000.00",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     kind: AdjustmentKind
     reason: Text
@@ -464,6 +628,23 @@ class VersionComparison(BaseModel):
 class DecompositionNodeIn(Strict):
     """A share of an objective's target held by a region, city, school or ambassador."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "East China",
+                    "level": "region",
+                    "target": "50000",
+                    "owner_id": "supervisor-wang",
+                    "children": [
+                        {"name": "Shanghai", "level": "city", "target": "30000"},
+                        {"name": "Hangzhou", "level": "city", "target": "20000"},
+                    ],
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID | None = None
     name: Name
     level: Literal["company", "region", "city", "school", "ambassador"]
@@ -499,6 +680,22 @@ class DecompositionNodeRead(BaseModel):
 class PartnerIn(Strict):
     """A vendor, KOL or media partner with its evaluation scores (1–5)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Campus Media Co.",
+                    "kind": "media",
+                    "qualification": 4,
+                    "reputation": 4,
+                    "capacity": 3,
+                    "service_quality": 4,
+                    "agreement_ref": "CT-2024-031",
+                }
+            ]
+        }
+    )
+
     id: uuid.UUID | None = None
     name: Name
     kind: Literal["vendor", "kol", "media", "venue", "other"]
@@ -527,6 +724,18 @@ class PartnerRead(Read):
 
 class PartnerReviewIn(Strict):
     """A periodic performance review of a partner."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reviewed_on": "2024-06-30",
+                    "score": 4,
+                    "comment": "delivered on time; two posts needed rework",
+                }
+            ]
+        }
+    )
 
     reviewed_on: date
     score: Score

@@ -44,6 +44,10 @@ class KnownPlanRead(BaseModel):
 class PrerequisiteIn(Strict):
     """A task this one waits for, by code within the plan."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"code": "1.1", "kind": "FS", "lag_days": 1}]}
+    )
+
     code: Code
     kind: Literal["FS", "SS", "FF"] = "FS"
     lag_days: Annotated[int, Field(ge=-60, le=365)] = 0
@@ -51,6 +55,24 @@ class PrerequisiteIn(Strict):
 
 class TaskCreate(Strict):
     """A WBS node; exactly one responsible owner (R1) and one approver (R2)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "1.2",
+                    "name": "brief campus KOCs",
+                    "parent_code": "1",
+                    "starts_on": "2024-05-06",
+                    "ends_on": "2024-05-10",
+                    "priority": "high",
+                    "owner_id": "specialist-amy",
+                    "approver_id": "supervisor-wang",
+                    "prerequisites": [{"code": "1.1", "kind": "FS", "lag_days": 0}],
+                }
+            ]
+        }
+    )
 
     code: Code
     name: Name
@@ -76,6 +98,12 @@ class TaskCreate(Strict):
 
 class TaskUpdate(Strict):
     """Fields that change without a workflow step; dates are kept in the history."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ends_on": "2024-05-12", "reason": "samples arrived two days late"}]
+        }
+    )
 
     name: Name | None = None
     description: Text | None = None
@@ -131,6 +159,12 @@ TaskPage = Page[TaskRead]
 class Reassignment(Strict):
     """A new R1 and/or R2, with why."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"owner_id": "specialist-bo", "reason": "Amy is on leave next week"}]
+        }
+    )
+
     owner_id: Person | None = None
     approver_id: Person | None = None
     reason: Text
@@ -138,6 +172,8 @@ class Reassignment(Strict):
 
 class StatusChange(Strict):
     """A lifecycle step; blocking, cancelling and returning need a reason."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to": "in_progress"}]})
 
     to: Status
     reason: Text | None = None
@@ -148,6 +184,24 @@ class StatusChange(Strict):
 
 class ProgressIn(Strict):
     """A row of the progress and issue log, as in docs/domain.md §5."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "logged_on": "2024-05-08",
+                    "progress": "12 of 20 KOCs briefed",
+                    "completion": 60,
+                    "issue": "three KOCs have not replied",
+                    "impact": "posts may slip one day",
+                    "owner_id": "specialist-amy",
+                    "measure": "call them directly",
+                    "eta_on": "2024-05-10",
+                    "status": "in_progress",
+                }
+            ]
+        }
+    )
 
     logged_on: date
     progress: Text
@@ -180,6 +234,8 @@ class ProgressRead(BaseModel):
 
 class ProgressStatus(Strict):
     """Move a logged issue along."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "handled"}]})
 
     status: Literal["open", "in_progress", "handled"]
 
@@ -242,6 +298,14 @@ class OwnerView(BaseModel):
 class TemplateCreate(Strict):
     """Save a plan's WBS as a template."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "campus launch", "from_plan_id": "3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f"}
+            ]
+        }
+    )
+
     name: Name
     from_plan_id: uuid.UUID
 
@@ -259,6 +323,20 @@ class TemplateRead(BaseModel):
 class TemplateUse(Strict):
     """Instantiate a template in a plan from a start day (now, or when the plan is approved)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "template_id": "2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a",
+                    "start_on": "2024-05-06",
+                    "owner_id": "specialist-amy",
+                    "approver_id": "supervisor-wang",
+                    "when": "on_approval",
+                }
+            ]
+        }
+    )
+
     template_id: uuid.UUID
     start_on: date
     owner_id: Person
@@ -268,6 +346,10 @@ class TemplateUse(Strict):
 
 class HolidayIn(Strict):
     """A company holiday."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"day": "2024-06-10", "name": "Dragon Boat Festival"}]}
+    )
 
     day: date
     name: Name

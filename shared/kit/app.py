@@ -10,7 +10,6 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.kit.body_limit import BodyLimit
@@ -19,7 +18,8 @@ from shared.kit.bus.outbox import DIRTY_FLAG
 from shared.kit.bus.transport import Transport
 from shared.kit.embedded_pg import embedded_database_url
 from shared.kit.errors import PROBLEM_RESPONSES, install_problem_handlers, problem
-from shared.kit.observability import RequestObservability
+from shared.kit.observability import RequestObservability, exposition
+from shared.kit.openapi_clients import for_clients
 from shared.kit.openapi_headers import describe_headers
 from shared.kit.openapi_links import add_links
 from shared.kit.ratelimit import RateLimits
@@ -101,12 +101,12 @@ def create_service_app(
     install_problem_handlers(app)
     app.add_middleware(RateLimits, settings=settings)
     app.add_middleware(BodyLimit)
-    app.add_middleware(RequestObservability, service=name)
+    app.add_middleware(RequestObservability, service=name, language=settings.company_language)
     allow_cross_origin(app, settings)
     for router in [*definition.routers, dead_letter_router()]:
         app.include_router(router, prefix=f"/{name}", responses=PROBLEM_RESPONSES)
     install_ops_routes(app, runtime)
-    with_links(app)
+    with_links(app, name)
     return app
 
 
@@ -144,20 +144,22 @@ def allow_cross_origin(app: FastAPI, settings: Settings) -> None:
     )
 
 
-def with_links(app: FastAPI) -> None:
-    """Serve the OpenAPI document with create → follow-up links (see openapi_links)."""
+def with_links(app: FastAPI, service: str) -> None:
+    """Serve the OpenAPI document with create → follow-up links (see openapi_links), tagged by
+    resource for generated clients (see openapi_clients)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_links(describe_headers(generate()))
+            app.openapi_schema = for_clients(add_links(describe_headers(generate())), service)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def install_ops_routes(app: FastAPI, runtime: ServiceRuntime) -> None:
-    """/healthz (the process lives), /readyz (database and bus reachable), /metrics (Prometheus)."""
+    """/healthz (the process lives), /readyz (database and bus reachable), /metrics (Prometheus),
+    each also under the service's prefix, where a path-routing ingress sends ``/<service>/…``."""
     name = runtime.definition.name
 
     @app.get("/healthz", include_in_schema=False)
@@ -176,6 +178,6 @@ def install_ops_routes(app: FastAPI, runtime: ServiceRuntime) -> None:
         return problem(503, "not-ready", "Not ready", detail, request.url.path)
 
     @app.get("/metrics", include_in_schema=False)
+    @app.get(f"/{name}/metrics", include_in_schema=False)
     async def prometheus() -> Response:
-        await runtime.observe()
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return await exposition([runtime])

@@ -16,12 +16,15 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.kit.context import correlation_id
+from shared.kit.i18n import current_locale, kit_text, language_tag
 from shared.kit.routes import allowed_methods
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
+# The catalogue of problem titles and details (shared/kit/locale/<locale>/LC_MESSAGES/).
+PROBLEMS_DOMAIN = "problems"
 
 
 class FieldProblem(BaseModel):
@@ -154,21 +157,35 @@ class Forbidden(DomainError):
 def problem(
     status: int, slug: str, title: str, detail: str, instance: str, /, **extensions: Any
 ) -> JSONResponse:
-    """A problem+json response carrying the correlation id for support."""
+    """A problem+json response carrying the correlation id for support.
+
+    Title, detail and each field's message are in the reader's language (Accept-Language, else
+    the company's); ``type``, field names, codes and rules stay as they are, so clients can
+    branch on them in any language."""
+    locale = current_locale.get()
+
+    def words(english: str) -> str:
+        return kit_text(PROBLEMS_DOMAIN, english, locale)
+
     if isinstance(extensions.get("errors"), list):
-        extensions["errors"] = field_problems(extensions["errors"])
+        extensions["errors"] = [
+            {**item, "message": words(item["message"])}
+            for item in field_problems(extensions["errors"])
+        ]
     # The standard members come last so an extension can never overwrite them.
     body: dict[str, Any] = {
         **extensions,
         "type": PROBLEM_BASE + slug,
-        "title": title,
+        "title": words(title),
         "status": status,
-        "detail": detail,
+        "detail": words(detail),
         "instance": instance,
     }
     if cid := correlation_id.get():
         body["correlation_id"] = cid
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers = {"Content-Language": language_tag(locale), "Vary": "Accept-Language"}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if "retry_after" in extensions:  # 429/503: tell the client when to come back
         headers["Retry-After"] = str(extensions["retry_after"])
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)

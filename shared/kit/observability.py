@@ -6,13 +6,17 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Iterable
+from typing import Protocol
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.kit.context import correlation_id
 from shared.kit.errors import internal_error
+from shared.kit.i18n import SOURCE_LOCALE, choose, current_locale
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,24 @@ CONSUMER_LAG = Gauge(
 CORRELATION_HEADER = "x-correlation-id"
 
 
+class Observed(Protocol):
+    """A service runtime whose database-backed gauges a scrape refreshes."""
+
+    async def observe(self) -> None: ...
+
+
+async def exposition(runtimes: Iterable[Observed]) -> Response:
+    """The process's registry in Prometheus text format, gauges refreshed first.
+
+    One registry per process: in the all-in-one process ``/metrics`` and every
+    ``/<service>/metrics`` show the same series of all five services (told apart by the
+    ``service`` label), so Prometheus scrapes one of them; a per-service process shows its own.
+    """
+    for runtime in runtimes:
+        await runtime.observe()
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
 class _CorrelationFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.correlation_id = correlation_id.get()
@@ -60,11 +82,13 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 class RequestObservability:
-    """ASGI middleware: correlation id in and out, request count and latency per route."""
+    """ASGI middleware: correlation id in and out, the reader's language (Accept-Language, else
+    ``language``, the company's), request count and latency per route."""
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, language: str = SOURCE_LOCALE) -> None:
         self.app = app
         self.service = service
+        self.language = language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,6 +97,8 @@ class RequestObservability:
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
         token = correlation_id.set(incoming[:128] or uuid.uuid4().hex)
+        accepted = headers.get(b"accept-language", b"").decode("latin-1")
+        locale_token = current_locale.set(choose(None, accepted, self.language))
         status = 500
         responding = False
         started = time.perf_counter()
@@ -106,3 +132,4 @@ class RequestObservability:
                 time.perf_counter() - started
             )
             correlation_id.reset(token)
+            current_locale.reset(locale_token)

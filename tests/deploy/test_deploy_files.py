@@ -108,3 +108,21 @@ def test_kustomization_lists_every_manifest() -> None:
 @pytest.mark.parametrize("args", [["services.nope"], ["allinone", "frobnicate"]])
 def test_the_cross_check_catches_a_command_that_does_not_exist(args: list[str]) -> None:
     assert not _runs_a_real_module(args)
+
+
+def test_prometheus_scrapes_every_compose_service_where_it_serves_metrics() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    compose = _compose()["services"]
+    static = jobs["campaign-placement"]
+    assert static["metrics_path"] == "/metrics"
+    (targets,) = [group["targets"] for group in static["static_configs"]]
+    assert sorted(targets) == sorted(f"{s}:{compose[s]['environment']['PORT']}" for s in SERVICES)
+    # The pods announce the same path on the same port, which the pod job follows.
+    assert jobs["campaign-placement-pods"]["kubernetes_sd_configs"] == [{"role": "pod"}]
+    config_map = next(d for d in _manifests() if d["kind"] == "ConfigMap")["data"]
+    for deployment in (d for d in _manifests() if d["kind"] == "Deployment"):
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/path"] == "/metrics"
+        assert annotations["prometheus.io/port"] == config_map["PORT"]

@@ -30,7 +30,9 @@ def ask_to_stop(apps: Iterable[FastAPI]) -> None:
 async def http_on(app: object) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client calling the ASGI app in-process."""
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers={"Accept-Language": "en"}
+    ) as http:
         yield http
 
 

@@ -68,6 +68,7 @@ def _common(service: str) -> dict[str, Access]:
         f"GET /{service}/readyz": PUBLIC,
         "GET /readyz": PUBLIC,
         "GET /metrics": PUBLIC,  # Prometheus scrape (network-restricted in deployment)
+        f"GET /{service}/metrics": PUBLIC,  # the same, behind a path-routing ingress
         f"GET /{service}/dead-letters": OPERATOR,
         f"POST /{service}/dead-letters/{{dead_letter_id}}/replay": OPERATOR,
     }

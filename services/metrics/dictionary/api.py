@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from services.metrics.access import Operator
 from services.metrics.dictionary import derived
@@ -14,16 +14,25 @@ from shared.contract.metric_dictionary import METRIC_DICTIONARY, METRIC_KEY_PATT
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated
 from shared.kit.pagination import Page, Paging, page_in_memory
+from shared.kit.i18n import current_locale, language_tag
 
 router = APIRouter(tags=["metrics"])
 
 
 @router.get("/dictionary", response_model=Page[MetricRead])
-async def dictionary(session: Session, _caller: Authenticated, paging: Paging) -> Page[MetricRead]:
+async def dictionary(
+    session: Session, _caller: Authenticated, paging: Paging, response: Response
+) -> Page[MetricRead]:
     """Every metric: its definition and how it aggregates (ratios are ratios of sums).
 
-    The built-in metrics come first, then the derived ones with their formulas, each by key."""
-    return paging.respond(page_in_memory(await derived.entries(session), paging.window, _order))
+    The built-in metrics come first, then the derived ones with their formulas, each by key.
+    Names are in the reader's language (Accept-Language, else the company's); keys never change."""
+    locale = current_locale.get()
+    entries = await derived.entries(session, locale)
+    page = paging.respond(page_in_memory(entries, paging.window, _order))
+    response.headers["Content-Language"] = language_tag(locale)
+    response.headers["Vary"] = "Accept-Language"
+    return page
 
 
 def _order(metric: MetricRead) -> tuple[int, str]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics.dictionary.catalogue import DerivedEntry, Dictionary
 from services.metrics.dictionary.expressions import ExpressionRefused, parse
+from services.metrics.dictionary.names import metric_name
 from services.metrics.dictionary.repository import DictionaryRepository
 from services.metrics.models import DerivedMetric, outbox
 from services.metrics.schemas import DerivedMetricIn, MetricRead
@@ -20,6 +21,7 @@ from shared.contract.metric_dictionary import (
     MetricKind,
 )
 from shared.kit.errors import RuleViolated
+from shared.kit.i18n import SOURCE_LOCALE
 from shared.kit.wording import a_or_an
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,10 @@ async def dictionary(session: AsyncSession) -> Dictionary:
     return Dictionary({e.definition.key: e for e in entries if e is not None})
 
 
-def _read(row: DerivedMetric) -> MetricRead:
+def _read(row: DerivedMetric, locale: str = SOURCE_LOCALE) -> MetricRead:
     return MetricRead(
         key=row.key,
-        name=row.name,
+        name=metric_name(row.name, locale),
         definition=row.definition,
         kind=row.kind,
         numerator=None,
@@ -65,15 +67,21 @@ def _read(row: DerivedMetric) -> MetricRead:
     )
 
 
-async def entries(session: AsyncSession) -> list[MetricRead]:
-    """Every metric: the built-in ones, then the derived ones by key."""
+async def entries(session: AsyncSession, locale: str = SOURCE_LOCALE) -> list[MetricRead]:
+    """Every metric: the built-in ones, then the derived ones by key; names in ``locale``."""
     built_in = [
         MetricRead.model_validate(
-            {**m.model_dump(), "aggregation": m.aggregates.value, "additive": m.additive}
+            {
+                **m.model_dump(),
+                "name": metric_name(m.name, locale),
+                "aggregation": m.aggregates.value,
+                "additive": m.additive,
+            }
         )
         for m in METRIC_DICTIONARY.values()
     ]
-    return [*built_in, *(_read(r) for r in await DictionaryRepository(session).derived_metrics())]
+    stored = await DictionaryRepository(session).derived_metrics()
+    return [*built_in, *(_read(r, locale) for r in stored)]
 
 
 def _checked(key: str, data: DerivedMetricIn) -> str:

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.metrics.schemas import Name, Strict
 from shared.kit.errors import InvalidField
@@ -24,6 +24,24 @@ class ArmIn(Strict):
 
 class ExperimentCreate(Strict):
     """An experiment: its arms (the control first), primary metric and minimum sample."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "landing page A/B",
+                    "metric": "conversion_rate",
+                    "arms": [
+                        {"name": "control", "entities": ["campaign-18321"]},
+                        {"name": "short form", "entities": ["campaign-18322"]},
+                    ],
+                    "minimum_sample": 1000,
+                    "starts_on": "2024-05-10",
+                    "ends_on": "2024-05-24",
+                }
+            ]
+        }
+    )
 
     name: Name
     metric: Annotated[str, Field(min_length=1, max_length=64)] = Field(

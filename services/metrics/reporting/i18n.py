@@ -1,7 +1,7 @@
 """Languages of the report: Babel message catalogues and Babel's locale formatting.
 
-The catalogues are the ``.po`` files beside this module; they are compiled with Babel's own
-compiler when first used, so no build step can be forgotten and no ``.mo`` is committed.
+The catalogues are the ``.po`` files beside this module, compiled by the kit's catalogue
+mechanism (shared/kit/i18n.py) when first used; metric names come from the dictionary's.
 """
 
 from __future__ import annotations
@@ -9,67 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
-from io import BytesIO
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
 
-LOCALES = ("zh_CN", "en")
+from services.metrics.dictionary.names import metric_name
+from shared.kit import i18n
+from shared.kit.i18n import LOCALES, choose
+
+__all__ = ["LOCALES", "Words", "choose", "translations"]
+
 DOMAIN = "report"
 _CATALOGUES = Path(__file__).parent / "locale"
 
 
-@cache
 def translations(locale: str) -> NullTranslations:
     """The compiled catalogue of a locale (English is the source language: no catalogue)."""
-    po = _CATALOGUES / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not po.exists():
-        return NullTranslations()
-    with po.open("rb") as source:
-        catalogue = read_po(source, locale=locale, domain=DOMAIN)
-    compiled = BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
-
-
-def _known(tag: str) -> str | None:
-    """The supported locale a language tag means (``zh``, ``zh-CN``, ``zh_Hans_CN`` → zh_CN)."""
-    try:
-        wanted = Locale.parse(tag.strip().replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return None
-    for supported in LOCALES:
-        if Locale.parse(supported).language == wanted.language:
-            return supported
-    return None
-
-
-def choose(lang: str | None, accept_language: str | None, default: str) -> str:
-    """``lang=`` wins, then the reader's Accept-Language by quality, then the company's."""
-    if lang and (found := _known(lang)):
-        return found
-    ranked: list[tuple[float, int, str]] = []
-    for n, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        if tag.strip() and tag.strip() != "*" and quality > 0:
-            ranked.append((-quality, n, tag))
-    for _q, _n, tag in sorted(ranked):
-        if found := _known(tag):
-            return found
-    return _known(default) or LOCALES[0]
+    return i18n.translations(_CATALOGUES, DOMAIN, locale)
 
 
 @dataclass(frozen=True)
@@ -114,5 +72,5 @@ class Words:
         return self("no data") if value is None else format_date(value, "long", locale=self.locale)
 
     def metric(self, english_name: str) -> str:
-        """A metric's name from the dictionary, in the locale (the catalogue holds each name)."""
-        return self(english_name)
+        """A metric's name from the dictionary, in the locale (the dictionary's catalogue)."""
+        return metric_name(english_name, self.locale)

@@ -1,13 +1,18 @@
-"""Notification texts in English and Simplified Chinese: one small catalogue per language.
+"""Notification texts: keys to their English text, translated by the kit's Babel catalogues
+(``shared/kit/locale/<locale>/LC_MESSAGES/notify.po``, msgids the English text).
 
-A catalogue is a plain dict (no gettext step): the texts are few, and a test checks that both
-languages define the same keys with the same placeholders. Unknown languages fall back to
-English; a missing key is a programming error and raises.
+Callers name a text by key, so a reworded English text changes one line here and its msgid;
+a test checks every language has every text with the same placeholders. Unknown languages fall
+back to English; a missing key is a programming error and raises.
 """
 
 from __future__ import annotations
 
 from typing import Final
+
+from shared.kit.i18n import KIT_CATALOGUES, LOCALES, catalogue, known, language_tag
+
+DOMAIN = "notify"
 
 ENGLISH: Final = {
     "severity.critical": "critical",
@@ -37,39 +42,18 @@ ENGLISH: Final = {
     "approval.open": "Open the request",
 }
 
-CHINESE: Final = {
-    "severity.critical": "严重",
-    "severity.warning": "警告",
-    "severity.info": "提示",
-    "alert.firing": "【{severity}】告警触发：{summary}",
-    "alert.repeat": "【{severity}】告警仍未处理：{summary}",
-    "alert.escalation": "【{severity}】告警已升级（无人确认）：{summary}",
-    "alert.resolved": "已恢复：{summary}",
-    "alert.batch": "{count} 条告警（{status}）",
-    "alert.summary": "摘要",
-    "alert.severity": "级别",
-    "alert.plan": "计划",
-    "alert.value": "当前值",
-    "alert.state": "状态",
-    "alert.open": "查看告警",
-    "alert.status.firing": "触发中",
-    "alert.status.resolved": "已恢复",
-    "approval.inbox": "待您审批：{title}",
-    "approval.sla_near": "审批即将超时：{title}",
-    "approval.escalated": "审批已超时并升级给您：{title}",
-    "approval.request": "申请",
-    "approval.stage": "审批环节",
-    "approval.due_at": "截止时间",
-    "approval.requester": "申请人",
-    "approval.amount": "金额",
-    "approval.open": "查看申请",
-}
 
-CATALOGUES: Final = {"en": ENGLISH, "zh-CN": CHINESE}
+def _in(locale: str) -> dict[str, str]:
+    translations = catalogue(KIT_CATALOGUES, DOMAIN, locale).translations
+    return {key: translations.gettext(english) for key, english in ENGLISH.items()}
+
+
+# Every text in every language, by key (the tag a channel or person stores: "zh-CN", "en").
+CATALOGUES: Final = {language_tag(locale): _in(locale) for locale in LOCALES}
 LANGUAGES: Final = tuple(CATALOGUES)
 
 
 def text(language: str, key: str, **values: object) -> str:
     """The text ``key`` in ``language`` (English when the language is not catalogued)."""
-    catalogue = CATALOGUES.get(language, ENGLISH)
-    return catalogue[key].format(**values)
+    locale = known(language) or "en"
+    return CATALOGUES[language_tag(locale)][key].format(**values)
