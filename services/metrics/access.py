@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends
+from fastapi import Depends, Query
 
+from services.metrics.kpis import service as kpis_service
 from shared.contract.types import Role
 from shared.kit.auth import Principal, require
+from shared.kit.input import IsoDateTime
 from shared.kit.settings import get_settings
 
 Operator = Annotated[Principal, Depends(require(Role.TECH, Role.ADMIN))]
@@ -30,3 +32,19 @@ RateKeeper = Annotated[Principal, Depends(require(Role.FINANCE, Role.TECH, Role.
 def company_today() -> date:
     """Today in the company's time zone (the default end of every period)."""
     return datetime.now(UTC).astimezone(ZoneInfo(get_settings().company_timezone)).date()
+
+
+KnownAt = Annotated[
+    IsoDateTime | None,
+    Query(
+        description="answer with the figures the system knew at this time (no offset: company "
+        "time); not in the future"
+    ),
+]
+
+
+def as_known(as_of: date | None, known_at: datetime | None) -> tuple[date, datetime | None]:
+    """The day figures run to and the time they are known at (kpis.service.as_known)."""
+    return kpis_service.as_known(
+        as_of, known_at, datetime.now(UTC), get_settings().company_timezone
+    )

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from services.metrics import SERVICE
 from services.metrics.api import router
+from services.metrics.fraud.arrivals import JOBS as FRAUD_ARRIVALS
 from services.metrics.fraud.review import JOBS as FRAUD_JOBS
 from services.metrics.handlers import SUBSCRIBERS
 from services.metrics.models import Base, bus
@@ -24,7 +25,7 @@ DEFINITION = ServiceDefinition(
     migrations_dir=Path(__file__).parent / "migrations",
     routers=[router],
     subscribers=SUBSCRIBERS,
-    jobs=[*JOBS, *FRESHNESS, *FRAUD_JOBS],
+    jobs=[*JOBS, *FRESHNESS, *FRAUD_JOBS, *FRAUD_ARRIVALS],
     description="Signed webhook ingestion, metric dictionary, rollups, KPIs, fraud, evaluation.",
 )
 

@@ -356,3 +356,17 @@ class Experiment(Base):
     ends_on: Mapped[date | None]
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FraudArrivalMark(Base):
+    """How far the fraud arrivals job had read the revisions at a run (fraud/arrivals.py).
+
+    A run reads the revisions after the mark of a run at least an overlap earlier, so a batch
+    whose transaction committed after a newer one's is still read; flags are claimed once, so
+    reading a batch twice raises nothing twice.
+    """
+
+    __tablename__ = "fraud_arrival_marks"
+
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    last_revision: Mapped[int] = mapped_column(BigInteger)

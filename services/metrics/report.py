@@ -4,6 +4,7 @@ a print stylesheet for A4, in the reader's language."""
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from services.metrics.reporting import charts, tables
 from services.metrics.reporting.columns import figure
@@ -195,6 +196,14 @@ def render(data: ReportData, words: Words) -> str:
                 day=words.day(data.kpis.final_through),
             )
         )
+    if evaluation.known_at is not None:
+        notes.append(
+            words(
+                "Figures as the system knew them at {time}: later restatements and exclusions "
+                "are not in them.",
+                time=evaluation.known_at.isoformat(timespec="minutes"),
+            )
+        )
     for missing in evaluation.missing_rates:
         notes.append(
             words(
@@ -213,13 +222,18 @@ def render(data: ReportData, words: Words) -> str:
         currency=words.currency,
     )
     other = "en" if words.locale != "en" else "zh-CN"
+    known = (
+        ""
+        if evaluation.known_at is None
+        else "&amp;known_at=" + quote(evaluation.known_at.isoformat())
+    )
     return (
         f"<!doctype html><html lang='{words.tag}'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<header><h1>{escape(title)}</h1><p>{escape(intro)}</p>"
         + "".join(f"<p class='note'>{escape(n)}</p>" for n in notes)
-        + f"<p class='note'><a href='?lang={other}&amp;as_of={evaluation.as_of}' "
+        + f"<p class='note'><a href='?lang={other}&amp;as_of={evaluation.as_of}{known}' "
         f"hreflang='{other}'>"
         f"{escape('English' if other == 'en' else '中文')}</a></p></header>"
         f"<main>{''.join(parts)}</main></body></html>"

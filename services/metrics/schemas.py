@@ -167,6 +167,10 @@ class MetricRead(BaseModel):
     defined_at: datetime | None = None
 
 
+KNOWN_AT = (
+    "the figures are the ones the system knew at this time (from the fact revisions received "
+    "by then; fraud exclusions decided by then; today's targets and exchange rates); null: now"
+)
 MISSING_RATES = (
     "money reported in another currency with no exchange rate for its days: left out of the "
     "figures (not summed as reported) until a rate is entered"
@@ -236,6 +240,7 @@ class PlanKpis(BaseModel):
         default=None, description="the plan's currency: all money is in it"
     )
     missing_rates: list[MissingRate] = Field(default_factory=list, description=MISSING_RATES)
+    known_at: datetime | None = Field(default=None, description=KNOWN_AT)
 
 
 class EarlierTarget(BaseModel):
@@ -298,6 +303,7 @@ class Evaluation(BaseModel):
         default=None, description="the plan's currency: all money is in it"
     )
     missing_rates: list[MissingRate] = Field(default_factory=list, description=MISSING_RATES)
+    known_at: datetime | None = Field(default=None, description=KNOWN_AT)
 
 
 class EvaluationNoteIn(Strict):
@@ -423,6 +429,7 @@ class PlanRollups(BaseModel):
         default=None, description="the plan's currency: all money is in it"
     )
     missing_rates: list[MissingRate] = Field(default_factory=list, description=MISSING_RATES)
+    known_at: datetime | None = Field(default=None, description=KNOWN_AT)
 
 
 class DecompositionNodeRead(BaseModel):
@@ -531,6 +538,7 @@ class PlanHourlyRollups(BaseModel):
     until: datetime = Field(description="the end of the range, excluded")
     metrics: list[str]
     periods: list[RollupHour]
+    known_at: datetime | None = Field(default=None, description=KNOWN_AT)
 
 
 AnyRollups = Annotated[PlanRollups | PlanHourlyRollups, Field(discriminator="grain")]

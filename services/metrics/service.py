@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,12 +102,15 @@ def _shown(row: ObjectiveKpi, value: Decimal | None) -> str | None:
     )
 
 
-async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> Evaluation:
-    """The docs/domain.md §6 table, with users' analysis, plus the channel comparison."""
+async def evaluation(
+    session: AsyncSession, plan_id: uuid.UUID, as_of: date, known_at: datetime | None = None
+) -> Evaluation:
+    """The docs/domain.md §6 table, with users' analysis, plus the channel comparison; with
+    ``known_at``, the figures as the system knew them then (the notes are today's)."""
     target = await targets(session, plan_id)
-    repo = RollupsRepository(session)
+    repo = RollupsRepository(session, known_at)
     notes = await KpisRepository(session).notes(plan_id)
-    standing = await kpis(session, plan_id, as_of)
+    standing = await kpis(session, plan_id, as_of, known_at)
     metrics = await derived.dictionary(session)
     before = await _previous_period(repo, target, as_of, metrics)
     rows = []
@@ -149,6 +152,7 @@ async def evaluation(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> 
         channels=sorted(channels, key=lambda c: c.name),
         currency=target.currency,
         missing_rates=standing.missing_rates,
+        known_at=known_at,
     )
 
 

@@ -107,7 +107,13 @@ def test_examine_combines_the_signals_of_an_entity_day() -> None:
     peers = [{"registrations": D(30), "next_day_retention": D("0.4")} for _ in range(3)]
     history = {"registrations": [D(30)] * 10}
     found = {s.signal for s in fraud.examine(today, history, peers)}
-    assert found == {"registrations_spike", "low_retention", "conversions_without_clicks"}
+    # 400 is also 13x the peers' median of 30: the peer outlier fires beside the spike.
+    assert found == {
+        "registrations_spike",
+        "registrations_peer_outlier",
+        "low_retention",
+        "conversions_without_clicks",
+    }
     calm = {"registrations": D(30), "clicks": D(5), "next_day_retention": D("0.4")}
     assert fraud.examine(calm, history, peers) == []
 
@@ -202,6 +208,7 @@ async def test_signals_become_one_event_each_and_excluding_a_flag_changes_net_on
         ("conversions_without_clicks", "amb-noclick", "2024-06-15"),
         ("ctr_outlier", "amb-clicky", "2024-06-15"),
         ("low_retention", "amb-zombie", "2024-06-15"),
+        ("registrations_peer_outlier", "amb-spike", "2024-06-15"),
         ("registrations_spike", "amb-spike", "2024-06-15"),
     ]
     assert all(e["plan_id"] == str(plan_id) for e in events)
@@ -252,13 +259,13 @@ async def test_signals_become_one_event_each_and_excluding_a_flag_changes_net_on
     await job.run_once(sessions, settings, NOW)
     await job.run_once(sessions, settings, NOW + timedelta(hours=1))
     await sessions_engine.dispose()
-    assert len(await _outbox(database_url, FRAUD_EVENT)) == 4
+    assert len(await _outbox(database_url, FRAUD_EVENT)) == 5
     statuses = await metrics_client.get(
         f"/metrics/plans/{plan_id}/fraud-flags", params={"status": "cleared"}, headers=MANAGER
     )
     assert [f["entity"] for f in statuses.json()["items"]] == ["amb-spike"]
     everything = await metrics_client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
-    assert len(everything.json()["items"]) == 4
+    assert len(everything.json()["items"]) == 5
     bogus = await metrics_client.get(
         f"/metrics/plans/{plan_id}/fraud-flags", params={"status": "bogus"}, headers=MANAGER
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -36,16 +37,37 @@ async def scan_fraud(session: AsyncSession, now: datetime, settings: Settings) -
     """Run the fraud signals on the recent days of every plan; each fires once per entity-day.
 
     A new signal becomes a ``suspected`` flag (the flag's unique key is the claim) and one
-    fraud-suspected event; a later run finds the flag and publishes nothing.
+    fraud-suspected event; a later run finds the flag and publishes nothing. The arrivals job
+    (arrivals.py) runs the same examination within a minute of a batch; this scan is its
+    backstop.
     """
+    today = company_day(now, settings)
+    await examine_plan_days(
+        session, now, today - timedelta(days=fraud.DEFAULTS.lookback_days - 1), today
+    )
+
+
+def company_day(now: datetime, settings: Settings) -> date:
+    """Today in the company time zone."""
+    return now.astimezone(ZoneInfo(settings.company_timezone)).date()
+
+
+async def examine_plan_days(
+    session: AsyncSession,
+    now: datetime,
+    first: date,
+    last: date,
+    only: Collection[tuple[uuid.UUID, date]] | None = None,
+) -> None:
+    """Examine every entity-day of the plan-days from ``first`` to ``last`` (or of ``only``
+    those plan-days): each against its own history and its peers of the same plan-day."""
     thresholds = fraud.DEFAULTS
-    today = now.astimezone(ZoneInfo(settings.company_timezone)).date()
-    first = today - timedelta(days=thresholds.lookback_days - 1)
     repo = FraudRepository(session)
     values: dict[EntityDay, dict[str, Decimal]] = defaultdict(dict)
     channels: dict[EntityDay, uuid.UUID | None] = {}
+    plans = None if only is None else sorted({plan_id for plan_id, _ in only})
     for plan_id, channel_id, source_id, entity, day, metric, value in await repo.facts_between(
-        first - timedelta(days=thresholds.history_days), today, FRAUD_METRICS
+        first - timedelta(days=thresholds.history_days), last, FRAUD_METRICS, plans
     ):
         values[(plan_id, source_id, entity, day)][metric] = value
         channels[(plan_id, source_id, entity, day)] = channel_id
@@ -53,7 +75,7 @@ async def scan_fraud(session: AsyncSession, now: datetime, settings: Settings) -
     for key in values:
         by_plan_day[(key[0], key[3])].append(key)
     for (plan_id, day), keys in sorted(by_plan_day.items(), key=lambda item: item[0][1]):
-        if day < first:
+        if day < first or (only is not None and (plan_id, day) not in only):
             continue
         for key in sorted(keys, key=lambda k: (str(k[1]), k[2])):
             _plan, source_id, entity, _day = key
@@ -67,7 +89,8 @@ async def scan_fraud(session: AsyncSession, now: datetime, settings: Settings) -
                 for metric in fraud.SPIKE_METRICS
             }
             peers = [values[k] for k in keys if k != key]
-            for signal in fraud.examine(values[key], history, peers, thresholds):
+            kin = [values[k] for k in keys if k != key and k[1] == source_id]
+            for signal in fraud.examine(values[key], history, peers, thresholds, kin):
                 await _suspect(session, key, channels[key], signal, now)
 
 

@@ -8,7 +8,10 @@ ambassador channel code) against either its own history or its peers in the same
 * ``low_retention``: next-day retention far below the peers' median;
 * ``conversions_without_clicks``: conversions or registrations on a day the entity reports
   clicks, and they are zero;
-* ``ctr_outlier``: a click-through rate far from the peers' (robust z-score across peers).
+* ``ctr_outlier``: a click-through rate far from the peers' (robust z-score across peers);
+* ``registrations_peer_outlier``: registrations far above the same source's other entities
+  that day (a multiple of their median and a robust z-score), with no history needed: the new
+  school whose first day is 300 sign-ups against its peers' 30.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ SIGNALS = (
     "low_retention",
     "conversions_without_clicks",
     "ctr_outlier",
+    "registrations_peer_outlier",
 )
+PEER_METRIC = "registrations"
 
 
 class FraudThresholds(BaseSettings):
@@ -64,6 +69,16 @@ class FraudThresholds(BaseSettings):
     )
     ctr_mad_floor: Decimal = Field(default=Decimal("0.001"), gt=0)
     lookback_days: int = Field(default=3, ge=1, description="recent days the job re-examines")
+    # The peer outlier fires only when both hold: the multiple (what a campus team reads, "10x
+    # the median") and the robust z-score (so a peer group that varies a lot is not flagged).
+    peer_ratio: Decimal = Field(
+        default=Decimal(10), gt=1, description="registrations over the peers' median"
+    )
+    peer_z_threshold: Decimal = Field(default=Decimal("3.5"), gt=0)
+    # Fraud on arrival (arrivals.py): how often the job follows new facts, and how far back
+    # each run reads again for batches that committed late.
+    arrival_interval_seconds: float = Field(default=20, gt=0, le=60)
+    arrival_overlap_seconds: float = Field(default=60, gt=0)
 
 
 DEFAULTS = FraudThresholds()
@@ -198,6 +213,31 @@ def ctr_outlier(
     )
 
 
+def peer_outlier(
+    registrations: Decimal | None, peers: Sequence[Decimal], t: FraudThresholds = DEFAULTS
+) -> Signal | None:
+    """Registrations far above the peers' median the same day, history or not."""
+    if registrations is None or registrations < t.min_spike_value:
+        return None
+    z = robust_z(
+        registrations,
+        peers,
+        min_count=t.min_peers,
+        mad_floor=t.mad_floor,
+        mad_floor_ratio=t.mad_floor_ratio,
+    )
+    center = Decimal(median(peers)) if peers else Decimal(0)
+    if z is None or z < t.peer_z_threshold or registrations < t.peer_ratio * center:
+        return None
+    multiple = f"{registrations / center:.1f}x" if center > 0 else "far above"
+    return Signal(
+        f"{PEER_METRIC}_peer_outlier",
+        z,
+        f"{PEER_METRIC} {registrations.normalize():f} is {multiple} the peers' median "
+        f"{center.normalize():f} ({len(peers)} peers, robust z {z})",
+    )
+
+
 Values = Mapping[str, Decimal]
 
 
@@ -206,11 +246,14 @@ def examine(
     history: Mapping[str, Sequence[Decimal]],
     peers: Sequence[Values],
     t: FraudThresholds = DEFAULTS,
+    kin: Sequence[Values] | None = None,
 ) -> list[Signal]:
     """Every signal of one entity-day.
 
     ``today`` holds the entity's metrics that day, ``history`` each spike metric's values on
-    its earlier days, ``peers`` the metrics of the plan's other entities that day.
+    its earlier days, ``peers`` the metrics of the plan's other entities that day, ``kin``
+    those of them from the same source (schools against schools, not against ad campaigns;
+    ``peers`` when not given).
     """
     found: list[Signal | None] = [
         spike(metric, today[metric], history.get(metric, ()), t)
@@ -243,4 +286,10 @@ def examine(
         and (rate := ctr(p.get("clicks"), p.get("impressions"))) is not None
     ]
     found.append(ctr_outlier(today.get("clicks"), today.get("impressions"), peer_ctrs, t))
+    same_kind = peers if kin is None else kin
+    found.append(
+        peer_outlier(
+            today.get(PEER_METRIC), [p[PEER_METRIC] for p in same_kind if PEER_METRIC in p], t
+        )
+    )
     return [s for s in found if s is not None]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,9 +43,14 @@ async def on_decomposed(session: AsyncSession, event: ObjectiveDecomposedV1) -> 
 
 
 async def standing(
-    session: AsyncSession, plan_id: uuid.UUID, objective_id: uuid.UUID, as_of: date
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    objective_id: uuid.UUID,
+    as_of: date,
+    known_at: datetime | None = None,
 ) -> DecompositionRead:
-    """Every node's actual from plan start to ``as_of``, achievement, capped payout and pace."""
+    """Every node's actual from plan start to ``as_of``, achievement, capped payout and pace
+    (with ``known_at``, of the facts as known then)."""
     repo = KpisRepository(session)
     kept = await repo.decomposition(plan_id, objective_id)
     if kept is None:
@@ -57,6 +62,7 @@ async def standing(
         kept.starts_on,
         as_of,
         decomposition.base_metrics(kept.metric),
+        known_at,
     )
     measured = decomposition.measure(
         nodes, kept.metric, sums, starts_on=kept.starts_on, due_on=kept.due_on, as_of=as_of

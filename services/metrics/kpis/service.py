@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,7 @@ from services.metrics.rollups.repository import Figures, RollupsRepository
 from services.metrics.schemas import ObjectiveKpi, PlanKpis
 from services.metrics.sources.repository import SourcesRepository
 from shared.contract.events.planning import PlanTargetsSetV1
-from shared.kit.errors import NotFound
+from shared.kit.errors import NotFound, RuleViolated
 
 
 async def on_targets(session: AsyncSession, event: PlanTargetsSetV1) -> None:
@@ -95,18 +96,47 @@ def _standing(
     )
 
 
-async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKpis:
+def as_known(
+    as_of: date | None, known_at: datetime | None, now: datetime, timezone: str
+) -> tuple[date, datetime | None]:
+    """The day figures run to and the time they are known at, from a request's ``as_of`` and
+    ``known_at``.
+
+    ``known_at`` without an offset is read in the company time zone; without ``as_of`` the
+    figures run to its company day (else to today). A time after ``now`` is refused: what the
+    system will know then is not known yet, and answering with today's figures would pass them
+    off as final. A time before any data answers with nothing known (no figures), as it was.
+    """
+    zone = ZoneInfo(timezone)
+    if known_at is not None and known_at.tzinfo is None:
+        known_at = known_at.replace(tzinfo=zone)
+    if known_at is not None and known_at > now:
+        raise RuleViolated(
+            f"known_at {known_at.isoformat()} is in the future: figures can be asked as known "
+            "at a past time or now",
+            field="known_at",
+            rule="known-at-past",
+        )
+    day = as_of or (known_at or now).astimezone(zone).date()
+    return day, known_at
+
+
+async def kpis(
+    session: AsyncSession, plan_id: uuid.UUID, as_of: date, known_at: datetime | None = None
+) -> PlanKpis:
     """Each objective's actual, achievement, expected-to-date and projection.
 
     The headline figures are net of entity-days excluded as fraudulent; gross is shown beside.
+    With ``known_at``, figures and exclusions are the ones the system knew then (targets,
+    derived-metric definitions and exchange rates are today's).
     """
     target = await targets(session, plan_id)
-    repo = RollupsRepository(session)
+    repo = RollupsRepository(session, known_at)
     metrics = await derived.dictionary(session)
     # The campaign counts from its first day; what came before is the previous period.
     figures = await repo.figures(plan_id, as_of, since=target.starts_on)
     gross_sums, gross_latest = summable(figures, net=False)
-    excluded = await FraudRepository(session).excluded_entity_days(plan_id, as_of)
+    excluded = await FraudRepository(session).excluded_entity_days(plan_id, as_of, known_at)
     if excluded:
         net_sums, net_latest = summable(figures, net=True)
     else:
@@ -149,6 +179,7 @@ async def kpis(session: AsyncSession, plan_id: uuid.UUID, as_of: date) -> PlanKp
         provisional=final is not None and last is not None and last > final,
         currency=target.currency,
         missing_rates=await rates.missing(repo, target, target.starts_on, as_of),
+        known_at=known_at,
     )
 
 

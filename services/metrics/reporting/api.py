@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response, status
 from fastapi.responses import HTMLResponse
 
 from services.metrics import service
-from services.metrics.access import Analyst, company_today
+from services.metrics.access import Analyst, KnownAt, as_known
 from services.metrics.reporting import pages
 from services.metrics.reporting.responses import XLSX, AcceptLanguage, Lang
 from services.metrics.schemas import Evaluation, EvaluationNoteIn
@@ -21,10 +21,15 @@ router = APIRouter(tags=["metrics"])
 
 @router.get("/plans/{plan_id}/evaluation", response_model=Evaluation)
 async def evaluation(
-    plan_id: uuid.UUID, session: Session, _caller: Authenticated, as_of: IsoDate | None = None
+    plan_id: uuid.UUID,
+    session: Session,
+    _caller: Authenticated,
+    as_of: IsoDate | None = None,
+    known_at: KnownAt = None,
 ) -> Evaluation:
-    """The evaluation table (docs/domain.md §6) and the channel comparison."""
-    return await service.evaluation(session, plan_id, as_of or company_today())
+    """The evaluation table (docs/domain.md §6) and the channel comparison; with ``known_at``,
+    its figures as the system knew them then."""
+    return await service.evaluation(session, plan_id, *as_known(as_of, known_at))
 
 
 @router.get("/plans/{plan_id}/evaluation.html", response_class=HTMLResponse)
@@ -35,9 +40,11 @@ async def evaluation_page(
     as_of: IsoDate | None = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
+    known_at: KnownAt = None,
 ) -> HTMLResponse:
     """The same report as a printable page with charts, in zh-CN or English."""
-    page, tag = await pages.html(session, plan_id, as_of or company_today(), lang, accept_language)
+    day, known = as_known(as_of, known_at)
+    page, tag = await pages.html(session, plan_id, day, lang, accept_language, known)
     return HTMLResponse(page, headers={"Content-Language": tag, "Vary": "Accept-Language"})
 
 
@@ -49,9 +56,11 @@ async def evaluation_csv(
     as_of: IsoDate | None = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
+    known_at: KnownAt = None,
 ) -> Response:
     """Every section of the report as CSV (plain numbers; ratios as fractions)."""
-    text, tag = await pages.csv(session, plan_id, as_of or company_today(), lang, accept_language)
+    day, known = as_known(as_of, known_at)
+    text, tag = await pages.csv(session, plan_id, day, lang, accept_language, known)
     return Response(
         text.encode("utf-8-sig"),  # the BOM lets spreadsheet programs read the Chinese text
         media_type="text/csv; charset=utf-8",
@@ -70,9 +79,11 @@ async def evaluation_xlsx(
     as_of: IsoDate | None = None,
     lang: Lang = None,
     accept_language: AcceptLanguage = None,
+    known_at: KnownAt = None,
 ) -> Response:
     """Every section of the report as a worksheet (numbers as numbers, money formatted)."""
-    body, tag = await pages.xlsx(session, plan_id, as_of or company_today(), lang, accept_language)
+    day, known = as_known(as_of, known_at)
+    body, tag = await pages.xlsx(session, plan_id, day, lang, accept_language, known)
     return Response(
         body,
         media_type=XLSX,

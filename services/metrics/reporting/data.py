@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,11 +126,16 @@ def _add(into: dict[str, Decimal], values: dict[str, Decimal | None]) -> None:
 
 
 async def gather(
-    session: AsyncSession, plan_id: uuid.UUID, as_of: date, timezone: str
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    as_of: date,
+    timezone: str,
+    known_at: datetime | None = None,
 ) -> ReportData:
-    """The evaluation, channels, daily trends, funnel and decomposition trees of a plan."""
-    evaluation = await service.evaluation(session, plan_id, as_of)
-    standing = await kpis_service.kpis(session, plan_id, as_of)
+    """The evaluation, channels, daily trends, funnel and decomposition trees of a plan; with
+    ``known_at``, its figures as the system knew them then."""
+    evaluation = await service.evaluation(session, plan_id, as_of, known_at)
+    standing = await kpis_service.kpis(session, plan_id, as_of, known_at)
     target = await KpisRepository(session).target(plan_id)
     if target is None:
         raise NotFound(f"no targets known for plan {plan_id}")
@@ -146,6 +151,7 @@ async def gather(
         first=target.starts_on,
         last=last,
         timezone=timezone,
+        known_at=known_at,
     )
     if not isinstance(daily, PlanRollups):  # asked by the day, never hourly
         raise TypeError("daily rollups came back hourly")
@@ -166,7 +172,7 @@ async def gather(
     trees = []
     for objective in standing.objectives:
         try:
-            tree = await payouts.standing(session, plan_id, objective.objective_id, as_of)
+            tree = await payouts.standing(session, plan_id, objective.objective_id, as_of, known_at)
         except NotFound:
             continue
         trees.append((objective.objective_id, tree))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,9 +20,10 @@ async def _prepared(
     as_of: date,
     lang: str | None,
     accept_language: str | None,
+    known_at: datetime | None = None,
 ) -> tuple[ReportData, Words]:
     settings = get_settings()
-    data = await gather(session, plan_id, as_of, settings.company_timezone)
+    data = await gather(session, plan_id, as_of, settings.company_timezone, known_at)
     locale = choose(lang, accept_language, settings.company_language)
     return data, Words(locale, data.evaluation.currency or "CNY")
 
@@ -33,9 +34,10 @@ async def html(
     as_of: date,
     lang: str | None,
     accept_language: str | None,
+    known_at: datetime | None = None,
 ) -> tuple[str, str]:
     """The page and its language tag."""
-    data, words = await _prepared(session, plan_id, as_of, lang, accept_language)
+    data, words = await _prepared(session, plan_id, as_of, lang, accept_language, known_at)
     return report.render(data, words), words.tag
 
 
@@ -45,9 +47,10 @@ async def csv(
     as_of: date,
     lang: str | None,
     accept_language: str | None,
+    known_at: datetime | None = None,
 ) -> tuple[str, str]:
     """Every section as CSV, and the language tag."""
-    data, words = await _prepared(session, plan_id, as_of, lang, accept_language)
+    data, words = await _prepared(session, plan_id, as_of, lang, accept_language, known_at)
     return export.to_csv(tables.sections(data, words)), words.tag
 
 
@@ -57,7 +60,8 @@ async def xlsx(
     as_of: date,
     lang: str | None,
     accept_language: str | None,
+    known_at: datetime | None = None,
 ) -> tuple[bytes, str]:
     """Every section as a worksheet, and the language tag."""
-    data, words = await _prepared(session, plan_id, as_of, lang, accept_language)
+    data, words = await _prepared(session, plan_id, as_of, lang, accept_language, known_at)
     return export.to_xlsx(tables.sections(data, words), words.currency, words.locale), words.tag

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from services.metrics.access import company_today
+from services.metrics.access import KnownAt, as_known
 from services.metrics.reporting import datasets
 from services.metrics.reporting.responses import ExportForm, download
 from services.metrics.rollups import service as rollups_service
@@ -30,16 +30,19 @@ async def rollups_export(
     grain: Grain = "day",
     first: Annotated[IsoDate | None, Query(alias="from")] = None,
     last: Annotated[IsoDate | None, Query(alias="to")] = None,
+    known_at: KnownAt = None,
 ) -> Response:
     """Day, week or month rollups as CSV or XLSX: the plan's totals and each channel's."""
+    today, known = as_known(None, known_at)
     figures = await rollups_service.rollups(
         session,
         plan_id,
         grain=grain,
         metrics=metric,
         first=first,
-        last=last or company_today(),
+        last=last or today,
         timezone=get_settings().company_timezone,
+        known_at=known,
     )
     if not isinstance(figures, PlanRollups):  # day, week and month are never hourly
         raise TypeError(f"{grain} rollups came back hourly")
@@ -61,17 +64,21 @@ async def rollups(
     until: Annotated[
         IsoDateTime | None, Query(description="grain=hour: end, excluded; at most 31 days on")
     ] = None,
+    known_at: KnownAt = None,
 ) -> AnyRollups:
     """Metrics per hour, day, week or month and channel, in the company time zone (ratios of
-    sums). Hours cover facts reported by the hour; ``since``/``until`` bound them."""
+    sums). Hours cover facts reported by the hour; ``since``/``until`` bound them. With
+    ``known_at``, the figures the system knew then (to its company day, unless ``to``)."""
+    today, known = as_known(None, known_at)
     return await rollups_service.rollups(
         session,
         plan_id,
         grain=grain,
         metrics=metric,
         first=first,
-        last=last or company_today(),
+        last=last or today,
         timezone=get_settings().company_timezone,
         since=since,
         until=until,
+        known_at=known,
     )

@@ -26,7 +26,9 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.metrics.facts.repository import FactsRepository
 from services.metrics.fx.sql import CURRENCY_PARAMS
 from services.metrics.models import DailyRollup, DirtyDay
 from services.metrics.repository import Repository
@@ -36,8 +38,10 @@ from services.metrics.rollups.sql import (
     FILL_HOURLY_ROLLUPS,
     FILL_ROLLUPS,
     HOURLY_ROWS,
+    HOURLY_ROWS_KNOWN,
     KNOWN_METRICS,
     ROLLUP_ROWS,
+    ROLLUP_ROWS_KNOWN,
     SPILL,
 )
 from shared.kit.settings import get_settings
@@ -45,8 +49,14 @@ from shared.kit.settings import get_settings
 PLAN_LEVEL = "plan"  # the channel key of facts mapped to a plan without a channel
 
 
-def rollup_rows(plan_id: uuid.UUID, days: Sequence[date], metrics: Sequence[str]) -> Subquery:
-    """ROLLUP_ROWS of one plan's (source) days, as the snapshot job would store them."""
+def rollup_rows(
+    plan_id: uuid.UUID,
+    days: Sequence[date],
+    metrics: Sequence[str],
+    known_at: datetime | None = None,
+) -> Subquery:
+    """ROLLUP_ROWS of one plan's (source) days, as the snapshot job would store them; with
+    ``known_at``, from the facts and exclusions as known then."""
     values: dict[str, object] = {
         **CURRENCY_PARAMS,
         "plans": [plan_id] * len(days),
@@ -54,8 +64,10 @@ def rollup_rows(plan_id: uuid.UUID, days: Sequence[date], metrics: Sequence[str]
         "metrics": list(metrics),
         "zone": get_settings().company_timezone,
     }
+    if known_at is not None:
+        values["known_at"] = known_at
     return (
-        text(ROLLUP_ROWS)
+        text(ROLLUP_ROWS if known_at is None else ROLLUP_ROWS_KNOWN)
         .bindparams(*(bindparam(k, v, unique=True) for k, v in values.items()))
         .columns(
             column("plan_id", Uuid),
@@ -92,12 +104,15 @@ def day_rows(
     last: date,
     pending: Sequence[date],
     metrics: Sequence[str] | None = None,
+    known_at: datetime | None = None,
 ) -> Subquery:
     """(channel_key, source_id, day, metric, gross, net, entities) of a plan's company days in
     a window.
 
     Source days whose facts changed since the snapshot job last ran (``pending``: still in
-    dirty_days) are summed from facts; every other day is read from its rollup rows.
+    dirty_days) are summed from facts; every other day is read from its rollup rows. With
+    ``known_at`` (``pending`` then every day with facts) all are summed from the facts as known
+    then: rollups hold only the present.
     """
     rollups = select(
         DailyRollup.channel_key,
@@ -120,7 +135,9 @@ def day_rows(
     fresh = [d for d in pending if d <= last + SPILL and (first is None or d >= first - SPILL)]
     if not fresh:
         return rollups.subquery()
-    from_facts = rollup_rows(plan_id, fresh, metrics if metrics is not None else KNOWN_METRICS)
+    from_facts = rollup_rows(
+        plan_id, fresh, metrics if metrics is not None else KNOWN_METRICS, known_at
+    )
     converted = select(
         from_facts.c.channel_key,
         from_facts.c.source_id,
@@ -132,14 +149,24 @@ def day_rows(
     ).where(from_facts.c.gross.is_not(None), from_facts.c.day <= last)
     if first is not None:
         converted = converted.where(from_facts.c.day >= first)
+    if known_at is not None:
+        return converted.subquery()
     return union_all(rollups.where(DailyRollup.source_day.not_in(fresh)), converted).subquery()
 
 
 class RollupsRepository(Repository):
-    """A plan's rollups, the plan-days still to roll up, and figures summed from both."""
+    """A plan's rollups, the plan-days still to roll up, and figures summed from both; with
+    ``known_at``, every figure as the system knew it then (summed from the fact revisions)."""
+
+    def __init__(self, session: AsyncSession, known_at: datetime | None = None) -> None:
+        super().__init__(session)
+        self.known_at = known_at
 
     async def pending_days(self, plan_id: uuid.UUID) -> list[date]:
-        """A plan's days whose facts changed and whose rollups are not yet recomputed."""
+        """A plan's days whose facts changed and whose rollups are not yet recomputed (as
+        known at a time: every day with facts, none of them rolled up as known then)."""
+        if self.known_at is not None:
+            return await FactsRepository(self.session).days(plan_id)
         query = select(DirtyDay.day).where(DirtyDay.plan_id == plan_id).distinct()
         return list((await self.session.scalars(query)).all())
 
@@ -150,7 +177,8 @@ class RollupsRepository(Repository):
         last: date,
         metrics: Sequence[str] | None = None,
     ) -> Subquery:
-        return day_rows(plan_id, first, last, await self.pending_days(plan_id), metrics)
+        pending = await self.pending_days(plan_id)
+        return day_rows(plan_id, first, last, pending, metrics, self.known_at)
 
     async def figures(
         self, plan_id: uuid.UUID, until: date, *, since: date | None = None
@@ -289,17 +317,22 @@ class RollupsRepository(Repository):
     ) -> list[tuple[datetime, str, str, Decimal, Decimal | None]]:
         """(hour, channel_key, metric, gross, net) of a plan's company-time-zone hours in
         [since, until), sources summed; whole-day facts have no hour and are not in them."""
+        pending = await self.pending_days(plan_id)
+        values: dict[str, object] = {
+            "plan": plan_id,
+            "since": since,
+            "until": until,
+            "metrics": list(metrics),
+            "pending": pending,
+            "zone": zone,
+            **CURRENCY_PARAMS,
+        }
+        if self.known_at is not None:
+            # A source day's hours lie within two days of it: only those can be in the range.
+            days = [d for d in pending if since.date() - SPILL <= d <= until.date() + SPILL]
+            values.update(known_at=self.known_at, plans=[plan_id], days=days, pending=days)
         rows = await self.session.execute(
-            HOURLY_ROWS,
-            {
-                "plan": plan_id,
-                "since": since,
-                "until": until,
-                "metrics": list(metrics),
-                "pending": await self.pending_days(plan_id),
-                "zone": zone,
-                **CURRENCY_PARAMS,
-            },
+            HOURLY_ROWS if self.known_at is None else HOURLY_ROWS_KNOWN, values
         )
         return [(h, c, m, g, n) for h, c, m, g, n in rows.all()]
 
@@ -338,7 +371,7 @@ class RollupsRepository(Repository):
         )
         query: Any = rolled.distinct()
         if pending:
-            fresh = rollup_rows(plan_id, pending, metrics)
+            fresh = rollup_rows(plan_id, pending, metrics, self.known_at)
             query = union_all(
                 rolled.where(DailyRollup.source_day.not_in(pending)),
                 select(fresh.c.unconverted_currency, fresh.c.day).where(

@@ -107,6 +107,7 @@ async def rollups(
     timezone: str,
     since: datetime | None = None,
     until: datetime | None = None,
+    known_at: datetime | None = None,
 ) -> PlanRollups | PlanHourlyRollups:
     """A plan's metrics per hour, day, week or month and channel, in the company time zone.
 
@@ -121,6 +122,8 @@ async def rollups(
     Hours are [since, until), at most ``MAX_HOURLY_DAYS`` days; a time without an offset is read
     in the company time zone, and without ``since``/``until`` the range is the days ``first``
     (else ``last``) to ``last``.
+
+    With ``known_at``, every figure is the one the system knew then (kpis.service.kpis).
     """
     if grain != "hour" and (since is not None or until is not None):
         raise RuleViolated("since and until bound hours: use from and to", field="since")
@@ -131,7 +134,7 @@ async def rollups(
     target = await targets(session, plan_id)
     requested = list(dict.fromkeys(metrics))
     base = dictionary.base_metrics(requested)
-    repo = RollupsRepository(session)
+    repo = RollupsRepository(session, known_at)
     if grain == "hour":
         zone = ZoneInfo(timezone)
         start, end = _hours(since, until, first, last, zone)
@@ -153,6 +156,7 @@ async def rollups(
                 )
                 for hour, (total, per_channel) in sorted(hourly.items())
             ],
+            known_at=known_at,
         )
     first = first or target.starts_on
     if first > last:
@@ -185,6 +189,7 @@ async def rollups(
         ],
         currency=target.currency,
         missing_rates=await rates.missing(repo, target, first, last, base),
+        known_at=known_at,
     )
 
 

@@ -6,6 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
+from services.metrics.facts.repository import (
+    EXCLUDED_FACT,
+    EXCLUDED_KNOWN,
+    WITH_KNOWN,
+    counted_in,
+)
 from services.metrics.fx.sql import IN_PLAN_CURRENCY
 from shared.contract.metric_dictionary import METRIC_DICTIONARY
 
@@ -35,36 +41,43 @@ COMPANY_DAY = """CASE WHEN f.hour = -1 THEN f.day
             AT TIME ZONE :zone)::date END"""
 
 
-# A batch of plan-days' rollup rows from facts, money in the plan's currency. A row whose money
-# has no rate keeps NULL values and names the currency (the whole row shares source and day).
-ROLLUP_ROWS = "".join(  # constants only: the shared conversion in the middle
-    (
-        """
+def _rollup_rows(facts: str, excluded: str) -> str:
+    """A batch of plan-days' rollup rows from ``facts`` (a table of the facts' shape), money in
+    the plan's currency. A row whose money has no rate keeps NULL values and names the
+    currency (the whole row shares source and day)."""
+    return "".join(  # constants only: the shared conversion in the middle
+        (
+            """
     SELECT f.plan_id, """,
-        COMPANY_DAY,
-        """ AS day, f.metric,
+            COMPANY_DAY,
+            """ AS day, f.metric,
         coalesce(f.channel_id::text, 'plan') AS channel_key, f.source_id, f.day AS source_day,
         count(DISTINCT f.entity) AS entities,
         sum(c.value) AS gross,
-        sum(c.value) FILTER (WHERE NOT EXISTS (
-            SELECT 1 FROM metrics.fraud_flags AS x
-            WHERE x.source_id = f.source_id AND x.entity = f.entity AND x.day = f.day
-                AND x.status = 'excluded')) AS net,
+        sum(c.value) FILTER (WHERE NOT """,
+            excluded,
+            """) AS net,
         CASE WHEN count(c.value) = 0 THEN min(cur.fact_currency) END AS unconverted_currency
     FROM unnest(CAST(:plans AS uuid[]), CAST(:days AS date[])) AS d(plan_id, day)
-    JOIN metrics.facts AS f
+    JOIN """,
+            facts,
+            """ AS f
         ON f.plan_id = d.plan_id AND f.day = d.day AND f.metric = ANY(CAST(:metrics AS text[]))
     LEFT JOIN metrics.sources AS s ON s.id = f.source_id""",
-        IN_PLAN_CURRENCY,
-        """
-    WHERE f.hour = -1 OR NOT EXISTS (  -- hours count only for a day without its whole-day fact
-        SELECT 1 FROM metrics.facts AS w
-        WHERE w.source_id = f.source_id AND w.entity = f.entity AND w.day = f.day
-            AND w.hour = -1 AND w.metric = f.metric)
+            IN_PLAN_CURRENCY,
+            """
+    WHERE """,
+            counted_in(facts),
+            """
     GROUP BY 1, 2, 3, 4, 5, 6
 """,
+        )
     )
-)
+
+
+ROLLUP_ROWS = _rollup_rows("metrics.facts", EXCLUDED_FACT)
+# The same rows from the facts as known at :known_at: a read for finance reviews and disputes.
+ROLLUP_ROWS_KNOWN = "".join((WITH_KNOWN, _rollup_rows("known", EXCLUDED_KNOWN)))
 
 
 FILL_ROLLUPS = text(
@@ -83,12 +96,6 @@ HOUR_START = (
     "date_trunc('hour', (f.day + make_interval(hours => f.hour)) AT TIME ZONE s.timezone, "
     "CAST(:zone AS text))"
 )
-
-
-EXCLUDED_FACT = """EXISTS (
-        SELECT 1 FROM metrics.fraud_flags AS x
-        WHERE x.source_id = f.source_id AND x.entity = f.entity AND x.day = f.day
-            AND x.status = 'excluded')"""
 
 
 # Hourly rollups of a batch of plan-days, by the facts' own (source) day, as the daily ones. The
@@ -131,6 +138,38 @@ FILL_HOURLY_ROLLUPS = text(
 )
 
 
+def _hours_from(facts: str, excluded: str) -> str:
+    """(hour, channel_key, metric, gross, net) of the hourly ``facts`` of a plan (:plan) on
+    some source days (:pending), money in the plan's currency (none without a rate)."""
+    return "".join(  # constants only
+        (
+            """
+        SELECT """,
+            HOUR_START,
+            """ AS hour, coalesce(f.channel_id::text, 'plan') AS channel_key, f.metric,
+            c.value AS gross, CASE WHEN NOT """,
+            excluded,
+            """ THEN c.value END AS net
+        FROM """,
+            facts,
+            """ AS f
+        JOIN metrics.sources AS s ON s.id = f.source_id""",
+            IN_PLAN_CURRENCY,
+            """
+        WHERE f.plan_id = :plan AND f.day = ANY(CAST(:pending AS date[]))
+            AND f.hour <> -1 AND f.metric = ANY(CAST(:metrics AS text[]))
+            AND c.value IS NOT NULL
+""",
+        )
+    )
+
+
+_SUM_HOURS = """
+    ) AS rows
+    WHERE hour >= :since AND hour < :until
+    GROUP BY hour, channel_key, metric
+    ORDER BY hour, channel_key, metric
+    """
 # A plan's hours in [since, until) per channel and metric, sources summed: from the hourly
 # rollups, except the source days still in dirty_days (``pending``), summed from facts.
 HOURLY_ROWS = text(
@@ -144,25 +183,23 @@ HOURLY_ROWS = text(
         WHERE r.plan_id = :plan AND r.hour >= :since AND r.hour < :until
             AND r.metric = ANY(CAST(:metrics AS text[]))
             AND r.day <> ALL(CAST(:pending AS date[]))
-        UNION ALL
-        SELECT """,
-            HOUR_START,
-            """, coalesce(f.channel_id::text, 'plan'), f.metric, c.value,
-            CASE WHEN NOT """,
-            EXCLUDED_FACT,
-            """ THEN c.value END
-        FROM metrics.facts AS f
-        JOIN metrics.sources AS s ON s.id = f.source_id""",
-            IN_PLAN_CURRENCY,
+        UNION ALL""",
+            _hours_from("metrics.facts", EXCLUDED_FACT),
+            _SUM_HOURS,
+        )
+    )
+)
+# The same hours as known at :known_at, all from the facts as known then (:pending: every
+# source day that may hold them; :plans and :days name the plan and the same days).
+HOURLY_ROWS_KNOWN = text(
+    "".join(  # constants only
+        (
+            WITH_KNOWN,
             """
-        WHERE f.plan_id = :plan AND f.day = ANY(CAST(:pending AS date[]))
-            AND f.hour <> -1 AND f.metric = ANY(CAST(:metrics AS text[]))
-            AND c.value IS NOT NULL
-    ) AS rows
-    WHERE hour >= :since AND hour < :until
-    GROUP BY hour, channel_key, metric
-    ORDER BY hour, channel_key, metric
-    """,
+    SELECT hour, channel_key, metric, sum(gross), sum(net)
+    FROM (""",
+            _hours_from("known", EXCLUDED_KNOWN),
+            _SUM_HOURS,
         )
     )
 )
