@@ -370,3 +370,25 @@ class FraudArrivalMark(Base):
 
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     last_revision: Mapped[int] = mapped_column(BigInteger)
+
+
+class PlanProduct(Base):
+    """The product a plan promotes, kept from ``planning.plan.created``/``updated``: trends
+    compare a plan with the earlier campaigns of the same product."""
+
+    __tablename__ = "plan_products"
+    __table_args__ = (Index("ix_metrics_plan_products_product", "product"),)
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    product: Mapped[str] = mapped_column(Text)
+
+
+class PlanVersion(Base):
+    """The company day each version of a plan came into force (the ``targets_set`` event's
+    time: approval, or an applied adjustment), so trends can compare a plan's versions."""
+
+    __tablename__ = "plan_versions"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True)
+    in_force_from: Mapped[date]

@@ -126,6 +126,12 @@ METRICS: tuple[MetricDefinition, ...] = (
         definition="share of day-0 registrations active on day 1",
         kind=MetricKind.RATIO,
     ),
+    # The count behind next-day retention: a funnel step, and a ratio of sums over any period.
+    _counter(
+        "retained_next_day",
+        "Next-day retained users",
+        "registrations of a day that are active again the next day",
+    ),
 )
 
 METRIC_DICTIONARY: dict[str, MetricDefinition] = {m.key: m for m in METRICS}

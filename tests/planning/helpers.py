@@ -51,10 +51,18 @@ async def seeded_plan(client: httpx.AsyncClient, **overrides: Any) -> dict[str, 
 
 
 async def publish(
-    database_url: str, payload: EventPayload, subject: str, *, times: int = 1
+    database_url: str,
+    payload: EventPayload,
+    subject: str,
+    *,
+    times: int = 1,
+    time: datetime | None = None,
 ) -> Envelope:
-    """Put another service's event on the embedded bus (``times`` deliveries of one envelope)."""
-    envelope = Envelope.wrap(payload, source=payload.event_type.split(".")[0], subject=subject)
+    """Put another service's event on the embedded bus (``times`` deliveries of one envelope,
+    sent at ``time``, else now)."""
+    envelope = Envelope.wrap(
+        payload, source=payload.event_type.split(".")[0], subject=subject, time=time
+    )
     engine = create_engine(database_url)
     try:
         message = Message(payload.topic_name(), subject, envelope.model_dump_json().encode())

@@ -155,6 +155,8 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "POST /metrics/plans/{plan_id}/experiments": ANALYST,
         "GET /metrics/plans/{plan_id}/experiments": ANY_USER,
         "GET /metrics/plans/{plan_id}/experiments/{experiment_id}/review": ANY_USER,
+        "GET /metrics/plans/{plan_id}/funnels": ANY_USER,
+        "GET /metrics/plans/{plan_id}/trends": ANY_USER,
         "GET /metrics/plans/{plan_id}/objectives/{objective_id}/decomposition": ANY_USER,
         "PUT /metrics/fx-rates/{base}/{quote}/{valid_from}": RATE_KEEPER,
         "GET /metrics/fx-rates": RATE_KEEPER,

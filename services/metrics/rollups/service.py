@@ -93,6 +93,17 @@ def _period(day: date, grain: Grain, first: date, last: date) -> tuple[date, dat
     return max(start, first), min(end, last)
 
 
+def checked_days(first: date, last: date) -> date:
+    """``first`` when [first, last] is a range a request may ask for (422 naming ``from``)."""
+    if first > last:
+        raise RuleViolated("from is after to", field="from", rule="date-range")
+    if (last - first).days >= MAX_ROLLUP_DAYS:
+        raise RuleViolated(
+            f"at most {MAX_ROLLUP_DAYS} days a request", field="from", rule="date-range"
+        )
+    return first
+
+
 Period = TypeVar("Period", tuple[date, date], datetime)  # (first, last day), or an hour
 
 
@@ -158,13 +169,7 @@ async def rollups(
             ],
             known_at=known_at,
         )
-    first = first or target.starts_on
-    if first > last:
-        raise RuleViolated("from is after to", field="from", rule="date-range")
-    if (last - first).days >= MAX_ROLLUP_DAYS:
-        raise RuleViolated(
-            f"at most {MAX_ROLLUP_DAYS} days a request", field="from", rule="date-range"
-        )
+    first = checked_days(first or target.starts_on, last)
     days = await repo.channel_days(plan_id, first, last, base)
     totals = _tally(
         [(_period(d, grain, first, last), d, c, m, g, n, e) for d, c, m, g, n, e in days]

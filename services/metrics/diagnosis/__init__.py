@@ -1,0 +1,1 @@
+"""Diagnosis of a plan: channel efficiency, funnels and trends."""
