@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.metrics import SERVICE
-from services.metrics.diagnosis import funnels_service
+from services.metrics.diagnosis import channels_service, funnels_service
 from services.metrics.kpis import payouts, service
 from shared.contract.envelope import Envelope
 from shared.contract.events.planning import (
@@ -20,8 +20,9 @@ from shared.kit.bus.inbox import subscribe
 async def on_targets_set(
     event: PlanTargetsSetV1, _envelope: Envelope, session: AsyncSession
 ) -> None:
-    """Keep the plan's objectives, targets and channels (each event replaces the last)."""
+    """Keep the plan's objectives, targets, channels and budget (each event replaces the last)."""
     await service.on_targets(session, event)
+    await channels_service.on_budget(session, event)
 
 
 async def on_objective_decomposed(

@@ -392,3 +392,53 @@ class PlanVersion(Base):
     plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(primary_key=True)
     in_force_from: Mapped[date]
+
+
+class PlanBudget(Base):
+    """A plan's budget lines and contingency reserve, kept from ``planning.plan.targets_set``.
+
+    ``lines`` is ``[{"budget_line_id", "name", "channel_id", "planned"}, …]`` in the plan's
+    currency; ``contingency_reserve`` is None while planning had not announced it.
+    """
+
+    __tablename__ = "plan_budgets"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version: Mapped[int]
+    currency: Mapped[str] = mapped_column(Text)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    contingency_reserve: Mapped[Decimal | None] = mapped_column(Numeric)
+
+
+class ChannelParameters(Base):
+    """A plan's classical-CLTV parameters and CLTV/CAC floor (None: not set)."""
+
+    __tablename__ = "channel_parameters"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    gross_margin: Mapped[Decimal | None] = mapped_column(Numeric)
+    purchase_frequency: Mapped[Decimal | None] = mapped_column(Numeric)
+    lifespan_years: Mapped[Decimal | None] = mapped_column(Numeric)
+    cltv_cac_floor: Mapped[Decimal] = mapped_column(Numeric)
+    set_by: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CohortRevenue(Base):
+    """An acquisition cohort's size and cumulative revenue at one age, as a source posted it.
+
+    Money stays in the source's currency (``currency``); the newest report wins."""
+
+    __tablename__ = "cohort_revenues"
+    __table_args__ = (Index("ix_metrics_cohort_revenues_plan", "plan_id", "cohort_on"),)
+
+    source_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    entity: Mapped[str] = mapped_column(Text, primary_key=True)
+    cohort_on: Mapped[date] = mapped_column(primary_key=True)
+    age_days: Mapped[int] = mapped_column(primary_key=True)
+    customers: Mapped[Decimal] = mapped_column(Numeric)
+    revenue: Mapped[Decimal] = mapped_column(Numeric)
+    currency: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    plan_id: Mapped[uuid.UUID | None]
+    channel_id: Mapped[uuid.UUID | None]

@@ -15,6 +15,7 @@ from services.planning.models import Adjustment, BudgetLine, Objective, Plan, id
 from services.planning.repository import PlanRepository
 from services.planning.schemas import AdjustmentCreate, AdjustmentKind, AdjustmentRead, PlanStatus
 from services.planning.service import PlanNotEditable, get_plan, outbox, touch
+from services.planning.settings import get_planning_settings
 from shared.contract.events.planning import (
     AdjustmentAppliedV1,
     AdjustmentRejectedV1,
@@ -108,6 +109,39 @@ async def _check_references(session: AsyncSession, plan: Plan, data: AdjustmentC
     return moved
 
 
+async def _check_diagnosed(session: AsyncSession, plan: Plan, data: AdjustmentCreate) -> None:
+    """A recommended reallocation moves only money a line has left, and only while the plan's
+    contingency reserve keeps the 10–15 % rule: metrics' view of the budget may be stale."""
+    if data.kind != AdjustmentKind.BUDGET_REALLOCATION:
+        raise RuleViolated(
+            "a diagnosis justifies a budget reallocation only",
+            field="diagnosis",
+            rule="diagnosis-on-reallocation",
+        )
+    lines = {line.id: line for line in await PlanRepository(session).section(BudgetLine, plan.id)}
+    for n, move in enumerate(data.moves):
+        line = lines[move.from_budget_line_id]
+        left = line.planned - max(line.committed, line.actual)
+        if move.amount > left:
+            raise RuleViolated(
+                f"line {line.name!r} has {left} left after committed and spent money; "
+                f"cannot move {move.amount}",
+                field=f"moves.{n}.amount",
+                rule="remaining-budget",
+            )
+    settings = get_planning_settings()
+    share = rules.reserve_share([line.planned for line in lines.values()], plan.contingency_reserve)
+    if share is None or not settings.reserve_min_share <= share <= settings.reserve_max_share:
+        shown = "no budget" if share is None else f"{share:.2%} of the total budget"
+        raise RuleViolated(
+            f"the contingency reserve is {shown}, outside "
+            f"{settings.reserve_min_share:.0%}–{settings.reserve_max_share:.0%}: restore it "
+            "before reallocating",
+            field="diagnosis",
+            rule="contingency-reserve",
+        )
+
+
 async def request(
     session: AsyncSession,
     plan_id: uuid.UUID,
@@ -139,6 +173,9 @@ async def _request(
         )
     changes = _changes(data)
     moved = await _check_references(session, plan, data)
+    if data.diagnosis is not None:
+        await _check_diagnosed(session, plan, data)
+        changes["diagnosis"] = data.diagnosis
     adjustment = await PlanRepository(session).add(
         Adjustment(
             id=uuid.uuid4(),

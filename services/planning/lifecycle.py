@@ -250,6 +250,7 @@ async def publish_targets(session: AsyncSession, plan: Plan) -> None:
                 )
                 for line in lines
             ],
+            contingency_reserve=Money(amount=plan.contingency_reserve, currency=plan.currency),
         ),
         subject=str(plan.id),
     )

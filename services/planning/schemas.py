@@ -579,6 +579,9 @@ class AdjustmentCreate(Strict):
     targets: list[TargetChangeIn] = Field(default_factory=list, max_length=50)
     strategies: list[StrategyChangeIn] = Field(default_factory=list, max_length=50)
     reserve_draw: ReserveDrawIn | None = None
+    # A budget reallocation recommended by metrics' channel diagnosis carries that diagnosis as
+    # its justification (GET /metrics/plans/{id}/channels/recommendation → ``adjustment``).
+    diagnosis: dict[str, Any] | None = Field(default=None, max_length=50)
 
 
 class AdjustmentRead(Read):

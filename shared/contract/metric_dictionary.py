@@ -132,6 +132,12 @@ METRICS: tuple[MetricDefinition, ...] = (
         "Next-day retained users",
         "registrations of a day that are active again the next day",
     ),
+    _counter("orders", "Orders", "orders placed by the customers a channel acquired"),
+    _counter(
+        "repeat_customers",
+        "Repeat customers",
+        "customers a channel acquired who placed a second order",
+    ),
 )
 
 METRIC_DICTIONARY: dict[str, MetricDefinition] = {m.key: m for m in METRICS}

@@ -160,6 +160,11 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "GET /metrics/plans/{plan_id}/objectives/{objective_id}/decomposition": ANY_USER,
         "PUT /metrics/fx-rates/{base}/{quote}/{valid_from}": RATE_KEEPER,
         "GET /metrics/fx-rates": RATE_KEEPER,
+        "GET /metrics/plans/{plan_id}/channels/efficiency": ANY_USER,
+        "GET /metrics/plans/{plan_id}/channels/parameters": ANY_USER,
+        "PUT /metrics/plans/{plan_id}/channels/parameters": frozenset({S, SUP, M, FIN, ADMIN}),
+        "GET /metrics/plans/{plan_id}/channels/recommendation": ANY_USER,
+        "POST /metrics/sources/{source_id}/cohorts": SIGNED,
     },
     "alerts": {
         **_common("alerts"),

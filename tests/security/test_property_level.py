@@ -484,6 +484,13 @@ async def _world(stack: Stack) -> list[Write]:
             "/metrics/fx-rates",
             bearer(Role.FINANCE, "finance-zhao"),
         ),
+        Write(
+            "PUT /metrics/plans/{plan_id}/channels/parameters",
+            f"/metrics/plans/{aid}/channels/parameters",
+            {"gross_margin": "0.4", "purchase_frequency": "2", "lifespan_years": "1.5"},
+            f"/metrics/plans/{aid}/channels/parameters",
+            bearer(Role.FINANCE, "finance-zhao"),
+        ),
         Write("POST /alerts/rules", "/alerts/rules", rule, "/alerts/rules"),
         Write(
             "PATCH /alerts/rules/{rule_id}",

@@ -1,1 +1,1 @@
-"""Diagnosis of a plan: channel efficiency, funnels and trends."""
+"""Diagnosis before adjustment: channel efficiency, funnels, trends, reallocation."""

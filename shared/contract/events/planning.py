@@ -165,6 +165,8 @@ class PlanTargetsSetV1(EventPayload):
     channels: list[ChannelTarget]
     # What expenses may be filed against, and how much each line holds.
     budget_lines: list[BudgetLineTarget] = Field(default_factory=list)
+    # The contingency reserve outside the lines (None from publishers that predate it).
+    contingency_reserve: Money | None = None
 
 
 class BudgetLineOverspentV1(EventPayload):
