@@ -34,7 +34,9 @@ from bench.common import QUICK, ROOT, RUNS, UNLIMITED, progress, size
 from bench.dashboard import FACTS as DASHBOARD_FACTS
 from bench.dashboard import dashboard_figures
 from bench.ingest import BATCHES as INGEST_BATCHES
-from bench.ingest import ingest_throughput
+from bench.ingest import HISTORY_FACTS, history_figure, ingest_figures
+from bench.latency import SAMPLES as LATENCY_SAMPLES
+from bench.latency import latency_figures
 from bench.profiling import PROFILE, reset
 from bench.single import single_figures
 from bench.system import ALERT_SAMPLES, DECISIONS, LOAD_SECONDS, system_figures
@@ -52,7 +54,19 @@ outbox = Outbox(planning_bus.outbox, source="planning")
 
 EVENTS = size(5000, 1000, "BENCH_EVENTS")
 MEMORY_ROWS = size(10_000, 10_000, "BENCH_MEMORY_ROWS")
-RESULTS = Path(__file__).parent / "results" / ("quick.json" if QUICK else "latest.json")
+# BENCH_ONLY=ingest,latency runs only those figure groups (relay, ingest, single, system,
+# memory, latency, dashboard) and writes bench/results/only.json instead.
+ONLY = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
+RESULTS = (
+    Path(__file__).parent
+    / "results"
+    / ("only.json" if ONLY else "quick.json" if QUICK else "latest.json")
+)
+
+
+def wanted(group: str) -> bool:
+    """Whether BENCH_ONLY (when set) names this figure group."""
+    return not ONLY or group in ONLY
 
 
 def plan_event(n: int) -> PlanCreatedV1:
@@ -210,48 +224,62 @@ async def main() -> None:
     try:
         # The relay bench leaves 20,000 planning.plan records in the bus log; in the metrics
         # service's database its consumers would work through them during the ingest runs.
-        url, drop = await _scratch_database(server)
-        try:
-            progress("outbox relay")
-            results = [await relay_throughput(url)]
-        finally:
-            await drop()
-        url, drop = await _scratch_database(server)
-        try:
-            progress("webhook ingest")
-            ingest = await ingest_throughput(url)
-            results.append(ingest)
-            results.append(
-                {
-                    "figure": "  … against 1,000-row batched COPY, rows/s",
-                    "ours": ingest["ours"],
-                    "baseline": ingest["copy_rows_per_s"],
-                    "baseline_is": "asyncpg COPY of the same rows",
-                    "ratio": ingest["ratio_to_copy"],
-                    "goal": ingest["copy_goal"],
-                    "met": ingest["copy_met"],
-                }
-            )
-            progress("single-row webhooks; 1,000-row latency at 70% of peak")
-            results += await single_figures(url)
-        finally:
-            await drop()
-        # Its own database too, so the all-in-one starts from empty tables and bus log.
-        url, drop = await _scratch_database(server)
-        try:
-            progress("all-in-one process")
-            results += await system_figures(url)
-            progress("memory: 10,000-row batch")
-            results.append(await memory_figure(url))
-        finally:
-            await drop()
-        # Its own database too: ten million facts and their rollups, dropped after.
-        url, drop = await _scratch_database(server)
-        try:
-            progress("KPI dashboard over daily rollups")
-            results += await dashboard_figures(url)
-        finally:
-            await drop()
+        results: list[dict[str, object]] = []
+        if wanted("relay"):
+            url, drop = await _scratch_database(server)
+            try:
+                progress("outbox relay")
+                results.append(await relay_throughput(url))
+            finally:
+                await drop()
+        if wanted("ingest") or wanted("single"):
+            url, drop = await _scratch_database(server)
+            try:
+                if wanted("ingest"):
+                    progress("webhook ingest")
+                    results += await ingest_figures(url)
+                if wanted("single"):
+                    progress("single-row webhooks; 1,000-row latency at 70% of peak")
+                    results += await single_figures(url)
+            finally:
+                await drop()
+        if wanted("ingest"):
+            # Its own database: millions of facts already stored, dropped after.
+            url, drop = await _scratch_database(server)
+            try:
+                progress(f"webhook ingest over {HISTORY_FACTS:,} stored facts")
+                results.append(await history_figure(url))
+            finally:
+                await drop()
+        if wanted("system") or wanted("memory"):
+            # Its own database too, so the all-in-one starts from empty tables and bus log.
+            url, drop = await _scratch_database(server)
+            try:
+                if wanted("system"):
+                    progress("all-in-one process")
+                    results += await system_figures(url)
+                if wanted("memory"):
+                    progress("memory: 10,000-row batch")
+                    results.append(await memory_figure(url))
+            finally:
+                await drop()
+        if wanted("latency"):
+            # One database per bus: each run of services starts from an empty log.
+            embedded_url, drop_embedded = await _scratch_database(server)
+            kafka_url, drop_kafka = await _scratch_database(server)
+            try:
+                results += await latency_figures(embedded_url, kafka_url)
+            finally:
+                await drop_embedded()
+                await drop_kafka()
+        if wanted("dashboard"):
+            # Its own database too: ten million facts and their rollups, dropped after.
+            url, drop = await _scratch_database(server)
+            try:
+                progress("KPI dashboard over daily rollups")
+                results += await dashboard_figures(url)
+            finally:
+                await drop()
     finally:
         if not configured:
             stop_server(data_dir)
@@ -262,6 +290,7 @@ async def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     document = {
         "mode": "quick" if QUICK else "full",
+        "only": sorted(ONLY),
         "runs": RUNS,
         "sizes": {
             "relay_events": EVENTS,
@@ -271,6 +300,8 @@ async def main() -> None:
             "decisions_per_run": DECISIONS,
             "memory_rows": MEMORY_ROWS,
             "dashboard_facts": DASHBOARD_FACTS,
+            "history_facts": HISTORY_FACTS,
+            "latency_samples": LATENCY_SAMPLES,
         },
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "seconds": round(elapsed),

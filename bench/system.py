@@ -3,8 +3,9 @@
 * metric snapshot → alert raised: a ``metrics.plan.metrics_updated`` event recorded in the
   metrics outbox (committed with its NOTIFY, as the metrics service's snapshot job does) until
   ``alerts.alert.raised`` for that plan is in the bus log (``bus.records``); p50/p99.
-  The same end to end from a signed webhook batch is reported too: it includes the metrics
-  snapshot job's 2-second coalescing period, so it is reported, not judged.
+  The same end to end from a signed webhook batch is reported too (the snapshot job is woken by
+  the ingest commit); the judged webhook → alert figures, on both buses with metrics and alerts
+  in processes of their own, are bench/latency.py's.
 * REST CRUD under load: create plan, list tasks, decide approval, from a separate load
   process (bench/load.py), against a bare FastAPI ``SELECT 1`` endpoint (bench/bare.py)
   served the same way.
@@ -247,7 +248,7 @@ async def _webhook_latency(http: httpx.AsyncClient, watch: AlertWatch) -> dict[s
         ).raise_for_status()
         latencies.append((await watch.until_raised(plan_id) - started) * 1000)
     return {
-        "figure": "  … webhook → alert raised (2 s snapshot job), p50 ms",
+        "figure": "  … webhook → alert raised (all-in-one), p50 ms",
         "ours": round(median(latencies), 1),
         "baseline": None,
         "ratio": None,

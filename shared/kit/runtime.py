@@ -24,6 +24,7 @@ from shared.kit.bus.topics import TopicSpec, ensure_kafka_topics, service_topics
 from shared.kit.bus.transport import Transport
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.jobs import PeriodicJob
+from shared.kit.listen import listen
 from shared.kit.observability import DEAD_LETTERS, OUTBOX_OLDEST_AGE, OUTBOX_PENDING
 from shared.kit.settings import BusKind, Settings
 
@@ -61,6 +62,11 @@ def build_transport(settings: Settings, bus_engine: AsyncEngine) -> Transport:
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
         )
     return EmbeddedTransport(bus_engine)
+
+
+def _waker(wake: asyncio.Event) -> Callable[[str], None]:
+    """A listener callback that sets ``wake`` whatever the payload."""
+    return lambda _payload: wake.set()
 
 
 class ServiceRuntime:
@@ -143,15 +149,32 @@ class ServiceRuntime:
                 for c in self.consumers
             ]
             if self.settings.jobs_enabled:
-                self._tasks += [
-                    asyncio.create_task(
-                        job.run(
-                            self.sessions, self.settings, self._stop, after_commit=self.relay.wake
-                        ),
-                        name=f"{name}-{job.name}",
+                for job in self.definition.jobs:
+                    wake = asyncio.Event() if job.wake_channel else None
+                    self._tasks.append(
+                        asyncio.create_task(
+                            job.run(
+                                self.sessions,
+                                self.settings,
+                                self._stop,
+                                after_commit=self.relay.wake,
+                                wake=wake,
+                            ),
+                            name=f"{name}-{job.name}",
+                        )
                     )
-                    for job in self.definition.jobs
-                ]
+                    if job.wake_channel and wake is not None:
+                        self._tasks.append(
+                            asyncio.create_task(
+                                listen(
+                                    self.engine,
+                                    job.wake_channel,
+                                    _waker(wake),
+                                    self._stop,
+                                ),
+                                name=f"{name}-{job.name}-listener",
+                            )
+                        )
 
     def topics(self) -> list[TopicSpec]:
         """The Kafka topics this service publishes to or consumes from."""

@@ -95,3 +95,24 @@ async def test_the_all_in_one_holds_one_membership_connection_and_serves_64_clie
         *(client.get("/planning/plans", headers=headers) for _ in range(64))
     )
     assert [a.status_code for a in answers] == [200] * 64
+
+
+async def test_a_consumer_in_another_process_is_woken_by_the_append_not_its_poll(
+    engine: AsyncEngine,
+) -> None:
+    # Two transports on one database stand for two processes: the publisher's in-process wake
+    # cannot reach the reader, only the NOTIFY committed with the append can.
+    writer, reader = EmbeddedTransport(engine), EmbeddedTransport(engine, poll_seconds=3600)
+    publisher, subscription = writer.publisher(), reader.subscription("woken", ["wake-topic"])
+    await publisher.start()
+    await subscription.start()
+    try:
+        assert await subscription.fetch(10, 0.01) == []  # member now, nothing yet
+        # An hour to wait: without the notification the fetch would not return in the test's time.
+        waiting = asyncio.create_task(subscription.fetch(10, 3600))
+        await asyncio.sleep(0)
+        await publisher.publish([Message("wake-topic", "k", b"v")])
+        records = await asyncio.wait_for(waiting, 30)
+        assert [r.value for r in records] == [b"v"]
+    finally:
+        await subscription.stop()

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.jobs import PeriodicJob
+from shared.kit.listen import listen
 from shared.kit.settings import Settings
+from tests.polling import eventually
 
 NOON = datetime(2024, 6, 7, 4, 0, tzinfo=UTC)
 
@@ -66,3 +68,35 @@ async def test_a_failing_run_rolls_back_and_the_loop_keeps_going(
     )
     assert calls == 2
     assert await _count(engine) == 1  # the failed run's write was rolled back
+
+
+async def test_a_job_with_a_wake_channel_runs_again_on_the_commit_that_notifies_it(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    stop, wake = asyncio.Event(), asyncio.Event()
+    runs = 0
+
+    async def _runs_reached(n: int) -> bool:
+        return runs >= n
+
+    async def count_runs(session: AsyncSession, now: datetime, s: Settings) -> None:
+        nonlocal runs
+        runs += 1
+
+    # An hour between ticks: only the notification can bring the second and third runs.
+    job = PeriodicJob("woken", count_runs, interval_seconds=3600, wake_channel="job_test_wake")
+    listener = asyncio.create_task(listen(engine, "job_test_wake", lambda _: wake.set(), stop))
+    await asyncio.wait_for(wake.wait(), 10)  # set once listening, for what it could have missed
+    runner = asyncio.create_task(job.run(create_sessionmaker(engine), settings, stop, wake=wake))
+    try:
+        await eventually(lambda: _runs_reached(1))
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_notify('job_test_wake', '')"))
+        await eventually(lambda: _runs_reached(2))
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT pg_notify('job_test_wake', '')"))
+        await eventually(lambda: _runs_reached(3))
+        assert runs == 3
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(listener, runner), 10)

@@ -25,7 +25,7 @@ from services.metrics.facts.rows import (
 )
 from services.metrics.facts.signatures import SignatureInvalid
 from services.metrics.facts.sql import (
-    ANSWERED,
+    ANSWERED_AND_RECORDED,
     CLAIM,
     META_ACTION_TYPES,
     SEEN,
@@ -35,7 +35,8 @@ from services.metrics.facts.sql import (
 )
 from services.metrics.models import outbox
 from shared.contract.events.metrics import IngestionSummaryV1
-from shared.kit.bus.outbox import DIRTY_FLAG
+from shared.kit.bus.outbox import DIRTY_FLAG, Pending
+from shared.kit.context import correlation_id
 from shared.kit.errors import Conflict, DomainError, NotFound, RuleViolated
 from shared.kit.runtime import ServiceRuntime
 
@@ -159,20 +160,22 @@ async def ingest(
         "revised": counts["changed"] - counts["inserted"],
         "ignored_stale": len(keys) - counts["changed"],
     }
-    await raw.execute(ANSWERED, source_id, delivery_id, json.dumps(response))
-    await outbox.record(
-        session,
-        IngestionSummaryV1(
-            source_id=source_id,
-            delivery_id=delivery_id,
-            rows=len(report.rows),
-            facts_inserted=response["inserted"],
-            facts_revised=response["revised"],
-            facts_ignored_stale=response["ignored_stale"],
-            first_day=days[0] if days else None,
-            last_day=days[-1] if days else None,
-        ),
-        subject=str(source_id),
+    summary = IngestionSummaryV1(
+        source_id=source_id,
+        delivery_id=delivery_id,
+        rows=len(report.rows),
+        facts_inserted=response["inserted"],
+        facts_revised=response["revised"],
+        facts_ignored_stale=response["ignored_stale"],
+        first_day=days[0] if days else None,
+        last_day=days[-1] if days else None,
+    )
+    await raw.execute(
+        ANSWERED_AND_RECORDED,
+        source_id,
+        delivery_id,
+        json.dumps(response),
+        *outbox.values(session, Pending(summary, str(source_id), correlation_id.get())),
     )
     return response
 

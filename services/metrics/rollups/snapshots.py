@@ -145,4 +145,16 @@ async def publish_snapshots(session: AsyncSession, now: datetime, settings: Sett
                 )
 
 
-JOBS = [PeriodicJob("metrics-snapshots", publish_snapshots, interval_seconds=2)]
+# Woken by the commit that marks a day dirty (NOTIFY metrics_dirty, a trigger on dirty_days), so
+# a report reaches the snapshot in milliseconds; 50 ms apart at most, so a stream of small
+# commits is rolled up in batches; every 2 s anyway, should a notification be lost.
+DIRTY_CHANNEL = "metrics_dirty"
+JOBS = [
+    PeriodicJob(
+        "metrics-snapshots",
+        publish_snapshots,
+        interval_seconds=2,
+        wake_channel=DIRTY_CHANNEL,
+        min_interval_seconds=0.05,
+    )
+]

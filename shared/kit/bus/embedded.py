@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.kit.bus.transport import Message, TransportUnavailable
+from shared.kit.listen import listen
 from shared.kit.locks import advisory_key
 
 SCHEMA_DDL = (
@@ -40,11 +41,14 @@ RESERVE = text(
     "INSERT INTO bus.topics AS t (topic, next_offset) VALUES (:topic, :n) "
     "ON CONFLICT (topic) DO UPDATE SET next_offset = t.next_offset + :n RETURNING t.next_offset"
 )
+# The append also NOTIFYs the topic (delivered on commit), so a consumer in another process
+# reads it at once rather than at its next poll; in this process, _notify wakes it sooner still.
+RECORDS_CHANNEL = "bus_records"
 APPEND = text(
-    'INSERT INTO bus.records (topic, "offset", key, value, headers) '
+    'WITH appended AS (INSERT INTO bus.records (topic, "offset", key, value, headers) '
     "SELECT :topic, o, k, v, h::jsonb FROM unnest("
     "CAST(:offsets AS bigint[]), CAST(:keys AS text[]), CAST(:values AS bytea[]), "
-    "CAST(:headers AS text[])) AS r(o, k, v, h)"
+    "CAST(:headers AS text[])) AS r(o, k, v, h)) SELECT pg_notify('bus_records', :topic)"
 )
 FETCH = text(
     'SELECT r.topic, r."offset", r.key, r.value, r.headers FROM unnest('
@@ -76,6 +80,10 @@ class EmbeddedTransport:
         self._membership: AsyncConnection | None = None
         self._members: dict[str, object] = {}  # group → the subscription reading it here
         self._membership_lock = asyncio.Lock()
+        # One LISTEN connection while any subscription here is started (see RECORDS_CHANNEL).
+        self._subscribed = 0
+        self._listening: asyncio.Task[None] | None = None
+        self._stop_listening = asyncio.Event()
 
     async def ensure_schema(self) -> None:
         """Create the log tables once (like a broker auto-creating topics)."""
@@ -149,6 +157,26 @@ class EmbeddedTransport:
                     await conn.invalidate()
             raise
 
+    def _subscribe(self) -> None:
+        self._subscribed += 1
+        if self._listening is None:
+            self._stop_listening = asyncio.Event()
+            self._listening = asyncio.create_task(
+                listen(self.engine, RECORDS_CHANNEL, self._heard, self._stop_listening),
+                name="embedded-bus-listener",
+            )
+
+    async def _unsubscribe(self) -> None:
+        self._subscribed -= 1
+        if self._subscribed == 0 and self._listening is not None:
+            task, self._listening = self._listening, None
+            self._stop_listening.set()
+            await task
+
+    def _heard(self, topic: str) -> None:
+        # An empty payload is the listener (re)connecting: anything may have been missed.
+        self._notify({topic} if topic else set(self._waiters))
+
     def _notify(self, topics: set[str]) -> None:
         for topic in topics:
             for event in self._waiters.get(topic, ()):
@@ -207,6 +235,7 @@ class EmbeddedSubscription:
         self.topics = list(topics)
         self._positions: dict[str, int] = {}
         self._joined = False
+        self._listening = False  # counted in the transport's listener
         self._wake = asyncio.Event()
 
     async def start(self) -> None:
@@ -214,12 +243,18 @@ class EmbeddedSubscription:
         await self.transport.ensure_schema()
         for topic in self.topics:
             self.transport._waiters[topic].add(self._wake)
+        if not self._listening:
+            self._listening = True
+            self.transport._subscribe()
         await self.rewind()
 
     async def stop(self) -> None:
         """Leave the group; uncommitted positions are forgotten."""
         for topic in self.topics:
             self.transport._waiters[topic].discard(self._wake)
+        if self._listening:
+            self._listening = False
+            await self.transport._unsubscribe()
         if self._joined:
             self._joined = False
             await self.transport.leave(self.group, self)
