@@ -1,14 +1,18 @@
 """``make bench``: figures measured side by side with their baselines in the same run.
 
-Figures: outbox relay throughput to the embedded log against a raw claim-and-mark loop;
-webhook ingest through the real endpoint against raw asyncpg upsert and COPY (bench/ingest.py);
-metric snapshot → alert raised latency, REST CRUD under load against a bare endpoint, and idle
-RSS of the all-in-one process (bench/system.py); peak RSS ingesting a 10,000-row batch
-(bench/memory.py). Each figure is the median of several runs after a warm-up (latencies:
-percentiles over samples after warm-up ones). Everything runs in a scratch database created
-on the server (one for the relay and ingest figures, a fresh one for the all-in-one process)
-and dropped at the end. The summary table is printed and written to
-bench/results/latest.json (``BENCH_QUICK=1``: smaller sizes, bench/results/quick.json).
+Figures, in stages (``STAGES``): outbox relay throughput to the embedded log against a raw
+claim-and-mark loop; webhook ingest through the real endpoint against raw asyncpg upsert and COPY
+(bench/ingest.py, bench/single.py), also over ten million stored facts; webhook → alert raised
+latency on both buses (bench/latency.py); metric snapshot → alert raised latency and idle RSS of the
+all-in-one process (bench/system.py), peak RSS ingesting a 10,000-row batch (bench/memory.py);
+REST create plan, list tasks and decide approval, each against its own service process, next to
+a bare ``SELECT 1`` endpoint (bench/rest.py); the KPI dashboard over ten million facts
+(bench/dashboard.py). Each figure is the median of several runs after a warm-up (latencies:
+percentiles over samples after warm-up ones). Each stage runs in a scratch database of its own,
+created on the server and dropped after it. The summary table, with every goal's same-run
+baseline, ratio and met / not met, is printed and written to bench/results/latest.json
+(``BENCH_QUICK=1``: smaller sizes, bench/results/quick.json; ``BENCH_ONLY=rest,relay``: those
+stages only, bench/results/only-rest-relay.json, or only-rest-relay-quick.json).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import asyncpg
 from sqlalchemy import text
@@ -38,8 +43,9 @@ from bench.ingest import HISTORY_FACTS, history_figure, ingest_figures
 from bench.latency import SAMPLES as LATENCY_SAMPLES
 from bench.latency import latency_figures
 from bench.profiling import PROFILE, reset
+from bench.rest import DECISIONS, LOAD_SECONDS, rest_figures
 from bench.single import single_figures
-from bench.system import ALERT_SAMPLES, DECISIONS, LOAD_SECONDS, system_figures
+from bench.system import ALERT_SAMPLES, system_figures
 from services.planning.models import bus as planning_bus
 from shared.contract.events import PlanCreatedV1
 from shared.kit import migrations
@@ -54,19 +60,7 @@ outbox = Outbox(planning_bus.outbox, source="planning")
 
 EVENTS = size(5000, 1000, "BENCH_EVENTS")
 MEMORY_ROWS = size(10_000, 10_000, "BENCH_MEMORY_ROWS")
-# BENCH_ONLY=ingest,latency runs only those figure groups (relay, ingest, single, system,
-# memory, latency, dashboard) and writes bench/results/only.json instead.
-ONLY = {name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()}
-RESULTS = (
-    Path(__file__).parent
-    / "results"
-    / ("only.json" if ONLY else "quick.json" if QUICK else "latest.json")
-)
-
-
-def wanted(group: str) -> bool:
-    """Whether BENCH_ONLY (when set) names this figure group."""
-    return not ONLY or group in ONLY
+RESULTS = Path(__file__).parent / "results" / ("quick.json" if QUICK else "latest.json")
 
 
 def plan_event(n: int) -> PlanCreatedV1:
@@ -213,71 +207,105 @@ def table(results: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+async def webhook_figures(url: str) -> list[dict[str, object]]:
+    """1,000-row batches against the same-work baseline, raw upsert and COPY; single-row
+    webhooks; paced latency."""
+    progress("webhook ingest")
+    batches = await ingest_figures(url)
+    progress("single-row webhooks; 1,000-row latency at 70% of peak")
+    return [*batches, *await single_figures(url)]
+
+
+async def history_stage(url: str) -> list[dict[str, object]]:
+    """Ingest into a table already holding millions of facts, against an empty one."""
+    progress(f"webhook ingest over {HISTORY_FACTS:,} stored facts")
+    return [await history_figure(url)]
+
+
+async def latency_stage(url: str) -> list[dict[str, object]]:
+    """Webhook → alert raised on both buses, each run of services on an empty bus log."""
+    kafka_url, drop_kafka = await _scratch_database(url)
+    try:
+        return await latency_figures(url, kafka_url)
+    finally:
+        await drop_kafka()
+
+
+async def allinone_figures(url: str) -> list[dict[str, object]]:
+    """The all-in-one process's figures, then the memory of one 10,000-row batch."""
+    progress("all-in-one process")
+    rows = await system_figures(url)
+    progress("memory: 10,000-row batch")
+    return [*rows, await memory_figure(url)]
+
+
+async def relay_figures(url: str) -> list[dict[str, object]]:
+    progress("outbox relay")
+    return [await relay_throughput(url)]
+
+
+async def dashboard_stage(url: str) -> list[dict[str, object]]:
+    progress("KPI dashboard over daily rollups")
+    return await dashboard_figures(url)
+
+
+class Stage(NamedTuple):
+    """Figures measured together, in a scratch database of their own (dropped after)."""
+
+    name: str
+    measure: Callable[[str], Awaitable[list[dict[str, object]]]]
+
+
+# In the order they run. Each gets a fresh database: the relay bench leaves 20,000
+# planning.plan records in the bus log, which the metrics service's consumers would otherwise
+# work through during the ingest runs; REST and the all-in-one start from empty tables and bus
+# log; the dashboard's ten million facts are dropped after. Add a stage here for new figures.
+STAGES: list[Stage] = [
+    Stage("relay", relay_figures),
+    Stage("webhooks", webhook_figures),
+    Stage("history", history_stage),
+    Stage("allinone", allinone_figures),
+    Stage("latency", latency_stage),
+    Stage("rest", rest_figures),
+    Stage("dashboard", dashboard_stage),
+]
+# BENCH_ONLY=rest,relay runs those stages only (bench/results/only-rest-relay[-quick].json).
+ONLY = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
+
+
+def chosen_stages() -> list[Stage]:
+    unknown = set(ONLY) - {stage.name for stage in STAGES}
+    if unknown:
+        raise SystemExit(
+            f"BENCH_ONLY names no stage {sorted(unknown)}; stages: "
+            f"{', '.join(stage.name for stage in STAGES)}"
+        )
+    return [stage for stage in STAGES if not ONLY or stage.name in ONLY]
+
+
+def goals_line(results: list[dict[str, object]]) -> str:
+    """How many of the judged figures met their goal, and which missed."""
+    judged = [r for r in results if r["met"] is not None]
+    missed = [str(r["figure"]).strip() for r in judged if not r["met"]]
+    line = f"goals met: {len(judged) - len(missed)} of {len(judged)}"
+    return line + (f"; not met: {'; '.join(missed)}" if missed else "")
+
+
 async def main() -> None:
     started = time.perf_counter()
     if PROFILE:
         reset()
     os.environ.update(UNLIMITED)  # inherited by every process the bench starts
+    stages = chosen_stages()
     configured = os.environ.get("BENCH_DATABASE_URL")
     data_dir = Path(tempfile.mkdtemp(prefix="cp-bench-pg-"))
     server = configured or embedded_database_url(data_dir)
+    results: list[dict[str, object]] = []
     try:
-        # The relay bench leaves 20,000 planning.plan records in the bus log; in the metrics
-        # service's database its consumers would work through them during the ingest runs.
-        results: list[dict[str, object]] = []
-        if wanted("relay"):
+        for stage in stages:
             url, drop = await _scratch_database(server)
             try:
-                progress("outbox relay")
-                results.append(await relay_throughput(url))
-            finally:
-                await drop()
-        if wanted("ingest") or wanted("single"):
-            url, drop = await _scratch_database(server)
-            try:
-                if wanted("ingest"):
-                    progress("webhook ingest")
-                    results += await ingest_figures(url)
-                if wanted("single"):
-                    progress("single-row webhooks; 1,000-row latency at 70% of peak")
-                    results += await single_figures(url)
-            finally:
-                await drop()
-        if wanted("ingest"):
-            # Its own database: millions of facts already stored, dropped after.
-            url, drop = await _scratch_database(server)
-            try:
-                progress(f"webhook ingest over {HISTORY_FACTS:,} stored facts")
-                results.append(await history_figure(url))
-            finally:
-                await drop()
-        if wanted("system") or wanted("memory"):
-            # Its own database too, so the all-in-one starts from empty tables and bus log.
-            url, drop = await _scratch_database(server)
-            try:
-                if wanted("system"):
-                    progress("all-in-one process")
-                    results += await system_figures(url)
-                if wanted("memory"):
-                    progress("memory: 10,000-row batch")
-                    results.append(await memory_figure(url))
-            finally:
-                await drop()
-        if wanted("latency"):
-            # One database per bus: each run of services starts from an empty log.
-            embedded_url, drop_embedded = await _scratch_database(server)
-            kafka_url, drop_kafka = await _scratch_database(server)
-            try:
-                results += await latency_figures(embedded_url, kafka_url)
-            finally:
-                await drop_embedded()
-                await drop_kafka()
-        if wanted("dashboard"):
-            # Its own database too: ten million facts and their rollups, dropped after.
-            url, drop = await _scratch_database(server)
-            try:
-                progress("KPI dashboard over daily rollups")
-                results += await dashboard_figures(url)
+                results += await stage.measure(url)
             finally:
                 await drop()
     finally:
@@ -287,10 +315,13 @@ async def main() -> None:
     elapsed = time.perf_counter() - started
     print()
     print(table(results))
-    RESULTS.parent.mkdir(exist_ok=True)
+    print(goals_line(results))
+    quick = "-quick" if QUICK else ""
+    results_path = RESULTS.with_name(f"only-{'-'.join(ONLY)}{quick}.json") if ONLY else RESULTS
+    results_path.parent.mkdir(exist_ok=True)
     document = {
         "mode": "quick" if QUICK else "full",
-        "only": sorted(ONLY),
+        "stages": [stage.name for stage in stages],
         "runs": RUNS,
         "sizes": {
             "relay_events": EVENTS,
@@ -303,12 +334,17 @@ async def main() -> None:
             "history_facts": HISTORY_FACTS,
             "latency_samples": LATENCY_SAMPLES,
         },
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "load_average_at_end": [round(n, 2) for n in os.getloadavg()],
+        },
         "seconds": round(elapsed),
+        "goals": goals_line(results),
         "results": results,
     }
-    RESULTS.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)} ({elapsed:.0f} s)")
+    results_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    print(f"\nwritten to {results_path.relative_to(ROOT)} ({elapsed:.0f} s)")
 
 
 if __name__ == "__main__":

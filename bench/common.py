@@ -17,6 +17,10 @@ from typing import Any
 
 import httpx
 
+from shared.contract.types import Role
+from shared.kit.settings import Settings
+from shared.kit.tokens import mint_token
+
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0", "false")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # measured runs; one warm-up run comes first
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +32,11 @@ STARTED = time.perf_counter()
 # webhook deliveries/s per source by default) are lifted in every process it starts; the
 # limiter middleware itself still runs and is part of the cost measured.
 UNLIMITED = {"RATE_LIMIT_WRITES": "1000000/second", "RATE_LIMIT_WEBHOOKS": "1000000/second"}
+
+
+def bearer(role: Role, who: str) -> dict[str, str]:
+    """An Authorization header with a development token of one role."""
+    return {"Authorization": f"Bearer {mint_token(who, [role], Settings())}"}
 
 
 def progress(text: str) -> None:

@@ -10,39 +10,34 @@
   process (bench/load.py), against a bare FastAPI ``SELECT 1`` endpoint (bench/bare.py)
   served the same way.
 * idle RSS of the all-in-one process (report only).
+
+REST under load is measured against each service alone, in bench/rest.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
 from bench.common import (
-    QUICK,
-    RUNS,
+    bearer,
     free_port,
     median,
     percentile,
     progress,
     rss_kib,
-    run_load,
     size,
     start_process,
     stop_process,
 )
-from bench.profiling import profiled
-from demo import seed
 from services.metrics.facts.signatures import sign
 from services.metrics.models import bus as metrics_bus
 from shared.contract.events.alerts import AlertRaisedV1
@@ -50,28 +45,15 @@ from shared.contract.events.metrics import MetricsUpdatedV1, MetricValue
 from shared.contract.types import Role
 from shared.kit.bus.outbox import Outbox
 from shared.kit.db import create_engine, create_sessionmaker
-from shared.kit.settings import Settings
-from shared.kit.tokens import mint_token
 
 ALERT_SAMPLES = size(40, 10, "BENCH_ALERT_SAMPLES")  # after 3 warm-up samples
 WEBHOOK_SAMPLES = size(5, 2, "BENCH_WEBHOOK_SAMPLES")
-LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", 1.5 if QUICK else 5))
-DECISIONS = size(600, 100, "BENCH_DECISIONS")  # per run
-# 16 in flight exhausts PostgreSQL's default max_connections (100): each of the five services'
-# pools may grow to 20, plus the bus engine and the relays' listening connections.
-CONCURRENCY = size(8, 8, "BENCH_CONCURRENCY")
-RATIO_GOAL = 0.3
 P99_GOAL_MS = 1000.0
 
 metrics_outbox = Outbox(metrics_bus.outbox, source="metrics")
 
 
-def bearer(role: Role, who: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(who, [role], Settings())}"}
-
-
 SPECIALIST = bearer(Role.SPECIALIST, "bench-specialist")
-LEGAL = bearer(Role.LEGAL, "bench-legal")
 TECH = bearer(Role.TECH, "bench-tech")
 
 
@@ -259,128 +241,8 @@ async def _webhook_latency(http: httpx.AsyncClient, watch: AlertWatch) -> dict[s
     }
 
 
-async def _load(spec: dict[str, Any]) -> dict[str, Any]:
-    return await run_load(spec, "allinone", "bare")
-
-
-async def _median_load(
-    port: int,
-    requests: Callable[[], Awaitable[list[dict[str, Any]]]],
-    cycle: bool,
-    profile: tuple[int | None, str] = (None, ""),
-) -> dict[str, float]:
-    """Warm-up run, then RUNS runs; the median req/s and p99 of the runs.
-
-    ``profile`` names the server process and figure to sample in the measured runs.
-    """
-    rates, p99s = [], []
-    pid, figure = profile
-    for run in range(RUNS + 1):
-        spec = {
-            "port": port,
-            "concurrency": CONCURRENCY,
-            "seconds": LOAD_SECONDS if run else min(LOAD_SECONDS, 1.0),
-            "cycle": cycle,
-            "requests": await requests(),
-        }
-        async with profiled(pid if run else None, figure):
-            result = await _load(spec)
-        if run:
-            rates.append(result["rps"])
-            p99s.append(result["p99_ms"])
-        await asyncio.sleep(0.5 if QUICK else 1.0)  # let relays and consumers catch up
-    return {"rps": median(rates), "p99_ms": median(p99s)}
-
-
-async def crud_load(port: int, base: str, pid: int | None) -> dict[str, dict[str, float]]:
-    """req/s and p99 of three endpoints of the all-in-one process (``pid``, for profiles)."""
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        created = await http.post("/planning/plans", json=seed.PLAN, headers=SPECIALIST)
-        created.raise_for_status()
-        plan_id = created.json()["plan"]["id"]
-        waited = time.perf_counter()
-        while (await http.get(f"/tasks/plans/{plan_id}", headers=SPECIALIST)).status_code != 200:
-            if time.perf_counter() - waited > 60:
-                raise RuntimeError("the tasks service did not learn the new plan within 60 s")
-            await asyncio.sleep(0.05)
-        progress(f"  tasks learnt the plan in {time.perf_counter() - waited:.1f} s")
-        for row in seed.WBS:
-            answer = await http.post(f"/tasks/plans/{plan_id}/tasks", json=row, headers=SPECIALIST)
-            answer.raise_for_status()
-
-        async def create_plan() -> list[dict[str, Any]]:
-            return [
-                {
-                    "method": "POST",
-                    "path": "/planning/plans",
-                    "headers": SPECIALIST,
-                    "body": seed.PLAN,
-                }
-            ]
-
-        async def list_tasks() -> list[dict[str, Any]]:
-            return [
-                {"method": "GET", "path": f"/tasks/plans/{plan_id}/tasks", "headers": SPECIALIST}
-            ]
-
-        async def decide() -> list[dict[str, Any]]:
-            """File DECISIONS contract requests (untimed); each is decided once."""
-            gate = asyncio.Semaphore(8)
-
-            async def file(n: int) -> str:
-                async with gate:
-                    answer = await http.post(
-                        "/approvals/requests",
-                        json={"kind": "contract", "title": f"bench contract {n}"},
-                        headers=SPECIALIST,
-                    )
-                    answer.raise_for_status()
-                    return str(answer.json()["id"])
-
-            ids = await asyncio.gather(*(file(n) for n in range(DECISIONS)))
-            return [
-                {
-                    "method": "POST",
-                    "path": f"/approvals/requests/{request_id}/decisions",
-                    "headers": LEGAL,
-                    "body": {"stage": 0, "decision": "approve"},
-                }
-                for request_id in ids
-            ]
-
-        return {
-            "create plan": await _median_load(
-                port, create_plan, cycle=True, profile=(pid, "rest-create-plan")
-            ),
-            "list tasks": await _median_load(
-                port, list_tasks, cycle=True, profile=(pid, "rest-list-tasks")
-            ),
-            "decide approval": await _median_load(
-                port, decide, cycle=False, profile=(pid, "rest-decide-approval")
-            ),
-        }
-
-
-async def bare_load(url: str) -> dict[str, float]:
-    port = free_port()
-    process = await start_process(
-        ["-m", "bench.bare"],
-        {"DATABASE_URL": url, "PORT": str(port)},
-        f"http://127.0.0.1:{port}/healthz",
-        "bare",
-    )
-    try:
-
-        async def one() -> list[dict[str, Any]]:
-            return [{"method": "GET", "path": "/one"}]
-
-        return await _median_load(port, one, cycle=True)
-    finally:
-        await stop_process(process)
-
-
 async def system_figures(url: str) -> list[dict[str, object]]:
-    """Start the all-in-one process and measure it; then the bare baseline."""
+    """Start the all-in-one process and measure it."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = await start_process(
@@ -403,8 +265,6 @@ async def system_figures(url: str) -> list[dict[str, object]]:
         idle_rss, _ = rss_kib(process.pid)
         progress("metric snapshot → alert raised")
         alerts = await alert_latency(base, url, pool)
-        progress("REST CRUD under load")
-        crud = await crud_load(port, base, process.pid)
         loaded_rss, peak_rss = rss_kib(process.pid)
         connections = await pool.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
@@ -412,38 +272,10 @@ async def system_figures(url: str) -> list[dict[str, object]]:
     finally:
         await pool.close()
         await stop_process(process)
-    progress("bare FastAPI SELECT 1 baseline")
-    baseline = await bare_load(url)
     rows: list[dict[str, object]] = [*alerts]
-    for name, figure in crud.items():
-        ratio = figure["rps"] / baseline["rps"]
-        rows.append(
-            {
-                "figure": f"REST {name} under load, req/s",
-                "ours": round(figure["rps"]),
-                "baseline": round(baseline["rps"]),
-                "baseline_is": "bare FastAPI SELECT 1 endpoint, same uvicorn, same load",
-                "ratio": round(ratio, 2),
-                "goal": f">= {RATIO_GOAL}",
-                "met": ratio >= RATIO_GOAL,
-                "p99_ms": round(figure["p99_ms"], 1),
-                "baseline_p99_ms": round(baseline["p99_ms"], 1),
-                "concurrency": CONCURRENCY,
-            }
-        )
-        rows.append(
-            {
-                "figure": f"  … {name} p99 ms",
-                "ours": round(figure["p99_ms"], 1),
-                "baseline": round(baseline["p99_ms"], 1),
-                "ratio": None,
-                "goal": "report",
-                "met": None,
-            }
-        )
     rows.append(
         {
-            "figure": "all-in-one DB connections after load",
+            "figure": "all-in-one DB connections after the alert figures",
             "ours": connections,
             "baseline": None,
             "ratio": None,
@@ -460,7 +292,7 @@ async def system_figures(url: str) -> list[dict[str, object]]:
             "ratio": None,
             "goal": "report",
             "met": None,
-            "after_load_mib": round(loaded_rss / 1024, 1),
+            "after_alerts_mib": round(loaded_rss / 1024, 1),
             "peak_mib": round(peak_rss / 1024, 1),
         }
     )

@@ -93,17 +93,22 @@ async def decide(
         },
         client_address=client_address,
     )
-    await service.publish_outcome(
-        session,
-        request,
-        ApprovalStepDecidedV1,
-        stage=stage["name"],
-        decision=data.decision,
-        decided_by=actor.subject,
-        comment=data.comment,
-    )
-    await _advance(session, request, data, actor, role, [*decisions, decision], now)
-    return await service.read(session, request)
+    decided = [*decisions, decision]
+    # The request row changes twice here (its version, then its stage and status): it is
+    # written once, at commit, not flushed before each statement that follows a change.
+    with session.no_autoflush:
+        await service.publish_outcome(
+            session,
+            request,
+            ApprovalStepDecidedV1,
+            stage=stage["name"],
+            decision=data.decision,
+            decided_by=actor.subject,
+            comment=data.comment,
+        )
+        await _advance(session, request, data, actor, role, decided, now)
+    # Every decision of the request is in hand (the request row is locked): no second read.
+    return await service.read(session, request, decisions=decided)
 
 
 async def _refuse_outside_window(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.approvals import SERVICE, audit, budget, notices
-from services.approvals.models import ApprovalRequest, Workflow, bus, idempotency
+from services.approvals.models import ApprovalRequest, Decision, Workflow, bus, idempotency
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import (
     DecisionRead,
@@ -339,9 +340,17 @@ async def publish_outcome(
     await outbox.record(session, payload, subject=subject)
 
 
-async def read(session: AsyncSession, request: ApprovalRequest) -> RequestRead:
-    """A request with its decisions."""
-    decisions = await ApprovalRepository(session).decisions(request.id)
+async def read(
+    session: AsyncSession,
+    request: ApprovalRequest,
+    *,
+    decisions: Sequence[Decision] | None = None,
+) -> RequestRead:
+    """A request with its decisions (read, unless the caller already holds all of them)."""
+    if decisions is None:
+        decisions = await ApprovalRepository(session).decisions(request.id)
+    else:  # the order the repository reads them in
+        decisions = sorted(decisions, key=lambda d: (d.decided_at, d.id))
     return RequestRead(
         **{
             k: getattr(request, k)

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 
 from services.metrics import SERVICE
 from services.metrics.api import router
-from services.metrics.fraud.arrivals import JOBS as FRAUD_ARRIVALS
-from services.metrics.diagnosis.funnels_api import router as funnels_router
 from services.metrics.diagnosis.channels_api import router as channels_router
+from services.metrics.diagnosis.funnels_api import router as funnels_router
+from services.metrics.fraud.arrivals import JOBS as FRAUD_ARRIVALS
 from services.metrics.fraud.review import JOBS as FRAUD_JOBS
 from services.metrics.handlers import SUBSCRIBERS
 from services.metrics.models import Base, bus

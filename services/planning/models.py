@@ -51,6 +51,8 @@ class Plan(Base):
 
     __tablename__ = "plans"
     __table_args__ = (CheckConstraint("ends_on >= starts_on", name="period_order"),)
+    # The INSERT returns the server defaults (created_at …), so a new plan needs no refresh.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - read once by the mapper
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(Text)

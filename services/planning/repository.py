@@ -43,6 +43,13 @@ class PlanRepository:
         await self.session.refresh(row)
         return row
 
+    async def insert(self, row: Row) -> Row:
+        """Insert a row whose mapper loads its server defaults in the INSERT's RETURNING
+        (``eager_defaults``): one round trip, no refresh."""
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
     async def get_or_none(self, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan | None:
         """One plan by id; ``for_update`` locks it so concurrent writers queue behind us."""
         query = select(Plan).where(Plan.id == plan_id)

@@ -78,6 +78,8 @@ class SectionSpec:
     read: type[BaseModel]
 
 
+CENTS = Decimal("0.01")
+
 SECTIONS: dict[str, SectionSpec] = {
     "objectives": SectionSpec(Objective, ObjectiveRead),
     "audience": SectionSpec(Persona, PersonaRead),
@@ -118,7 +120,7 @@ async def create_plan(
 
 async def _create_plan(session: AsyncSession, data: PlanCreate, actor: Principal) -> PlanDetail:
     owner_id = data.owner_id or actor.subject
-    plan = await PlanRepository(session).add(
+    plan = await PlanRepository(session).insert(
         Plan(
             id=uuid.uuid4(),
             name=data.name,
@@ -130,7 +132,9 @@ async def _create_plan(session: AsyncSession, data: PlanCreate, actor: Principal
             ends_on=data.ends_on,
             currency=data.currency,
             departments=data.departments,
-            contingency_reserve=data.contingency_reserve,
+            # As NUMERIC(18, 2) stores it (the schema allows 2 places), so the answer shows
+            # "0.00" as a read of the row would, without reading it back.
+            contingency_reserve=data.contingency_reserve.quantize(CENTS),
             default_alert_rules=data.default_alert_rules,
             created_by=actor.subject,
         )
@@ -148,7 +152,8 @@ async def _create_plan(session: AsyncSession, data: PlanCreate, actor: Principal
         ),
         subject=str(plan.id),
     )
-    return await detail(session, plan)
+    # A plan just inserted has no section rows yet: its detail needs no reads.
+    return _detail_of(plan, {name: [] for name in SECTIONS}, [])
 
 
 async def get_plan(session: AsyncSession, plan_id: uuid.UUID, *, for_update: bool = False) -> Plan:
@@ -171,11 +176,20 @@ async def detail(session: AsyncSession, plan: Plan) -> PlanDetail:
     for name, spec in SECTIONS.items():
         rows = await repo.section(spec.model, plan.id)
         sections[name] = [spec.read.model_validate(row) for row in rows]
-    retrospective = await repo.section(RetrospectiveRow, plan.id)
+    retrospective = [
+        RetrospectiveRowRead.model_validate(r)
+        for r in await repo.section(RetrospectiveRow, plan.id)
+    ]
+    return _detail_of(plan, sections, retrospective)
+
+
+def _detail_of(
+    plan: Plan, sections: dict[str, list[Any]], retrospective: list[RetrospectiveRowRead]
+) -> PlanDetail:
     planned = [line.planned for line in sections["budget"]]
     return PlanDetail(
         plan=PlanRead.model_validate(plan),
-        retrospective=[RetrospectiveRowRead.model_validate(r) for r in retrospective],
+        retrospective=retrospective,
         total_budget=rules.total_budget(planned, plan.contingency_reserve),
         reserve_share=rules.reserve_share(planned, plan.contingency_reserve),
         **sections,

@@ -32,7 +32,7 @@ from services.tasks.schemas import (
     Variance,
 )
 from shared.contract.types import Role
-from shared.kit.app import Session
+from shared.kit.app import ReadSession, Session
 from shared.kit.auth import Authenticated, Principal, require
 from shared.kit.http import IfMatch, set_etag, set_location
 from shared.kit.idempotency import IdempotencyKey
@@ -81,7 +81,7 @@ async def create_task(
 @router.get("/plans/{plan_id}/tasks", response_model=TaskPage)
 async def list_tasks(
     plan_id: uuid.UUID,
-    session: Session,
+    session: ReadSession,
     _caller: Authenticated,
     paging: Paging,
     owner_id: Annotated[str | None, Query(max_length=100, description="the R1's id")] = None,

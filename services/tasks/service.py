@@ -110,10 +110,14 @@ async def read(session: AsyncSession, task: Task) -> TaskRead:
 
 
 async def read_many(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskRead]:
-    """Tasks with their prerequisites, in two queries however many tasks there are."""
+    """Tasks with their prerequisites, in at most two queries however many tasks there are."""
     repo = TaskRepository(session)
     links = await repo.dependencies([t.id for t in tasks])
-    before = await repo.by_ids({link.prerequisite_id for link in links})
+    # Prerequisites are mostly among the tasks in hand (a plan's list): read only the others.
+    in_hand = {t.id: t for t in tasks}
+    wanted = {link.prerequisite_id for link in links}
+    before = {i: in_hand[i] for i in wanted & in_hand.keys()}
+    before.update(await repo.by_ids(wanted - in_hand.keys()))
     prerequisites: dict[uuid.UUID, list[DependencyRead]] = {t.id: [] for t in tasks}
     for link in links:
         if (prerequisite := before.get(link.prerequisite_id)) is not None:

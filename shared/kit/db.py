@@ -3,8 +3,12 @@ and the relay commit; repositories and services flush."""
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+import time
+from typing import Any
+
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -47,13 +51,42 @@ def create_engine(
     if statement_timeout_ms:
         server_settings["statement_timeout"] = str(statement_timeout_ms)
     connect_args = {"server_settings": server_settings} if server_settings else {}
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "checkout", _check_on_checkout)
+    event.listen(engine.sync_engine, "checkin", _note_checkin)
+    return engine
+
+
+# A connection back in the pool for longer than this is pinged before it is handed out.
+IDLE_PING_SECONDS = 10.0
+_RETURNED_AT = "returned_at"
+
+
+def _check_on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Never hand out a dead connection, without a round trip per request.
+
+    SQLAlchemy's ``pool_pre_ping`` costs three round trips on asyncpg (BEGIN, ``;``, ROLLBACK)
+    on every checkout, i.e. every request. When PostgreSQL restarts or terminates a backend it
+    closes the socket, which asyncpg sees without a round trip (``is_closed``); a connection
+    idle for a while, which a firewall may have dropped silently, still gets the full ping.
+    Raising DisconnectionError makes the pool discard the connection and take a fresh one."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
+    returned = record.info.get(_RETURNED_AT)  # None: connected just now
+    if returned is not None and time.monotonic() - returned > IDLE_PING_SECONDS:
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # any failure means the connection cannot be used
+            raise DisconnectionError("the connection did not answer a ping") from exc
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_RETURNED_AT] = time.monotonic()
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

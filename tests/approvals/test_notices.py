@@ -121,7 +121,9 @@ async def test_each_approver_is_told_once_when_the_request_reaches_their_stage(
     assert "**Amount**: 30000.00 CNY" in text
     assert f"/approvals/requests/{filed['id']})" in text
 
-    log = await approvals_client.get(f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN))
+    log = await approvals_client.get(
+        f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN)
+    )
     assert [(n["person"], n["reason"], n["status"]) for n in log.json()["items"]] == [
         ("supervisor-wang", "inbox", "sent"),
         ("manager-li", "inbox", "sent"),
@@ -169,7 +171,9 @@ async def test_a_robot_refusal_is_retried_with_back_off_and_logged(
         (DELIVER, now + timedelta(seconds=30)),
     )
     assert len(robots.titles("qyapi.test")) == 1
-    log = await approvals_client.get(f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN))
+    log = await approvals_client.get(
+        f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN)
+    )
     ((attempts, status),) = [(n["attempts"], n["status"]) for n in log.json()["items"]]
     assert status == "sent"
     assert [a["outcome"] for a in attempts] == [
@@ -216,7 +220,9 @@ async def test_a_delegate_standing_in_for_the_stage_role_is_told_too(
     assert chosen.json()["roles"] == ["specialist"]  # the lent role is not theirs to keep
     filed = await _file(approvals_client)
     await _run(settings, (DELIVER, datetime.now(UTC)))
-    log = await approvals_client.get(f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN))
+    log = await approvals_client.get(
+        f"/approvals/requests/{filed['id']}/notices", headers=bearer(Role.ADMIN)
+    )
     assert [(n["person"], n["status"]) for n in log.json()["items"]] == [
         ("specialist-deputy", "sent")
     ]

@@ -394,7 +394,9 @@ async def test_a_pair_takes_one_rate_a_day_in_either_direction(
     clash = await _rate(metrics_client, "CNY/USD", "2024-06-01", "0.14", FINANCE)
     assert clash.status_code == 409
     assert clash.headers["content-type"] == "application/problem+json"
-    assert (await _rate(metrics_client, "CNY/USD", "2024-06-02", "0.14", FINANCE)).status_code == 200
+    assert (
+        await _rate(metrics_client, "CNY/USD", "2024-06-02", "0.14", FINANCE)
+    ).status_code == 200
     listed = await metrics_client.get("/metrics/fx-rates", params={"quote": "USD"}, headers=FINANCE)
     assert [(r["base"], r["valid_from"]) for r in listed.json()["items"]] == [("CNY", "2024-06-02")]
     everything = await metrics_client.get("/metrics/fx-rates", headers=TECH)

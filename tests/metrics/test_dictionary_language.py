@@ -20,9 +20,13 @@ async def test_metric_names_in_english_and_in_chinese(client: httpx.AsyncClient)
         headers=TECH,
     )
     assert defined.status_code == 200, defined.text
-    english = await client.get("/metrics/dictionary", params={"limit": 200}, headers={**MANAGER, "Accept-Language": "en"})
+    english = await client.get(
+        "/metrics/dictionary", params={"limit": 200}, headers={**MANAGER, "Accept-Language": "en"}
+    )
     chinese = await client.get(
-        "/metrics/dictionary", params={"limit": 200}, headers={**MANAGER, "Accept-Language": "zh-CN,en;q=0.5"}
+        "/metrics/dictionary",
+        params={"limit": 200},
+        headers={**MANAGER, "Accept-Language": "zh-CN,en;q=0.5"},
     )
     assert english.headers["content-language"] == "en"
     assert chinese.headers["content-language"] == "zh-CN"
@@ -37,4 +41,6 @@ async def test_metric_names_in_english_and_in_chinese(client: httpx.AsyncClient)
     )
     # An operator's own metric keeps the name it was given.
     assert en["gmv_per_click"] == zh["gmv_per_click"] == "GMV per click"
-    assert [m["kind"] for m in english.json()["items"]] == [m["kind"] for m in chinese.json()["items"]]
+    assert [m["kind"] for m in english.json()["items"]] == [
+        m["kind"] for m in chinese.json()["items"]
+    ]

@@ -13,8 +13,8 @@ from services.metrics.schemas import DerivedMetricIn, MetricRead
 from shared.contract.metric_dictionary import METRIC_DICTIONARY, METRIC_KEY_PATTERN
 from shared.kit.app import Session
 from shared.kit.auth import Authenticated
-from shared.kit.pagination import Page, Paging, page_in_memory
 from shared.kit.i18n import current_locale, language_tag
+from shared.kit.pagination import Page, Paging, page_in_memory
 
 router = APIRouter(tags=["metrics"])
 
