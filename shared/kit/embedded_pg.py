@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import os
 import signal
@@ -104,12 +105,27 @@ def _watch_for_abandonment(data_dir: Path) -> None:
     _watchdogs[data_dir] = (watchdog, write_end)
 
 
+def _ensure_system_user() -> None:
+    """As root, pgserver runs PostgreSQL as a ``pgserver`` user it creates on first use; two
+    processes starting servers at once (the suite's two workers on a fresh machine) both see no
+    user and both run ``useradd``, and one server starts under a uid that no longer exists. One
+    process at a time creates it here, under a lock every process on the machine shares."""
+    if os.geteuid() != 0:
+        return
+    from pgserver.utils import ensure_user_exists
+
+    with open("/tmp/cp-pgserver-user.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_user_exists("pgserver")
+
+
 def start_server(data_dir: Path, *, cleanup_mode: str | None = "stop") -> str:
     """Start (or reuse) the server in ``data_dir``; return a libpq URI of its ``postgres`` db."""
     import pgserver  # imported here: production processes never need it
 
     data_dir = data_dir.resolve()
     if data_dir not in _servers:
+        _ensure_system_user()
         data_dir.mkdir(parents=True, exist_ok=True)
         forget_dead_handles(data_dir)
         _servers[data_dir] = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)

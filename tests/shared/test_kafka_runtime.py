@@ -111,7 +111,7 @@ async def test_readiness_follows_the_broker_away_and_back(
     frozen_broker.pause()
     try:
         await eventually(lambda: status_is(503), timeout=60, interval=0.2)
-        answer = await client.get("/readyz")
+        answer = await client.get("/readyz", headers={"Accept-Language": "en"})
         assert answer.json()["detail"] == "database ok, bus down"
     finally:
         frozen_broker.resume()

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.metrics.schemas import Strict
 
@@ -17,6 +17,19 @@ Positive = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
 
 class ChannelParametersIn(Strict):
     """The classical-CLTV parameters of a plan and its CLTV/CAC floor; omit what is unknown."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "gross_margin": "0.6",
+                    "purchase_frequency": "3",
+                    "lifespan_years": "2",
+                    "cltv_cac_floor": "1",
+                }
+            ]
+        }
+    )
 
     gross_margin: Share | None = Field(default=None, description="gross margin, 0–1")
     purchase_frequency: Positive | None = Field(
