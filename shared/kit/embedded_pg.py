@@ -114,7 +114,8 @@ def _ensure_system_user() -> None:
         return
     from pgserver.utils import ensure_user_exists
 
-    with open("/tmp/cp-pgserver-user.lock", "w") as lock:
+    # A fixed path on purpose: TMPDIR differs between the processes that must share the lock.
+    with open("/tmp/cp-pgserver-user.lock", "w") as lock:  # noqa: S108
         fcntl.flock(lock, fcntl.LOCK_EX)
         ensure_user_exists("pgserver")
 
