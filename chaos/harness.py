@@ -22,25 +22,20 @@ import asyncio
 import os
 import random
 import shutil
-import signal
 import sys
 import tempfile
-import uuid
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-import asyncpg
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chaos import store
 from chaos.buses import EmbeddedBus, HarnessBus, KafkaBus, KafkaTarget
 from chaos.report import DEADLINE, DRAINED, STALLED, Report
-from chaos.schema import SCHEMA, bus, effects, metadata, order_violations
-from shared.contract.events.planning import PlanCreatedV1
-from shared.kit.bus.outbox import Outbox
-from shared.kit.db import create_engine, create_sessionmaker
+from chaos.schema import SCHEMA, metadata
+from chaos.supervisor import Supervisor
+from shared.kit.db import create_engine
 from shared.kit.faults import (
     CONSUMER_AFTER_EFFECT,
     CONSUMER_MID_BATCH,
@@ -50,155 +45,6 @@ from shared.kit.faults import (
 
 FAULT_POINTS = (RELAY_AFTER_PUBLISH, RELAY_AFTER_MARK, CONSUMER_AFTER_EFFECT, CONSUMER_MID_BATCH)
 RANDOM_KILL = "random"
-OUTBOX = Outbox(bus.outbox, source="chaos")
-
-
-def _libpq(url: str, database: str | None = None) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    if database:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-async def _fresh_database(server_url: str) -> str:
-    name = f"chaos_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(_libpq(server_url))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return _libpq(server_url, name)
-
-
-async def _drop_database(server_url: str, url: str) -> None:
-    admin = await asyncpg.connect(_libpq(server_url))
-    try:
-        name = make_url(url).database
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-@dataclass(frozen=True)
-class Counts:
-    """What the database holds at one moment."""
-
-    recorded: int
-    sent: int
-    effects: int
-    applied: int  # distinct (subject, seq) pairs
-    violations: int
-    dead_letters: int
-
-    @property
-    def pending(self) -> int:
-        """Recorded but not yet marked sent."""
-        return self.recorded - self.sent
-
-    def progress(self, role: str) -> int:
-        """A figure that grows while the role's process does its work."""
-        return self.sent if role == "relay" else self.effects
-
-
-async def _count(engine: AsyncEngine) -> Counts:
-    def number(value: int | None) -> int:
-        return int(value or 0)
-
-    async with engine.connect() as conn:
-        distinct = select(effects.c.subject, effects.c.seq).distinct().subquery()
-        outbox = bus.outbox
-        return Counts(
-            recorded=number(await conn.scalar(select(func.count()).select_from(outbox))),
-            sent=number(
-                await conn.scalar(
-                    select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_not(None))
-                )
-            ),
-            effects=number(await conn.scalar(select(func.count()).select_from(effects))),
-            applied=number(await conn.scalar(select(func.count()).select_from(distinct))),
-            violations=number(
-                await conn.scalar(select(func.count()).select_from(order_violations))
-            ),
-            dead_letters=number(
-                await conn.scalar(select(func.count()).select_from(bus.dead_letters))
-            ),
-        )
-
-
-class Supervisor:
-    """Keeps one worker process running, restarting it whenever it dies."""
-
-    def __init__(self, role: str, env: dict[str, str], log_path: Path) -> None:
-        self.role = role
-        self.env = env
-        self.log_path = log_path
-        self.process: asyncio.subprocess.Process | None = None
-        self.starts = 0
-        self.progress_at_start = 0
-        self.kill_at: float | None = None
-
-    @property
-    def alive(self) -> bool:
-        """True while its process runs."""
-        return self.process is not None and self.process.returncode is None
-
-    async def ensure_running(self, seed: int, progress: int) -> None:
-        """Start the worker if it is not running (first start, or after a death)."""
-        if self.process is not None and self.process.returncode is None:
-            try:
-                await asyncio.wait_for(self.process.wait(), timeout=0.001)
-            except TimeoutError:
-                return
-        # A fresh seed per start, so a restarted worker does not replay the same dice.
-        self.env["FAULT_SEED"] = f"{seed}-{self.role}-{self.starts}"
-        self.starts += 1
-        self.progress_at_start = progress
-        self.kill_at = None
-        with self.log_path.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "chaos.worker",
-                self.role,
-                env=self.env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=log,
-            )
-
-    def kill(self) -> bool:
-        """SIGKILL the worker now; True when one was running."""
-        if not self.alive or self.process is None:
-            return False
-        self.process.send_signal(signal.SIGKILL)
-        return True
-
-    async def stop(self) -> None:
-        """Kill and reap."""
-        if self.kill() and self.process is not None:
-            await self.process.wait()
-
-
-def _event(subject: str, seq: int) -> PlanCreatedV1:
-    """The ``seq``-th event of a subject; the consumer reads both back from the name."""
-    return PlanCreatedV1(
-        plan_id=uuid.uuid5(uuid.NAMESPACE_URL, subject),
-        name=f"{subject}#{seq}",
-        product="chaos",
-        owner_id="chaos",
-        starts_on=date(2024, 5, 1),
-        ends_on=date(2024, 6, 30),
-        currency="CNY",
-    )
-
-
-async def _record_round(engine: AsyncEngine, seq: int, subjects: int, batch: int = 25) -> None:
-    """Record the ``seq``-th event of every subject, ``batch`` events per transaction."""
-    names = [f"s{subject}" for subject in range(subjects)]
-    sessions = create_sessionmaker(engine)
-    for start in range(0, len(names), batch):
-        async with sessions() as session, session.begin():
-            for subject in names[start : start + batch]:
-                await OUTBOX.record(session, _event(subject, seq), subject=subject)
 
 
 def _lines(path: Path) -> int:
@@ -243,7 +89,7 @@ class _Run:
         self.delivery_log = self.workdir / "deliveries.log"
         self.report = Report(bus=harness_bus.name, seed=seed, min_kills=plan.min_kills)
         self.random_kills = 0
-        self.counts = Counts(0, 0, 0, 0, 0, 0)
+        self.counts = store.Counts(0, 0, 0, 0, 0, 0)
         self.supervisors: list[Supervisor] = []
 
     def _armed(self) -> str:
@@ -292,7 +138,7 @@ class _Run:
             await self.supervise()
             now = loop.time()
             if now >= next_count:
-                self.counts, next_count = await _count(self.engine), now + 0.25
+                self.counts, next_count = await store.count(self.engine), now + 0.25
             if now >= next_say:
                 self._say("fault phase")
                 next_say = now + 10
@@ -301,7 +147,7 @@ class _Run:
             in_flight = rounds * plan.subjects - self.counts.applied
             if in_flight + plan.subjects <= plan.window:
                 rounds += 1
-                await _record_round(self.engine, rounds, plan.subjects)
+                await store.record_round(self.engine, rounds, plan.subjects)
             if plan.random_kill_mean_seconds > 0:
                 self._random_kills(now)
             await asyncio.sleep(0.05)
@@ -328,13 +174,13 @@ class _Run:
         for supervisor in self.supervisors:
             await supervisor.stop()  # the armed processes go; not counted as a fault kill
             supervisor.env.pop("FAULT_POINTS", None)
-        self.counts = await _count(self.engine)
+        self.counts = await store.count(self.engine)
         self.report.applied_under_fire = self.counts.applied
         started = last_change = next_say = loop.time()
         last_seen: tuple[int, ...] = ()
         while True:
             await self.supervise()
-            self.counts = await _count(self.engine)
+            self.counts = await store.count(self.engine)
             try:
                 unconsumed = await self.bus.unconsumed()
             except Exception:  # the broker is between answers (a rebalance): ask again
@@ -361,7 +207,7 @@ class _Run:
     async def check(self) -> None:
         for supervisor in self.supervisors:
             await supervisor.stop()
-        counts = await _count(self.engine)
+        counts = await store.count(self.engine)
         report = self.report
         report.events = counts.recorded
         report.applied = counts.applied
@@ -392,7 +238,7 @@ async def run(
     """One run over the embedded log, or over Kafka when ``kafka`` names a broker."""
     plan = plan or Plan()
     seed = seed if seed is not None else random.randrange(2**31)  # noqa: S311
-    url = await _fresh_database(server_url)
+    url = await store.fresh_database(server_url)
     engine = create_engine(url)
     harness_bus: HarnessBus = KafkaBus(kafka) if kafka else EmbeddedBus(engine)
     state = _Run(plan, seed, engine, harness_bus)
@@ -409,5 +255,5 @@ async def run(
         await state.stop()
         await harness_bus.close()
         await engine.dispose()
-        await _drop_database(server_url, url)
+        await store.drop_database(server_url, url)
     return state.report

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from services.approvals import admin, decisions, delegation, notices, service
+from services.approvals import admin, decisions, delegation, filing, listing, notices, service
 from services.approvals.schemas import (
     AuditEntryRead,
     DecisionCreate,
@@ -45,7 +45,7 @@ def _client(request: Request) -> str | None:
 @router.post("/requests/preview", response_model=RoutePreview)
 async def preview(data: RequestCreate, session: Session, _caller: Authenticated) -> RoutePreview:
     """The chain and policy results a request would get, computed by the real router."""
-    return await service.preview(session, data, service.utc_now())
+    return await filing.preview(session, data, service.utc_now())
 
 
 @router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=RequestRead)
@@ -58,7 +58,7 @@ async def file_request(
     key: IdempotencyKey = None,
 ) -> RequestRead:
     """File an expense, contract or periodic-plan request; refused by a failing policy."""
-    filed = await service.file_request(
+    filed = await filing.file_request(
         session, data, actor, service.utc_now(), _client(request), key=key
     )
     set_etag(response, filed.row_version)
@@ -77,7 +77,7 @@ async def list_requests(
     requester: Annotated[str | None, Query(max_length=100, description="who filed it")] = None,
 ) -> RequestPage:
     """Requests, filtered, in a stable order."""
-    page = await service.list_requests(
+    page = await listing.list_requests(
         session,
         cursor=paging.window.cursor,
         limit=paging.window.limit,
@@ -134,7 +134,7 @@ async def history(
 @router.get("/inbox", response_model=Page[RequestRead])
 async def inbox(session: Session, actor: Authenticated, paging: Paging) -> Page[RequestRead]:
     """Requests waiting for me (my roles, or roles I stand in for), soonest due first."""
-    return paging.respond(await service.inbox(session, actor, service.utc_now(), paging.window))
+    return paging.respond(await listing.inbox(session, actor, service.utc_now(), paging.window))
 
 
 @router.post("/delegations", status_code=status.HTTP_201_CREATED, response_model=DelegationRead)
@@ -171,7 +171,7 @@ async def put_workflow(
     key: WorkflowKey, definition: WorkflowDefinition, session: Session, actor: Admin
 ) -> WorkflowRead:
     """Save a new version of a workflow (open requests keep their route)."""
-    return await service.set_workflow(session, key, definition, actor)
+    return await admin.set_workflow(session, key, definition, actor)
 
 
 @router.get("/audit/verify", response_model=admin.ChainVerification)

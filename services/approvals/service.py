@@ -1,4 +1,5 @@
-"""Approvals' domain operations: open a request, route it, decide it, publish the outcome."""
+"""Approvals' core: the workflow in force, opening a request on its route, moving it to the
+next stage, closing it, publishing the outcome, and reading one request."""
 
 from __future__ import annotations
 
@@ -11,24 +12,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.approvals import SERVICE, audit, budget, notices
-from services.approvals.models import ApprovalRequest, Decision, Workflow, bus, idempotency
+from services.approvals import SERVICE, audit, notices
+from services.approvals.models import ApprovalRequest, Decision, bus
 from services.approvals.repository import ApprovalRepository
 from services.approvals.schemas import (
     DecisionRead,
-    PolicyRead,
-    RequestCreate,
-    RequestPage,
     RequestRead,
-    RoutePreview,
     StageRead,
-    WorkflowRead,
 )
 from services.approvals.settings import get_approval_settings
 from services.approvals.workflows import (
     DEFAULT_WORKFLOWS,
     WorkflowDefinition,
-    policies,
     route,
     workflow_key,
 )
@@ -39,12 +34,10 @@ from shared.contract.events.approvals import (
     ApprovalRequestedV1,
     RequestKind,
 )
-from shared.contract.types import CostType, Money, Role
+from shared.contract.types import CostType, Money
 from shared.kit.auth import Principal
 from shared.kit.bus.outbox import Outbox
-from shared.kit.errors import Conflict, Forbidden, NotFound, RuleViolated
-from shared.kit.pagination import Page, PageWindow, decode_cursor, encode_cursor, page_in_memory
-from shared.kit.settings import get_settings
+from shared.kit.errors import Conflict, NotFound
 
 outbox = Outbox(bus.outbox, source=SERVICE)
 
@@ -65,12 +58,6 @@ class StageAlreadyDecided(Conflict):
     slug = "stage-already-decided"
 
 
-class PolicyRefused(RuleViolated):
-    """A creation policy (lead time, attachment) does not hold."""
-
-    slug = "policy-refused"
-
-
 async def workflow_in_force(session: AsyncSession, key: str) -> tuple[int, WorkflowDefinition]:
     """The newest admin-edited version of a workflow, else the built-in one (version 1)."""
     stored = await ApprovalRepository(session).workflow(key)
@@ -79,112 +66,6 @@ async def workflow_in_force(session: AsyncSession, key: str) -> tuple[int, Workf
     if key not in DEFAULT_WORKFLOWS:
         raise NotFound(f"no workflow {key!r}")
     return 1, DEFAULT_WORKFLOWS[key]
-
-
-async def set_workflow(
-    session: AsyncSession, key: str, definition: WorkflowDefinition, actor: Principal
-) -> WorkflowRead:
-    """Save a new version of a workflow; requests already open keep the route they had."""
-    version, _current = await workflow_in_force(session, key)
-    row = Workflow(
-        key=key,
-        version=version + 1,
-        definition=definition.model_dump(mode="json"),
-        created_by=actor.subject,
-    )
-    await ApprovalRepository(session).add(row)
-    await audit.append(
-        session,
-        request_id=None,
-        actor=actor.subject,
-        action="workflow.changed",
-        detail={"key": key, "version": row.version},
-    )
-    return WorkflowRead(key=key, version=row.version, definition=definition)
-
-
-async def preview(session: AsyncSession, data: RequestCreate, now: datetime) -> RoutePreview:
-    """The chain and policy results the same request would get, without filing it."""
-    key = workflow_key(data.kind, data.cost_type)
-    version, workflow = await workflow_in_force(session, key)
-    settings = get_approval_settings()
-    stages = route(workflow, data.amount, settings.default_stage_sla_hours)
-    results = policies(
-        kind=data.kind,
-        cost_type=data.cost_type,
-        event_on=data.event_on,
-        attachments=[a.model_dump() for a in data.attachments],
-        now=now,
-        timezone=get_settings().company_timezone,
-        settings=settings,
-    )
-    if (fits := await budget.check(session, data)) is not None:
-        results.append(fits)
-    return RoutePreview(
-        workflow=key,
-        workflow_version=version,
-        stages=[StageRead(**asdict(s), status="preview") for s in stages],
-        policies=[PolicyRead(**asdict(p)) for p in results],
-    )
-
-
-async def file_request(
-    session: AsyncSession,
-    data: RequestCreate,
-    actor: Principal,
-    now: datetime,
-    client_address: str | None = None,
-    *,
-    key: str | None = None,
-) -> RequestRead:
-    """File a request over REST (once per Idempotency-Key), refused when a policy does not hold."""
-    return await idempotency.run(
-        session,
-        key=key,
-        principal=actor.subject,
-        scope="POST /approvals/requests",
-        request=data,
-        produce=lambda: _file_request(session, data, actor, now, client_address),
-        model=RequestRead,
-    )
-
-
-async def _file_request(
-    session: AsyncSession,
-    data: RequestCreate,
-    actor: Principal,
-    now: datetime,
-    client_address: str | None,
-) -> RequestRead:
-    checked = await preview(session, data, now)
-    failing = [p for p in checked.policies if not p.passed]
-    if data.override_reason and Role.ADMIN not in actor.roles:
-        raise Forbidden("only an admin may override a policy", field="override_reason")
-    if failing and not data.override_reason:
-        first = failing[0]
-        raise PolicyRefused(
-            first.message,
-            rule=first.rule,
-            field=first.field,
-            errors=[{"rule": p.rule, "field": p.field, "message": p.message} for p in failing],
-        )
-    return await open_request(
-        session,
-        kind=data.kind,
-        title=data.title,
-        reference_id=uuid.uuid4(),
-        requester=actor.subject,
-        now=now,
-        plan_id=data.plan_id or await budget.plan_of_line(session, data.budget_line_id),
-        budget_line_id=data.budget_line_id,
-        amount=data.amount,
-        currency=data.currency,
-        cost_type=data.cost_type,
-        event_on=data.event_on,
-        attachments=[a.model_dump() for a in data.attachments],
-        policy_override=data.override_reason if failing else None,
-        client_address=client_address,
-    )
 
 
 async def open_request(
@@ -368,47 +249,6 @@ async def get(session: AsyncSession, request_id: uuid.UUID) -> RequestRead:
     if request is None:
         raise RequestNotFound(f"no approval request {request_id}")
     return await read(session, request)
-
-
-async def list_requests(
-    session: AsyncSession, *, cursor: str | None, limit: int, **filters: Any
-) -> RequestPage:
-    """A page of requests in a stable order."""
-    after_text = decode_cursor(cursor)
-    try:
-        after = uuid.UUID(after_text) if after_text else None
-    except ValueError as exc:
-        raise RuleViolated("cursor is not one this API issued", field="cursor") from exc
-    rows = await ApprovalRepository(session).list_page(after=after, limit=limit, **filters)
-    items = [await read(session, r) for r in rows[:limit]]
-    return RequestPage(
-        items=items, next_cursor=encode_cursor(str(items[-1].id)) if len(rows) > limit else None
-    )
-
-
-async def inbox(
-    session: AsyncSession, actor: Principal, now: datetime, window: PageWindow
-) -> Page[RequestRead]:
-    """Pending requests whose open stage the caller (or someone they stand in for) decides,
-    soonest due first (stages without an SLA last); whose they are is decided per request in
-    Python, so the page is cut from the matching requests."""
-    roles = await roles_for(session, actor, now)
-    waiting = []
-    for request in await ApprovalRepository(session).pending():
-        stage = request.stages[request.current_stage]
-        deciders = set(stage["roles"]) | set(stage.get("escalated_to", []))
-        if request.requester != actor.subject and (
-            deciders & set(roles) or Role.ADMIN.value in roles
-        ):
-            waiting.append(await read(session, request))
-    return page_in_memory(waiting, window, lambda r: (_due(r), r.id))
-
-
-def _due(request: RequestRead) -> datetime:
-    return request.stages[request.current_stage].due_at or _NO_SLA
-
-
-_NO_SLA = datetime.max.replace(tzinfo=UTC)
 
 
 def utc_now() -> datetime:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from services.tasks import dependencies, progress_log, service, views
+from services.tasks import dependencies, ownership, progress_log, service, transitions, views
 from services.tasks.schemas import (
     ChangeRead,
     HolidayIn,
@@ -154,7 +154,7 @@ async def change_status(
     if_match: IfMatch = None,
 ) -> TaskRead:
     """Start, submit, approve (R2), return (R2), block or cancel a task."""
-    task = await service.change_status(session, task_id, data, actor, if_match, _today().date())
+    task = await transitions.change_status(session, task_id, data, actor, if_match, _today().date())
     return _shown(response, task)
 
 
@@ -168,7 +168,7 @@ async def reassign(
     if_match: IfMatch = None,
 ) -> TaskRead:
     """Hand the task to another R1 or R2, with the reason kept."""
-    return _shown(response, await service.reassign(session, task_id, data, actor, if_match))
+    return _shown(response, await ownership.reassign(session, task_id, data, actor, if_match))
 
 
 @router.patch("/tasks/{task_id}", response_model=TaskRead)

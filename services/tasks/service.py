@@ -1,10 +1,11 @@
-"""Tasks' domain operations: WBS nodes, ownership, dependencies, status and the issue log."""
+"""Tasks' WBS nodes: reading, creating and editing them, who may work on them, and their
+change history."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,39 +21,21 @@ from services.tasks.models import (
 from services.tasks.repository import KnownPlanRepository, TaskRepository
 from services.tasks.schemas import (
     DependencyRead,
-    Reassignment,
-    StatusChange,
     TaskCreate,
     TaskRead,
     TaskUpdate,
 )
 from shared.contract.events.tasks import (
-    TaskCompletedV1,
     TaskCreatedV1,
-    TaskReassignedV1,
-    TaskStatusChangedV1,
 )
 from shared.contract.types import Role
 from shared.kit.auth import Principal
 from shared.kit.bus.outbox import Outbox
 from shared.kit.errors import Conflict, Forbidden, NotFound, RuleViolated
 from shared.kit.http import check_version
-from shared.kit.wording import a_or_an
 
 outbox = Outbox(bus.outbox, source=SERVICE)
 
-# Which status may follow which; done needs R2, and some steps need a reason.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "not_started": frozenset({"in_progress", "blocked", "cancelled"}),
-    "in_progress": frozenset({"submitted", "blocked", "cancelled"}),
-    "submitted": frozenset({"done", "returned"}),
-    "returned": frozenset({"in_progress", "cancelled"}),
-    "blocked": frozenset({"not_started", "in_progress", "cancelled"}),
-    "done": frozenset(),
-    "cancelled": frozenset(),
-}
-NEEDS_REASON = frozenset({"blocked", "cancelled", "returned"})
-R2_DECIDES = frozenset({"done", "returned"})
 # Besides the task's R1 and R2, the people who plan the campaign may move and log any task.
 PLANNERS = frozenset({Role.SPECIALIST, Role.SUPERVISOR, Role.MANAGER})
 
@@ -68,7 +51,8 @@ def check_participant(task: Task, actor: Principal) -> None:
     )
 
 
-def _check_owner_is_not_approver(owner_id: str, approver_id: str) -> None:
+def check_owner_is_not_approver(owner_id: str, approver_id: str) -> None:
+    """R1 and R2 are two different people."""
     if not rules.owner_is_not_approver(owner_id, approver_id):
         raise RuleViolated(rules.OWNER_IS_NOT_APPROVER, field="approver_id", rule="r1-is-not-r2")
 
@@ -79,12 +63,6 @@ class PlanUnknown(NotFound):
 
 class TaskNotFound(NotFound):
     """No task with this id."""
-
-
-class IllegalTransition(Conflict):
-    """The task's status does not allow this step."""
-
-    slug = "illegal-transition"
 
 
 async def get_known_plan(session: AsyncSession, plan_id: uuid.UUID) -> KnownPlan:
@@ -162,7 +140,7 @@ async def create_task(
     """Add a WBS node with its prerequisites, all checked before anything is stored."""
     plan = await get_known_plan(session, plan_id)
     repo = TaskRepository(session)
-    _check_owner_is_not_approver(data.owner_id, data.approver_id)
+    check_owner_is_not_approver(data.owner_id, data.approver_id)
     if data.starts_on < plan.starts_on or data.ends_on > plan.ends_on:
         raise RuleViolated(
             f"the task must lie within the plan period {plan.starts_on} – {plan.ends_on}",
@@ -286,122 +264,3 @@ async def remember_change(
             reason=reason,
         )
     )
-
-
-async def reassign(
-    session: AsyncSession,
-    task_id: uuid.UUID,
-    data: Reassignment,
-    actor: Principal,
-    if_match: str | None,
-) -> TaskRead:
-    """Change R1 and/or R2, recording who, when and why."""
-    task = await get_task(session, task_id, for_update=True)
-    check_version(task.row_version, if_match)
-    owner = data.owner_id or task.owner_id
-    approver = data.approver_id or task.approver_id
-    _check_owner_is_not_approver(owner, approver)
-    previous_owner, previous_approver = task.owner_id, task.approver_id
-    for field, new in (("owner_id", owner), ("approver_id", approver)):
-        if getattr(task, field) != new:
-            await remember_change(
-                session, task, field, getattr(task, field), new, actor.subject, data.reason
-            )
-            setattr(task, field, new)
-    task.row_version += 1
-    await outbox.record(
-        session,
-        TaskReassignedV1(
-            task_id=task.id,
-            plan_id=task.plan_id,
-            code=task.code,
-            name=task.name,
-            owner_id=owner,
-            approver_id=approver,
-            previous_owner_id=previous_owner,
-            previous_approver_id=previous_approver,
-            by=actor.subject,
-            reason=data.reason,
-        ),
-        subject=str(task.id),
-    )
-    return await read(session, task)
-
-
-async def change_status(
-    session: AsyncSession,
-    task_id: uuid.UUID,
-    data: StatusChange,
-    actor: Principal,
-    if_match: str | None,
-    today: date,
-) -> TaskRead:
-    """Move a task along; it cannot start before its prerequisites are done unless overridden."""
-    task = await get_task(session, task_id, for_update=True)
-    check_version(task.row_version, if_match)
-    if data.to not in TRANSITIONS[task.status]:
-        allowed = ", ".join(sorted(TRANSITIONS[task.status])) or "none"
-        raise IllegalTransition(
-            f"{a_or_an(task.status)} task cannot become {data.to} (allowed: {allowed})",
-            rule="task-lifecycle",
-        )
-    if data.to in NEEDS_REASON and not data.reason:
-        raise RuleViolated(f"{data.to} needs a reason", field="reason", rule="reason-required")
-    if data.to in R2_DECIDES and actor.subject != task.approver_id:
-        raise Forbidden(f"only the approver (R2) {task.approver_id} decides", rule="r2-decides")
-    check_participant(task, actor)
-    if data.to == "in_progress":
-        await _check_prerequisites(session, task, data.override_reason)
-    before = task.status
-    task.status, task.status_reason = data.to, data.reason or data.override_reason
-    if data.to == "done":
-        task.completion = 100
-    task.row_version += 1
-    await remember_change(
-        session, task, "status", before, data.to, actor.subject, data.reason or data.override_reason
-    )
-    await outbox.record(
-        session,
-        TaskStatusChangedV1(
-            task_id=task.id,
-            plan_id=task.plan_id,
-            code=task.code,
-            name=task.name,
-            from_status=before,
-            to_status=data.to,
-            by=actor.subject,
-            reason=data.reason or data.override_reason,
-        ),
-        subject=str(task.id),
-    )
-    if data.to == "done":
-        await outbox.record(
-            session,
-            TaskCompletedV1(
-                task_id=task.id,
-                plan_id=task.plan_id,
-                code=task.code,
-                name=task.name,
-                owner_id=task.owner_id,
-                completed_on=today,
-            ),
-            subject=str(task.id),
-        )
-    return await read(session, task)
-
-
-async def _check_prerequisites(session: AsyncSession, task: Task, override: str | None) -> None:
-    repo = TaskRepository(session)
-    waiting = []
-    for dependency in await repo.dependencies([task.id]):
-        before = await repo.get(dependency.prerequisite_id)
-        if before is not None and before.status != "done":
-            waiting.append(before.code)
-    if waiting and not override:
-        raise RuleViolated(
-            f"{task.code} waits for {', '.join(sorted(waiting))} to be done "
-            "(or give override_reason)",
-            field="to",
-            rule="prerequisites-done",
-            waiting_for=sorted(waiting),
-        )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from allinone.app import create_allinone_app
-from demo.__main__ import serving
+from demo.harness import serving
 from shared.kit.settings import BusKind, Settings
 
 

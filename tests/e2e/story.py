@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from demo.__main__ import Receiver
+from demo.harness import Receiver
 from shared.contract.types import Role
 from tests.conftest import bearer
 from tests.polling import eventually

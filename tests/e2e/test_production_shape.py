@@ -23,7 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from demo.__main__ import Receiver, play, serving
+from demo.harness import Receiver, serving
+from demo.story import play
 from distributed.processes import Fleet, ServiceProcess, wait_ready
 from distributed.router import Router
 from shared.contract.types import Role

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from demo.__main__ import serving
+from demo.harness import serving
 from distributed.router import Router
 from tests.e2e.conftest import free_port
 

@@ -7,7 +7,8 @@ import json
 
 from sqlalchemy import text
 
-from demo.__main__ import Receiver, play, serving
+from demo.harness import Receiver, serving
+from demo.story import play
 from shared.kit.db import create_engine
 from tests.e2e.conftest import free_port
 from tests.e2e.story import assert_plan_lifecycle, assert_story_end_state

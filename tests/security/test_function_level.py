@@ -80,7 +80,8 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "POST /planning/plans": PLANNER,
         "GET /planning/plans": ANY_USER,
         "GET /planning/plans/{plan_id}": ANY_USER,
-        # Object level too: a specialist writes only their team's plans (test_object_level).
+        # Object level too: a specialist writes only their team's plans
+        # (test_object_level_plan_team).
         "PATCH /planning/plans/{plan_id}": PLANNER,
         "PUT /planning/plans/{plan_id}/members": PLANNER,
         "PUT /planning/plans/{plan_id}/objectives": PLANNER,
@@ -189,7 +190,8 @@ PERMISSIONS: Final[dict[str, dict[str, Access]]] = {
         "POST /approvals/requests": ANY_USER,
         "GET /approvals/requests": ANY_USER,
         "GET /approvals/requests/{request_id}": ANY_USER,
-        # Any user may try; the open stage's roles decide (object-level, see test_object_level).
+        # Any user may try; the open stage's roles decide (object-level, see
+        # test_object_level_approvals).
         "POST /approvals/requests/{request_id}/decisions": ANY_USER,
         "GET /approvals/requests/{request_id}/history": ANY_USER,
         "GET /approvals/inbox": ANY_USER,
