@@ -98,7 +98,9 @@ async def test_a_peer_outlier_school_is_flagged_within_a_minute_and_net_excludes
         return D(row["actual_gross"]), D(row["actual_net"]), got.json()["excluded_entity_days"]
 
     assert await registrations() == (D(420), D(420), 0)  # 25 + 30 + 30 + 35 + 300
-    (flag,) = (await client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)).json()
+    (flag,) = (await client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)).json()[
+        "items"
+    ]
     decided = await client.put(
         f"/metrics/plans/{plan_id}/fraud-flags/{flag['id']}",
         json={"status": "excluded", "note": "sign-ups from one dormitory IP"},
