@@ -7,6 +7,7 @@ from html import escape
 from urllib.parse import quote
 
 from services.metrics.reporting import charts, tables
+from services.metrics.reporting.cells import Table
 from services.metrics.reporting.columns import figure
 from services.metrics.reporting.data import ReportData
 from services.metrics.reporting.i18n import Words
@@ -36,6 +37,10 @@ tr{break-inside:avoid}svg{max-width:100%!important}}
 """
 _NUMERIC = {"money", "percent", "number", "date"}
 _BARS_LEGEND = "Solid bars met the target; hatched bars fell short. The dashed line is 100%."
+_EXPERIMENTS_NOTE = (
+    "Each verdict is a fixed-horizon two-proportion test at the 5% level: read it once every "
+    "arm has reached its minimum sample."
+)
 _BUDGET_NOTE = (
     "Committed amounts and the contingency reserve are kept by the planning service; this "
     "report shows the planned channel budgets against the spend the sources reported."
@@ -46,7 +51,7 @@ def _para(words: Words, message: str, **values: object) -> str:
     return f"<p>{escape(words(message, **values))}</p>"
 
 
-def _table(table: tables.Table, css: str = "") -> str:
+def _table(table: Table, css: str = "") -> str:
     head = "".join(f"<th scope='col'>{escape(c)}</th>" for c in table.columns)
     body = []
     for row in table.rows:
@@ -148,8 +153,14 @@ def render(data: ReportData, words: Words) -> str:
             "; ".join(f"{label}: {text}" for label, _v, text in steps),
             steps,
         )
+        found = "".join(f"<li>{escape(row[1].text)}</li>" for row in sections["bottlenecks"].rows)
         parts.append(
-            _section("funnel", words("Funnel"), f"<figure>{chart}</figure>{_table(funnel)}")
+            _section(
+                "funnel",
+                words("Funnel"),
+                f"<figure>{chart}</figure>{_table(funnel)}"
+                f"<h3>{escape(words('Funnel bottlenecks'))}</h3><ul class='findings'>{found}</ul>",
+            )
         )
     else:
         parts.append(
@@ -157,6 +168,14 @@ def render(data: ReportData, words: Words) -> str:
                 "funnel",
                 words("Funnel"),
                 f"<p>{escape(words('No funnel figures were reported.'))}</p>",
+            )
+        )
+    if "experiments" in sections:
+        parts.append(
+            _section(
+                "experiments",
+                words("A/B experiments"),
+                _table(sections["experiments"]) + _para(words, _EXPERIMENTS_NOTE),
             )
         )
     tree = sections["decomposition"]

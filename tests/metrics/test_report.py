@@ -4,6 +4,7 @@ zh-CN and English, all channels with their currency, exported as CSV and XLSX.""
 from __future__ import annotations
 
 import csv
+import html
 import io
 from datetime import date
 
@@ -245,3 +246,157 @@ async def test_fraud_exclusions_and_unsettled_days_are_marked_where_they_change_
     assert "Net of entity-days" not in gmv
     assert "Provisional" not in gmv
     assert "1 entity-days are excluded as fraud" in text
+
+
+async def _customers_and_experiments(
+    client: httpx.AsyncClient, plan_id: str, source: str, secret: str
+) -> None:
+    """New customers, orders and repeat buyers per channel, the classical-CLTV parameters
+    (margin 0.4, 3 orders a year, 2 years; floor 2), and two A/B tests on CTR."""
+    batch = canonical(
+        "2024-06-22T09:00:00Z",
+        ("feed", "2024-06-18", "new_users", "20000"),
+        ("feed", "2024-06-18", "orders", "30000"),
+        ("feed", "2024-06-18", "repeat_customers", "5000"),
+        ("search", "2024-06-18", "new_users", "2000"),
+        ("search", "2024-06-18", "orders", "8500"),
+    )
+    assert (await post(client, source, secret, batch)).status_code == 200
+    parameters = await client.put(
+        f"/metrics/plans/{plan_id}/channels/parameters",
+        json={
+            "gross_margin": "0.4",
+            "purchase_frequency": "3",
+            "lifespan_years": "2",
+            "cltv_cac_floor": "2",
+        },
+        headers=MANAGER,
+    )
+    assert parameters.status_code == 200, parameters.text
+    for name, minimum in (("feed vs search creative", 1000), ("long test", 100_000_000)):
+        started = await client.post(
+            f"/metrics/plans/{plan_id}/experiments",
+            json={
+                "name": name,
+                "metric": "ctr",
+                "arms": [
+                    {"name": "feed creative", "entities": ["feed"]},
+                    {"name": "search creative", "entities": ["search"]},
+                ],
+                "minimum_sample": minimum,
+            },
+            headers=MANAGER,
+        )
+        assert started.status_code == 201, started.text
+
+
+async def test_channels_show_cltv_and_the_ineffective_mark_funnels_their_bottleneck(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _, source, secret = await seeded(client, database_url)
+    await _customers_and_experiments(client, str(plan_id), source, secret)
+    page = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.html",
+        params={**AS_OF, "lang": "en"},
+        headers=MANAGER,
+    )
+    text = html.unescape(page.text)
+    channels = text[text.index("data-section='channels'") : text.index("data-section='budget'")]
+    feed = channels[channels.index("Douyin feed ads") : channels.index("Baidu search")]
+    # feed: CAC 692,307.69 / 20,000 new customers = 34.62; AOV 4,500,000 / 30,000 = 150;
+    # CLTV 150 × 3 × 0.4 × 2 = 360; 360 / 34.62 = 10.3986, above the floor of 2
+    assert "CN¥34.62" in feed
+    assert "CN¥360.00 (by formula)" in feed
+    assert "10.4" in feed
+    assert "no (CLTV/CAC at or above the floor 2)" in feed
+    # search, moved out of the plan, still judged: CAC 500,000 / 2,000 = 250; AOV
+    # 1,700,000 / 8,500 = 200; CLTV 200 × 3 × 0.4 × 2 = 480; 480 / 250 = 1.92 < 2
+    search = channels[channels.index("Baidu search") :]
+    assert "CN¥250.00" in search
+    assert "CN¥480.00 (by formula)" in search
+    assert "1.92" in search
+    assert "yes: CLTV/CAC is 1.9200 (CLTV 480.00 over CAC 250.00), below the floor 2" in search
+    assert "no customer lifetime value is reported" not in text
+    # feed: clicks → registrations 100,000 / 300,000 = 33.33 % against search's
+    # 80,000 / 100,000 = 80 %: (80 − 33.33) / 80 = 58 % lower, worse than its CTR (3 % against
+    # 5 %, 40 % lower)
+    assert (
+        "Bottleneck of Douyin feed ads: Clicks → New registered users converts at 33.33%, "
+        "against 80.00% on the plan's other channels (58% lower)." in text
+    )
+    assert "No step of Baidu search converts below its comparison." in text
+    # the period before has registrations but no clicks to convert from
+    assert "Not enough figures to compare the funnel of the whole plan." in text
+    # CTR feed 300,000 / 10,000,000 = 3 %, search 100,000 / 2,000,000 = 5 %
+    experiments = text[text.index("<section id='experiments'") :]
+    assert "3.00%" in experiments
+    assert "5.00%" in experiments
+    assert "winner: search creative" in experiments
+    assert "not enough data: each arm needs 100,000,000 Impressions" in experiments
+
+
+async def test_the_diagnosis_reads_in_chinese_and_exports_its_columns(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    plan_id, _, source, secret = await seeded(client, database_url)
+    await _customers_and_experiments(client, str(plan_id), source, secret)
+    page = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.html",
+        params={**AS_OF, "lang": "zh-CN"},
+        headers=MANAGER,
+    )
+    text = html.unescape(page.text)
+    assert "¥360.00（按经典公式）" in text
+    assert "是：CLTV/CAC 为 1.9200（CLTV 480.00 ÷ CAC 250.00），低于下限 2" in text
+    assert (
+        "Douyin feed ads的瓶颈：点击量 → 新注册用户 转化率为 33.33%，本计划其他渠道为 80.00%"
+        "（低 58%）。" in text
+    )
+    assert "胜出：search creative" in text
+    assert "无显著差异" not in text
+
+    book = openpyxl.load_workbook(
+        io.BytesIO(
+            (
+                await client.get(
+                    f"/metrics/plans/{plan_id}/evaluation.xlsx",
+                    params={**AS_OF, "lang": "en"},
+                    headers=MANAGER,
+                )
+            ).content
+        )
+    )
+    sheet = list(book["Channels"].iter_rows(values_only=True))
+    header = sheet[0]
+    assert header[7:] == ("New customers", "CAC", "CLTV", "CLTV/CAC", "Ineffective")
+    rows = {row[0]: row for row in sheet[1:]}
+    assert rows["Douyin feed ads"][7:11] == (20000, 34.62, 360, 10.3986)
+    assert rows["Baidu search"][7:11] == (2000, 250, 480, 1.92)
+    assert str(rows["Baidu search"][11]).startswith("yes: CLTV/CAC is 1.9200")
+    bottlenecks = list(book["Funnel bottlenecks"].iter_rows(values_only=True))
+    feed = next(row for row in bottlenecks if row[0] == "Douyin feed ads")
+    assert feed[2:] == (0.333333, 0.8, 0.583334)
+    # a sheet name holds no "/"
+    trials = list(book["A B experiments"].iter_rows(values_only=True))
+    assert [(row[0], row[2], row[3], row[4]) for row in trials[1:]] == [
+        ("feed vs search creative", "feed creative", 0.03, 10000000),
+        ("feed vs search creative", "search creative", 0.05, 2000000),
+        ("long test", "feed creative", 0.03, 10000000),
+        ("long test", "search creative", 0.05, 2000000),
+    ]
+
+    lines = list(
+        csv.reader(
+            io.StringIO(
+                (
+                    await client.get(
+                        f"/metrics/plans/{plan_id}/evaluation.csv",
+                        params={**AS_OF, "lang": "zh-CN"},
+                        headers=MANAGER,
+                    )
+                ).content.decode("utf-8-sig")
+            )
+        )
+    )
+    feed_line = next(row for row in lines if row[:1] == ["Douyin feed ads"])
+    assert feed_line[7:11] == ["20000", "34.62", "360", "10.3986"]

@@ -87,7 +87,8 @@ async def set_parameters(
     return await parameters(session, plan_id)
 
 
-def _params(read: ChannelParametersRead) -> rules.Parameters:
+def rule_parameters(read: ChannelParametersRead) -> rules.Parameters:
+    """The stored parameters as the rules read them."""
     return rules.Parameters(
         gross_margin=read.gross_margin,
         purchase_frequency=read.purchase_frequency,
@@ -108,7 +109,7 @@ async def _channel_figures(
     return {channel: rules.Figures.of(values) for channel, values in sums.items()}
 
 
-async def _cohorts(
+async def cohorts_by_channel(
     session: AsyncSession, target: PlanTarget, first: date, last: date
 ) -> dict[str, list[rules.Cohort]]:
     """channel id → its cohorts acquired in [first, last], revenue in the plan's currency.
@@ -134,45 +135,20 @@ async def efficiency(
     target = await targets(session, plan_id)
     words = Words(language, target.currency)
     read = await parameters(session, plan_id)
-    params = _params(read)
+    params = rule_parameters(read)
     figures = await _channel_figures(session, plan_id, first, last, rules.METRICS)
-    cohorts = await _cohorts(session, target, first, last)
-    rows = []
-    for channel in target.channels:
-        key = str(channel["channel_id"])
-        own = figures.get(key, rules.Figures())
-        own_cohorts = cohorts.get(key, [])
-        by_cohort = rules.cohort_cltv(own_cohorts, params.gross_margin) if own_cohorts else None
-        classical = rules.classical_cltv(rules.aov(own), params)
-        used = by_cohort if by_cohort is not None else classical
-        acquisition = rules.cac(own)
-        ratio, mark = rules.judge(acquisition, own, used, params.cltv_cac_floor)
-        rows.append(
-            ChannelEfficiency(
-                channel_id=channel["channel_id"],
-                name=channel["name"],
-                spend=own.spend,
-                new_customers=own.new_customers,
-                orders=own.orders,
-                gmv=own.gmv,
-                cac=acquisition,
-                aov=rules.aov(own),
-                repeat_purchase_rate=rules.repeat_rate(own),
-                roi=rules.roi(own),
-                cltv=Cltv(
-                    basis="cohort" if by_cohort is not None else "classical" if classical else None,
-                    value=used,
-                    cohort=by_cohort,
-                    cohort_customers=sum((c.customers for c in own_cohorts), Decimal(0)),
-                    cohort_oldest_age_days=max((c.age_days for c in own_cohorts), default=None),
-                    classical=classical,
-                ),
-                cltv_cac=ratio,
-                ineffective=mark.ineffective,
-                code=mark.code,
-                reason=words(mark.message, **mark.values) if mark.message else None,
-            )
+    cohorts = await cohorts_by_channel(session, target, first, last)
+    rows = [
+        judged(
+            uuid.UUID(str(channel["channel_id"])),
+            str(channel["name"]),
+            figures.get(str(channel["channel_id"]), rules.Figures()),
+            cohorts.get(str(channel["channel_id"]), []),
+            params,
+            words,
         )
+        for channel in target.channels
+    ]
     return PlanChannelEfficiency(
         plan_id=plan_id,
         currency=target.currency,
@@ -180,6 +156,47 @@ async def efficiency(
         to=last,
         parameters=read,
         channels=rows,
+    )
+
+
+def judged(
+    channel_id: uuid.UUID,
+    name: str,
+    own: rules.Figures,
+    own_cohorts: list[rules.Cohort],
+    params: rules.Parameters,
+    words: Words,
+) -> ChannelEfficiency:
+    """One channel's efficiency from its sums and cohorts: CLTV by cohort when there are
+    cohorts, else by formula; CLTV/CAC and the ineffective mark, its reason in ``words``."""
+    by_cohort = rules.cohort_cltv(own_cohorts, params.gross_margin) if own_cohorts else None
+    classical = rules.classical_cltv(rules.aov(own), params)
+    used = by_cohort if by_cohort is not None else classical
+    acquisition = rules.cac(own)
+    ratio, mark = rules.judge(acquisition, own, used, params.cltv_cac_floor)
+    return ChannelEfficiency(
+        channel_id=channel_id,
+        name=name,
+        spend=own.spend,
+        new_customers=own.new_customers,
+        orders=own.orders,
+        gmv=own.gmv,
+        cac=acquisition,
+        aov=rules.aov(own),
+        repeat_purchase_rate=rules.repeat_rate(own),
+        roi=rules.roi(own),
+        cltv=Cltv(
+            basis="cohort" if by_cohort is not None else "classical" if classical else None,
+            value=used,
+            cohort=by_cohort,
+            cohort_customers=sum((c.customers for c in own_cohorts), Decimal(0)),
+            cohort_oldest_age_days=max((c.age_days for c in own_cohorts), default=None),
+            classical=classical,
+        ),
+        cltv_cac=ratio,
+        ineffective=mark.ineffective,
+        code=mark.code,
+        reason=words(mark.message, **mark.values) if mark.message else None,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -76,11 +76,18 @@ class FunnelsRepository(Repository):
         return (await self.session.scalars(query)).all()
 
     async def channel_counts(
-        self, plan_id: uuid.UUID, first: date, last: date, metrics: Sequence[str]
+        self,
+        plan_id: uuid.UUID,
+        first: date,
+        last: date,
+        metrics: Sequence[str],
+        known_at: datetime | None = None,
     ) -> ChannelCounts:
         """Each channel's net sums of counters over [first, last] (an entity-day excluded as
-        fraudulent counts nothing; a metric never reported is absent, not 0)."""
-        rows = await RollupsRepository(self.session).channel_days(plan_id, first, last, metrics)
+        fraudulent counts nothing; a metric never reported is absent, not 0); with
+        ``known_at``, as the system knew them then."""
+        rollups = RollupsRepository(self.session, known_at)
+        rows = await rollups.channel_days(plan_id, first, last, metrics)
         counts: ChannelCounts = {}
         for _day, channel_key, metric, _gross, net, _entities in rows:
             per_metric = counts.setdefault(channel_key, {})

@@ -4,6 +4,7 @@ diagnosis before an adjustment: "conversion bottlenecks", "trend analysis agains
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -65,15 +66,26 @@ def _window(target: PlanTarget, first: date | None, last: date) -> tuple[date, d
 
 
 async def plan_funnels(
-    session: AsyncSession, plan_id: uuid.UUID, first: date | None, last: date, words: Words
+    session: AsyncSession,
+    plan_id: uuid.UUID,
+    first: date | None,
+    last: date,
+    words: Words,
+    *,
+    names: Mapping[str, str] | None = None,
+    known_at: datetime | None = None,
 ) -> PlanFunnels:
-    """The plan's funnel and each channel's, the bottleneck of each named in words."""
+    """The plan's funnel and each channel's, the bottleneck of each named in words.
+
+    ``names`` (channel id → name) names channels the current version no longer has, which are
+    otherwise shown by their id; with ``known_at``, the counts are those the system knew then.
+    """
     target = await targets(session, plan_id)
     first, last = _window(target, first, last)
     before_first, before_last = trends.previous_window(first, last)
     repo = FunnelsRepository(session)
-    now = await repo.channel_counts(plan_id, first, last, funnels.STEPS)
-    then = await repo.channel_counts(plan_id, before_first, before_last, funnels.STEPS)
+    now = await repo.channel_counts(plan_id, first, last, funnels.STEPS, known_at)
+    then = await repo.channel_counts(plan_id, before_first, before_last, funnels.STEPS, known_at)
     days = (last - first).days + 1
     whole = _funnel(None, words("the whole plan"), _total(now), None, _total(then), days, words)
     channels = _total({k: v for k, v in now.items() if k != PLAN_LEVEL})
@@ -95,7 +107,7 @@ async def plan_funnels(
                 days,
                 words,
             )
-            for channel_id, name in _channels(target, now)
+            for channel_id, name in _channels(target, now, names or {})
         ],
     )
 
@@ -109,12 +121,15 @@ def _total(counts: ChannelCounts) -> dict[str, Decimal]:
     return total
 
 
-def _channels(target: PlanTarget, counts: ChannelCounts) -> list[tuple[uuid.UUID, str]]:
-    """The plan's channels in its mix's order, then any other channel facts were booked to."""
+def _channels(
+    target: PlanTarget, counts: ChannelCounts, names: Mapping[str, str]
+) -> list[tuple[uuid.UUID, str]]:
+    """The plan's channels in its mix's order, then any other channel facts were booked to
+    (by its name in ``names``, else its id)."""
     named = [(uuid.UUID(c["channel_id"]), str(c["name"])) for c in target.channels]
     known = {str(channel_id) for channel_id, _ in named}
     extra = sorted(k for k in counts if k != PLAN_LEVEL and k not in known)
-    return named + [(uuid.UUID(k), k) for k in extra]
+    return named + [(uuid.UUID(k), names.get(k, k)) for k in extra]
 
 
 def _funnel(

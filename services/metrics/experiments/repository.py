@@ -28,6 +28,15 @@ class ExperimentsRepository(Repository):
         )
         return (await self.session.scalars(query)).all()
 
+    async def all_of_plan(self, plan_id: uuid.UUID) -> Sequence[Experiment]:
+        """Every experiment of a plan, oldest first (a plan runs a handful)."""
+        query = (
+            select(Experiment)
+            .where(Experiment.plan_id == plan_id)
+            .order_by(Experiment.created_at, Experiment.id)
+        )
+        return (await self.session.scalars(query)).all()
+
     async def experiment(self, experiment_id: uuid.UUID) -> Experiment | None:
         """One experiment."""
         return await self.session.get(Experiment, experiment_id)

@@ -162,6 +162,18 @@ async def review(
     )
 
 
+async def reviews(session: AsyncSession, plan_id: uuid.UUID) -> list[ExperimentReview]:
+    """The review of every experiment of a plan, oldest first; an experiment whose facts are
+    no proportion (more successes than trials) is left out, as its own review refuses it."""
+    out = []
+    for experiment in await ExperimentsRepository(session).all_of_plan(plan_id):
+        try:
+            out.append(await review(session, plan_id, experiment.id))
+        except Conflict:
+            continue
+    return out
+
+
 def _arm_result(rate: stats.ArmRate) -> ArmResult:
     return ArmResult(
         name=rate.counts.name,

@@ -15,6 +15,7 @@ from services.metrics.dictionary.catalogue import Dictionary
 from services.metrics.kpis import payouts
 from services.metrics.kpis import service as kpis_service
 from services.metrics.kpis.repository import KpisRepository
+from services.metrics.reporting.diagnosis import EFFICIENCY_METRICS, Diagnosis, diagnose
 from services.metrics.reporting.repository import sources_by_metric
 from services.metrics.rollups import service as rollups_service
 from services.metrics.schemas import (
@@ -114,6 +115,7 @@ class ReportData:
     trees: list[tuple[uuid.UUID, DecompositionRead]]
     sources: dict[str, list[str]]
     dictionary: Dictionary
+    diagnosis: Diagnosis
     names: dict[str, str] = field(default_factory=dict)
     # Metrics with figures on days a source may still restate (after ``kpis.final_through``).
     unsettled: set[str] = field(default_factory=set)
@@ -130,10 +132,12 @@ async def gather(
     plan_id: uuid.UUID,
     as_of: date,
     timezone: str,
+    language: str,
     known_at: datetime | None = None,
 ) -> ReportData:
-    """The evaluation, channels, daily trends, funnel and decomposition trees of a plan; with
-    ``known_at``, its figures as the system knew them then."""
+    """The evaluation, channels, daily trends, funnel, decomposition trees and diagnosis of a
+    plan, its sentences in ``language``; with ``known_at``, its figures as the system knew
+    them then."""
     evaluation = await service.evaluation(session, plan_id, as_of, known_at)
     standing = await kpis_service.kpis(session, plan_id, as_of, known_at)
     target = await KpisRepository(session).target(plan_id)
@@ -142,7 +146,14 @@ async def gather(
     dictionary = await derived.dictionary(session)
     last = max(min(as_of, target.ends_on), target.starts_on)
     objective_metrics = [o.metric for o in standing.objectives]
-    wanted = sorted({*CHANNEL_METRICS, *FUNNEL, *dictionary.base_metrics(objective_metrics)})
+    wanted = sorted(
+        {
+            *CHANNEL_METRICS,
+            *EFFICIENCY_METRICS,
+            *FUNNEL,
+            *dictionary.base_metrics(objective_metrics),
+        }
+    )
     daily = await rollups_service.rollups(
         session,
         plan_id,
@@ -187,6 +198,15 @@ async def gather(
         trees=trees,
         sources=await sources_by_metric(session, plan_id, target.starts_on, last),
         dictionary=dictionary,
+        diagnosis=await diagnose(
+            session,
+            target,
+            {line.channel_id: (line.name, line.sums) for line in channels if line.channel_id},
+            target.starts_on,
+            last,
+            language,
+            known_at,
+        ),
         names={o.metric: dictionary.name(o.metric) for o in standing.objectives},
         unsettled={
             metric

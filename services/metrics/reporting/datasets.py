@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.metrics.reporting.tables import Cell, Kind, Table
+from services.metrics.reporting.cells import Cell, Kind, Table
 from services.metrics.schemas import PlanKpis, PlanRollups
 from shared.contract.metric_dictionary import METRIC_DICTIONARY, MetricKind
 

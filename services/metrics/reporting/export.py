@@ -14,7 +14,7 @@ from babel.numbers import get_currency_symbol
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from services.metrics.reporting.tables import Cell, Table
+from services.metrics.reporting.cells import Cell, Table
 
 _SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
 

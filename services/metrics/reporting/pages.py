@@ -23,8 +23,8 @@ async def _prepared(
     known_at: datetime | None = None,
 ) -> tuple[ReportData, Words]:
     settings = get_settings()
-    data = await gather(session, plan_id, as_of, settings.company_timezone, known_at)
     locale = choose(lang, accept_language, settings.company_language)
+    data = await gather(session, plan_id, as_of, settings.company_timezone, locale, known_at)
     return data, Words(locale, data.evaluation.currency or "CNY")
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Header, Path, Query, Response
 
 from services.metrics.reporting import export
-from services.metrics.reporting import tables as tables_
+from services.metrics.reporting.cells import Table
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ExportForm = Annotated[str, Path(pattern="^(csv|xlsx)$")]
@@ -21,7 +21,7 @@ Lang = Annotated[
 AcceptLanguage = Annotated[str | None, Header(max_length=500)]
 
 
-def download(tables: list[tables_.Table], name: str, form: str, currency: str | None) -> Response:
+def download(tables: list[Table], name: str, form: str, currency: str | None) -> Response:
     """The tables as a CSV or XLSX attachment."""
     if form == "csv":
         return Response(

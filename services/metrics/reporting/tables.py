@@ -3,54 +3,16 @@ and XLSX exports its value (numbers as numbers, money with the plan currency's f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
-from typing import Literal
 
+from services.metrics.reporting import findings
+from services.metrics.reporting.cells import Cell, Table, money, number, percent, text
 from services.metrics.reporting.columns import figure, objective_lines
 from services.metrics.reporting.data import ChannelLine, ReportData, Trend, ratio
 from services.metrics.reporting.i18n import Words
 from services.metrics.schemas import DecompositionNodeRead
 
-Kind = Literal["text", "money", "percent", "number", "date"]
 _UNNAMED = ("plan level", "unmapped channel")  # facts of no channel of the plan
-
-
-@dataclass(frozen=True)
-class Cell:
-    """What the reader sees, and the value an export writes."""
-
-    text: str
-    value: Decimal | date | str | None = None
-    kind: Kind = "text"
-    note: str = ""
-
-
-@dataclass
-class Table:
-    """One section of the report."""
-
-    key: str
-    title: str
-    columns: list[str]
-    rows: list[list[Cell]] = field(default_factory=list)
-
-
-def _text(text: str) -> Cell:
-    return Cell(text, text)
-
-
-def _money(words: Words, amount: Decimal | None) -> Cell:
-    return Cell(words.money(amount), amount, "money" if amount is not None else "text")
-
-
-def _percent(words: Words, share: Decimal | None, digits: int = 0) -> Cell:
-    return Cell(words.percent(share, digits), share, "percent" if share is not None else "text")
-
-
-def _number(words: Words, value: Decimal | None) -> Cell:
-    return Cell(words.number(value), value, "number" if value is not None else "text")
 
 
 def objectives(data: ReportData, words: Words) -> Table:
@@ -76,8 +38,8 @@ def objectives(data: ReportData, words: Words) -> Table:
         actual = kpis[objective.objective_id].actual
         table.rows.append(
             [
-                _text(line.dimension),
-                _text(line.metric),
+                text(line.dimension),
+                text(line.metric),
                 Cell(line.target, kpis[objective.objective_id].target, "number"),
                 Cell(
                     line.actual,
@@ -85,12 +47,12 @@ def objectives(data: ReportData, words: Words) -> Table:
                     "number" if actual is not None else "text",
                     " ".join(line.marks),
                 ),
-                _percent(words, line.achievement_ratio),
-                _text(line.period_before),
-                _text(line.earlier_versions),
-                _text(line.source),
-                _text(line.analysis),
-                _text(line.suggestion),
+                percent(words, line.achievement_ratio),
+                text(line.period_before),
+                text(line.earlier_versions),
+                text(line.source),
+                text(line.analysis),
+                text(line.suggestion),
             ]
         )
     return table
@@ -111,7 +73,8 @@ def _membership(words: Words, line: ChannelLine) -> str:
 
 
 def channels(data: ReportData, words: Words) -> Table:
-    """Every channel the plan has had, its spend in the plan currency and its ratios."""
+    """Every channel the plan has had, its spend in the plan currency, its ratios, and the
+    diagnosis's CAC (per new customer), CLTV, CLTV/CAC and ineffective mark."""
     table = Table(
         "channels",
         words("Channels"),
@@ -121,26 +84,26 @@ def channels(data: ReportData, words: Words) -> Table:
             words("Spend ({currency})", currency=words.currency),
             words("CTR"),
             words("CVR"),
-            words("CAC"),
+            words("Cost per registration"),
             words("ROI"),
-            words("CLTV/CAC"),
+            *findings.efficiency_columns(words),
         ],
     )
     for line in data.channels:
         table.rows.append(
             [
-                _text(_name(words, line)),
-                _text(_membership(words, line)),
-                _money(words, line.spend),
-                _percent(words, line.ctr, 2),
-                _percent(words, line.cvr, 2),
-                _money(words, line.cac),
+                text(_name(words, line)),
+                text(_membership(words, line)),
+                money(words, line.spend),
+                percent(words, line.ctr, 2),
+                percent(words, line.cvr, 2),
+                money(words, line.cac),
                 Cell(
                     figure(data, words, "roi", line.roi),
                     line.roi,
                     "number" if line.roi is not None else "text",
                 ),
-                _text(words("no data (no customer lifetime value is reported)")),
+                *findings.efficiency_cells(data, words, line),
             ]
         )
     return table
@@ -168,29 +131,29 @@ def budget(data: ReportData, words: Words) -> Table:
         spent_total += line.spend or 0
         table.rows.append(
             [
-                _text(_name(words, line)),
-                _money(words, line.planned),
-                _text(kept_elsewhere),
-                _money(words, line.spend or Decimal(0)),
-                _money(words, line.remaining),
+                text(_name(words, line)),
+                money(words, line.planned),
+                text(kept_elsewhere),
+                money(words, line.spend or Decimal(0)),
+                money(words, line.remaining),
             ]
         )
     table.rows.append(
         [
-            _text(words("Contingency reserve")),
-            _text(kept_elsewhere),
-            _text(kept_elsewhere),
-            _text(kept_elsewhere),
-            _text(kept_elsewhere),
+            text(words("Contingency reserve")),
+            text(kept_elsewhere),
+            text(kept_elsewhere),
+            text(kept_elsewhere),
+            text(kept_elsewhere),
         ]
     )
     table.rows.append(
         [
-            _text(words("Total of the channels")),
-            _money(words, planned_total),
-            _text(kept_elsewhere),
-            _money(words, spent_total),
-            _money(words, planned_total - spent_total),
+            text(words("Total of the channels")),
+            money(words, planned_total),
+            text(kept_elsewhere),
+            money(words, spent_total),
+            money(words, planned_total - spent_total),
         ]
     )
     return table
@@ -234,11 +197,11 @@ def funnel(data: ReportData, words: Words) -> Table:
     for metric, value in data.funnel:
         table.rows.append(
             [
-                _text(words.metric(data.dictionary.name(metric))),
-                _number(words, value),
-                _percent(words, ratio(value, before), 2)
+                text(words.metric(data.dictionary.name(metric))),
+                number(words, value),
+                percent(words, ratio(value, before), 2)
                 if before is not None
-                else _text(words("first step")),
+                else text(words("first step")),
             ]
         )
         before = value
@@ -266,13 +229,13 @@ def decomposition(data: ReportData, words: Words) -> Table:
         def walk(node: DecompositionNodeRead, depth: int, metric: str = metric) -> None:
             table.rows.append(
                 [
-                    _text(metric),
-                    _text(words(node.level)),
-                    _text("\u2003" * depth + node.name),
-                    _number(words, node.target),
-                    _number(words, node.actual),
-                    _percent(words, node.achievement),
-                    _percent(words, node.payout_rate),
+                    text(metric),
+                    text(words(node.level)),
+                    text("\u2003" * depth + node.name),
+                    number(words, node.target),
+                    number(words, node.actual),
+                    percent(words, node.achievement),
+                    percent(words, node.payout_rate),
                 ]
             )
             for child in node.children:
@@ -290,5 +253,7 @@ def sections(data: ReportData, words: Words) -> list[Table]:
         budget(data, words),
         *(trend(data, words, series) for series in data.trends),
         funnel(data, words),
+        findings.bottlenecks(data, words),
+        *([findings.experiments(data, words)] if data.diagnosis.experiments else []),
         decomposition(data, words),
     ]
