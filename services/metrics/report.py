@@ -28,6 +28,13 @@ details summary{cursor:pointer;font-size:13px}
 .objectives th:nth-child(5){width:8%}.objectives th:nth-child(6){width:10%}
 .objectives th:nth-child(7){width:9%}.objectives th:nth-child(8){width:7%}
 .objectives th:nth-child(9){width:16%}.objectives th:nth-child(10){width:12%}
+td.wraps{white-space:normal}
+.channels th:nth-child(1){width:9%}.channels th:nth-child(2){width:8%}
+.channels th:nth-child(3){width:10%}.channels th:nth-child(4){width:6%}
+.channels th:nth-child(5){width:6%}.channels th:nth-child(6){width:8%}
+.channels th:nth-child(7){width:6%}.channels th:nth-child(8){width:7%}
+.channels th:nth-child(9){width:7%}.channels th:nth-child(10){width:9%}
+.channels th:nth-child(11){width:6%}.channels th:nth-child(12){width:18%}
 @page{size:A4;margin:12mm}
 @media print{body{margin:0;font-size:11px}td.num{white-space:normal}
 th{font-size:10px;overflow-wrap:anywhere}h2{margin-top:1rem}
@@ -37,6 +44,11 @@ tr{break-inside:avoid}svg{max-width:100%!important}}
 """
 _NUMERIC = {"money", "percent", "number", "date"}
 _BARS_LEGEND = "Solid bars met the target; hatched bars fell short. The dashed line is 100%."
+_RESERVE_NOTE = (
+    "Committed amounts and what is drawn from the contingency reserve are kept by the planning "
+    "service; this report shows the planned channel budgets and reserve against the spend the "
+    "sources reported."
+)
 _EXPERIMENTS_NOTE = (
     "Each verdict is a fixed-horizon two-proportion test at the 5% level: read it once every "
     "arm has reached its minimum sample."
@@ -57,7 +69,10 @@ def _table(table: Table, css: str = "") -> str:
     for row in table.rows:
         cells = []
         for cell in row:
-            klass = " class='num'" if cell.kind in _NUMERIC and not cell.note else ""
+            klass = ""
+            if cell.kind in _NUMERIC and not cell.note:
+                # A figure stays on one line; one with words after it ("by formula") may wrap.
+                klass = " class='num wraps'" if " " in cell.text.strip() else " class='num'"
             note = f"<span class='note'>{escape(cell.note)}</span>" if cell.note else ""
             cells.append(f"<td{klass}>{escape(cell.text)}{note}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -98,7 +113,8 @@ def render(data: ReportData, words: Words) -> str:
         _section(
             "budget",
             words("Budget"),
-            _table(sections["budget"]) + _para(words, _BUDGET_NOTE),
+            _table(sections["budget"])
+            + _para(words, _BUDGET_NOTE if data.diagnosis.reserve is None else _RESERVE_NOTE),
         ),
     ]
     trend_parts = []

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import httpx
 
 from shared.contract.events.planning import DecomposedNode, ObjectiveDecomposedV1, PlanTargetsSetV1
-from shared.contract.types import ObjectiveType, TargetKind
+from shared.contract.types import Money, ObjectiveType, TargetKind
 from tests.metrics.helpers import (
     MANAGER,
     announce,
@@ -30,8 +30,9 @@ FEED, SEARCH = uuid.uuid4(), uuid.uuid4()
 
 
 def targets(plan_id: uuid.UUID, registrations: uuid.UUID, version: int) -> PlanTargetsSetV1:
-    """The seed's four objectives; version 2 lowers the registrations target from 250,000 to
-    200,000 and moves Baidu search's budget to Douyin feed ads."""
+    """The seed's four objectives and a contingency reserve of 60,000; version 2 lowers the
+    registrations target from 250,000 to 200,000 and moves Baidu search's budget to Douyin feed
+    ads."""
     return plan_targets(
         plan_id,
         objective(
@@ -53,6 +54,7 @@ def targets(plan_id: uuid.UUID, registrations: uuid.UUID, version: int) -> PlanT
         channels=[channel(FEED, "Douyin feed ads", 380000), channel(SEARCH, "Baidu search", 120000)]
         if version == 1
         else [channel(FEED, "Douyin feed ads", 500000)],
+        contingency_reserve=Money(amount=Decimal(60000)),
     )
 
 

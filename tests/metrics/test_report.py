@@ -317,6 +317,11 @@ async def test_channels_show_cltv_and_the_ineffective_mark_funnels_their_bottlen
     assert "1.92" in search
     assert "yes: CLTV/CAC is 1.9200 (CLTV 480.00 over CAC 250.00), below the floor 2" in search
     assert "no customer lifetime value is reported" not in text
+    # planning announced a reserve of 60,000; what is committed and drawn it keeps itself
+    budget = text[text.index("data-section='budget'") : text.index("section id='trends'")]
+    reserve = budget[budget.index("Contingency reserve") :]
+    assert reserve.index("CN¥60,000.00") < reserve.index("kept by planning")
+    assert "planned channel budgets and reserve against the spend" in budget
     # feed: clicks → registrations 100,000 / 300,000 = 33.33 % against search's
     # 80,000 / 100,000 = 80 %: (80 − 33.33) / 80 = 58 % lower, worse than its CTR (3 % against
     # 5 %, 40 % lower)

@@ -54,6 +54,12 @@ async def on_budget(session: AsyncSession, event: PlanTargetsSetV1) -> None:
     )
 
 
+async def contingency_reserve(session: AsyncSession, plan_id: uuid.UUID) -> Decimal | None:
+    """The reserve of the plan's newest budget, or None before planning announced one."""
+    budget = await ChannelsRepository(session).budget(plan_id)
+    return None if budget is None else budget.contingency_reserve
+
+
 async def parameters(session: AsyncSession, plan_id: uuid.UUID) -> ChannelParametersRead:
     """The plan's CLTV parameters; the defaults (nothing set, floor 1) when never set."""
     stored = await ChannelsRepository(session).parameters(plan_id)

@@ -29,17 +29,24 @@ EFFICIENCY_METRICS = rules.METRICS
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Channel efficiency by channel id, the funnels with their bottlenecks, the experiments."""
+    """Channel efficiency by channel id under the plan's CLTV parameters, the funnels with
+    their bottlenecks, the experiments, and the contingency reserve planning announced."""
 
     efficiency: dict[uuid.UUID, ChannelEfficiency]
-    cltv_cac_floor: Decimal
+    parameters: rules.Parameters
     funnels: PlanFunnels
     experiments: list[ExperimentReview]
+    reserve: Decimal | None
 
     def bottlenecks(self) -> list[ChannelFunnel]:
         """The whole plan's funnel, then each channel's that has any step reported."""
         reported = [f for f in self.funnels.channels if any(s.count for s in f.steps)]
         return [self.funnels.plan, *reported]
+
+
+def _shown(name: str, words: Words) -> str:
+    """A channel's name; the report's own name for a channel no version names, translated."""
+    return words(name) if name == "unmapped channel" else name
 
 
 async def diagnose(
@@ -74,12 +81,15 @@ async def diagnose(
         first,
         last,
         words,
-        names={str(channel_id): name for channel_id, (name, _sums) in channels.items()},
+        names={
+            str(channel_id): _shown(name, words) for channel_id, (name, _sums) in channels.items()
+        },
         known_at=known_at,
     )
     return Diagnosis(
         efficiency=efficiency,
-        cltv_cac_floor=params.cltv_cac_floor,
+        parameters=params,
         funnels=funnels,
         experiments=await experiments_service.reviews(session, target.plan_id),
+        reserve=await channels_service.contingency_reserve(session, target.plan_id),
     )

@@ -26,9 +26,12 @@ def efficiency_columns(words: Words) -> list[str]:
     ]
 
 
-def _cltv(words: Words, found: ChannelEfficiency) -> Cell:
+def _cltv(words: Words, found: ChannelEfficiency, params: rules.Parameters) -> Cell:
     value = found.cltv.value
     if value is None:
+        formula = (params.gross_margin, params.purchase_frequency, params.lifespan_years)
+        if None not in formula and found.aov is None:
+            return text(words("no data (no orders, so no average order value)"))
         return text(words("no data ({reason})", reason=words(rules.CLTV_UNKNOWN)))
     basis = (
         words("{value} (by cohorts)", value=words.money(value))
@@ -60,14 +63,15 @@ def efficiency_cells(data: ReportData, words: Words, line: ChannelLine) -> list[
     """A channel's diagnosis cells; facts of no channel are not judged."""
     found = data.diagnosis.efficiency.get(line.channel_id) if line.channel_id else None
     if found is None:
-        why = text(words("not judged: facts of no channel"))
-        return [why] * len(efficiency_columns(words))
+        blank = text(words("no data"))
+        return [blank, blank, blank, blank, text(words("not judged: facts of no channel"))]
+    params = data.diagnosis.parameters
     return [
         number(words, found.new_customers),
         money(words, found.cac),
-        _cltv(words, found),
+        _cltv(words, found, params),
         _cltv_cac(words, found),
-        _mark(words, found, data.diagnosis.cltv_cac_floor),
+        _mark(words, found, params.cltv_cac_floor),
     ]
 
 

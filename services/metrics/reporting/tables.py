@@ -123,6 +123,7 @@ def budget(data: ReportData, words: Words) -> Table:
             words("Remaining"),
         ],
     )
+    reserve = data.diagnosis.reserve
     planned_total, spent_total = Decimal(0), Decimal(0)
     for line in data.channels:
         if line.planned is None and line.spend is None:
@@ -141,7 +142,8 @@ def budget(data: ReportData, words: Words) -> Table:
     table.rows.append(
         [
             text(words("Contingency reserve")),
-            text(kept_elsewhere),
+            # planning announces the reserve with each version; what is drawn from it it keeps
+            money(words, reserve) if reserve is not None else text(kept_elsewhere),
             text(kept_elsewhere),
             text(kept_elsewhere),
             text(kept_elsewhere),
