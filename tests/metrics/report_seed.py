@@ -138,3 +138,45 @@ def tree(plan_id: uuid.UUID, registrations: uuid.UUID) -> ObjectiveDecomposedV1:
             node("Tongji", "school", 160000, shanghai, "search"),
         ],
     )
+
+
+async def customers_and_experiments(
+    client: httpx.AsyncClient, plan_id: str, source: str, secret: str
+) -> None:
+    """New customers, orders and repeat buyers per channel, the classical-CLTV parameters
+    (margin 0.4, 3 orders a year, 2 years; floor 2), and two A/B tests on CTR."""
+    batch = canonical(
+        "2024-06-22T09:00:00Z",
+        ("feed", "2024-06-18", "new_users", "20000"),
+        ("feed", "2024-06-18", "orders", "30000"),
+        ("feed", "2024-06-18", "repeat_customers", "5000"),
+        ("search", "2024-06-18", "new_users", "2000"),
+        ("search", "2024-06-18", "orders", "8500"),
+    )
+    assert (await post(client, source, secret, batch)).status_code == 200
+    parameters = await client.put(
+        f"/metrics/plans/{plan_id}/channels/parameters",
+        json={
+            "gross_margin": "0.4",
+            "purchase_frequency": "3",
+            "lifespan_years": "2",
+            "cltv_cac_floor": "2",
+        },
+        headers=MANAGER,
+    )
+    assert parameters.status_code == 200, parameters.text
+    for name, minimum in (("feed vs search creative", 1000), ("long test", 100_000_000)):
+        started = await client.post(
+            f"/metrics/plans/{plan_id}/experiments",
+            json={
+                "name": name,
+                "metric": "ctr",
+                "arms": [
+                    {"name": "feed creative", "entities": ["feed"]},
+                    {"name": "search creative", "entities": ["search"]},
+                ],
+                "minimum_sample": minimum,
+            },
+            headers=MANAGER,
+        )
+        assert started.status_code == 201, started.text

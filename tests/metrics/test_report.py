@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from tests.metrics.helpers import MANAGER, canonical, post
-from tests.metrics.report_seed import seeded
+from tests.metrics.report_seed import customers_and_experiments, seeded
 
 AS_OF = {"as_of": "2024-06-30"}
 
@@ -248,53 +248,11 @@ async def test_fraud_exclusions_and_unsettled_days_are_marked_where_they_change_
     assert "1 entity-days are excluded as fraud" in text
 
 
-async def _customers_and_experiments(
-    client: httpx.AsyncClient, plan_id: str, source: str, secret: str
-) -> None:
-    """New customers, orders and repeat buyers per channel, the classical-CLTV parameters
-    (margin 0.4, 3 orders a year, 2 years; floor 2), and two A/B tests on CTR."""
-    batch = canonical(
-        "2024-06-22T09:00:00Z",
-        ("feed", "2024-06-18", "new_users", "20000"),
-        ("feed", "2024-06-18", "orders", "30000"),
-        ("feed", "2024-06-18", "repeat_customers", "5000"),
-        ("search", "2024-06-18", "new_users", "2000"),
-        ("search", "2024-06-18", "orders", "8500"),
-    )
-    assert (await post(client, source, secret, batch)).status_code == 200
-    parameters = await client.put(
-        f"/metrics/plans/{plan_id}/channels/parameters",
-        json={
-            "gross_margin": "0.4",
-            "purchase_frequency": "3",
-            "lifespan_years": "2",
-            "cltv_cac_floor": "2",
-        },
-        headers=MANAGER,
-    )
-    assert parameters.status_code == 200, parameters.text
-    for name, minimum in (("feed vs search creative", 1000), ("long test", 100_000_000)):
-        started = await client.post(
-            f"/metrics/plans/{plan_id}/experiments",
-            json={
-                "name": name,
-                "metric": "ctr",
-                "arms": [
-                    {"name": "feed creative", "entities": ["feed"]},
-                    {"name": "search creative", "entities": ["search"]},
-                ],
-                "minimum_sample": minimum,
-            },
-            headers=MANAGER,
-        )
-        assert started.status_code == 201, started.text
-
-
 async def test_channels_show_cltv_and_the_ineffective_mark_funnels_their_bottleneck(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     plan_id, _, source, secret = await seeded(client, database_url)
-    await _customers_and_experiments(client, str(plan_id), source, secret)
+    await customers_and_experiments(client, str(plan_id), source, secret)
     page = await client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params={**AS_OF, "lang": "en"},
@@ -344,7 +302,7 @@ async def test_the_diagnosis_reads_in_chinese_and_exports_its_columns(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     plan_id, _, source, secret = await seeded(client, database_url)
-    await _customers_and_experiments(client, str(plan_id), source, secret)
+    await customers_and_experiments(client, str(plan_id), source, secret)
     page = await client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params={**AS_OF, "lang": "zh-CN"},
