@@ -296,6 +296,17 @@ async def test_channels_show_cltv_and_the_ineffective_mark_funnels_their_bottlen
     assert "5.00%" in experiments
     assert "winner: search creative" in experiments
     assert "not enough data: each arm needs 100,000,000 Impressions" in experiments
+    # as the system knew it before any fact arrived, channels are judged on the figures the
+    # page shows then (none), not on today's
+    earlier = await client.get(
+        f"/metrics/plans/{plan_id}/evaluation.html",
+        params={**AS_OF, "lang": "en", "known_at": "2024-06-21T12:00:00Z"},
+        headers=MANAGER,
+    )
+    then = earlier.text[earlier.text.index("data-section='channels'") :]
+    then = then[: then.index("data-section='budget'")]
+    assert then.count("not judged: nothing spent in the period") == 2
+    assert "CN¥360.00" not in then
 
 
 async def test_the_diagnosis_reads_in_chinese_and_exports_its_columns(
