@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +59,18 @@ Requests = Callable[[], Awaitable[list[dict[str, Any]]]]
 
 
 async def _median_load(
-    port: int, requests: Requests, cycle: bool, profile: tuple[int | None, str] = (None, "")
+    port: int,
+    requests: Requests,
+    cycle: bool,
+    profile: tuple[int | None, str] = (None, ""),
+    others: Sequence[int] = (),
 ) -> dict[str, float]:
     """Warm-up run, then RUNS runs; the median req/s, p99 and server CPU ms per request.
 
     ``profile`` names the server process (whose CPU time is read) and figure to sample in the
     measured runs. CPU per request depends much less on what else the machine runs than req/s.
     """
-    rates, p99s, cpu = [], [], []
+    rates, p99s, cpu, machine, busy, woken = [], [], [], [], [], []
     pid, figure = profile
     for run in range(RUNS + 1):
         spec = {
@@ -76,15 +80,39 @@ async def _median_load(
             "cycle": cycle,
             "requests": await requests(),
         }
-        before = cpu_seconds(pid)
+        before, machine_before = cpu_seconds(pid), machine_seconds()
+        others_before = sum(cpu_seconds(other) for other in others)
         async with profiled(pid if run else None, figure):
             result = await run_load(spec, *(f"rest-{s}" for s in SERVICES), "bare")
         if run:
+            count = max(1, result["count"])
             rates.append(result["rps"])
             p99s.append(result["p99_ms"])
-            cpu.append((cpu_seconds(pid) - before) * 1000 / max(1, result["count"]))
+            cpu.append((cpu_seconds(pid) - before) * 1000 / count)
+            others_used = sum(cpu_seconds(other) for other in others) - others_before
+            woken.append(others_used * 1000 / count)
+            used, elapsed = (b - a for a, b in zip(machine_before, machine_seconds(), strict=True))
+            machine.append(used * 1000 / count)
+            busy.append(used / elapsed if elapsed else 0.0)
         await asyncio.sleep(0.5 if QUICK else 1.0)  # let relays and consumers catch up
-    return {"rps": median(rates), "p99_ms": median(p99s), "cpu_ms": median(cpu)}
+    return {
+        "rps": median(rates),
+        "p99_ms": median(p99s),
+        "cpu_ms": median(cpu),
+        "machine_cpu_ms": median(machine),
+        "machine_busy": median(busy),
+        "other_services_cpu_ms": median(woken),
+    }
+
+
+def machine_seconds() -> tuple[float, float]:
+    """CPU seconds every process on the machine used (all cores), and all cores' seconds, from
+    /proc/stat: per request, what the request cost everywhere (the server, PostgreSQL, the
+    consumers it woke in the other service processes, the load generator)."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -242,7 +270,10 @@ async def rest_figures(url: str) -> list[dict[str, object]]:
         for name, (service, profile, cycle, requests) in figures.items():
             progress(f"REST {name} (python -m services.{service})")
             process, port = fleet[service]
-            measured[name] = await _median_load(port, requests, cycle, (process.pid, profile))
+            others = [p.pid for other, (p, _) in fleet.items() if other != service]
+            measured[name] = await _median_load(
+                port, requests, cycle, (process.pid, profile), others
+            )
         progress("REST bare FastAPI SELECT 1 (python -m bench.bare)")
         baseline = await _bare(url)
         connections = await _connections(libpq)
@@ -287,6 +318,20 @@ async def rest_figures(url: str) -> list[dict[str, object]]:
                 else None,
                 "goal": "report",
                 "met": None,
+            }
+        )
+        rows.append(
+            {
+                "figure": f"  … {name} machine CPU ms per request (all processes)",
+                "ours": round(figure["machine_cpu_ms"], 2),
+                "baseline": round(baseline["machine_cpu_ms"], 2),
+                "baseline_is": "the machine's CPU per bare request",
+                "ratio": None,
+                "goal": "report",
+                "met": None,
+                "machine_busy": round(figure["machine_busy"], 2),
+                "other_service_processes_cpu_ms": round(figure["other_services_cpu_ms"], 2),
+                "baseline_machine_busy": round(baseline["machine_busy"], 2),
             }
         )
     rows.append(
