@@ -140,6 +140,26 @@ async def run_load(spec: dict[str, Any], *logs: str) -> dict[str, Any]:
     return result
 
 
+def low_ctr_day(entity: str) -> bytes:
+    """One ocean_engine report of a day with a CTR of 1.2 %, which the benches' rule alerts on."""
+    return json.dumps(
+        {
+            "format": "ocean_engine",
+            "report_time": "2024-06-08T10:00:00Z",
+            "rows": [
+                {
+                    "campaign_id": entity,
+                    "stat_datetime": "2024-06-07 00:00:00",
+                    "show_cnt": 100_000,
+                    "click_cnt": 1_200,
+                    "convert_cnt": 60,
+                    "stat_cost": "2000.00",
+                }
+            ],
+        }
+    ).encode()
+
+
 async def add_source(url: str, name: str) -> tuple[uuid.UUID, str]:
     """A signed internal metrics source written straight into the (migrated) database."""
     from services.metrics.facts.signatures import new_secret

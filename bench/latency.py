@@ -24,7 +24,15 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.common import free_port, percentile, progress, size, start_process, stop_process
+from bench.common import (
+    free_port,
+    low_ctr_day,
+    percentile,
+    progress,
+    size,
+    start_process,
+    stop_process,
+)
 from services.metrics.facts.signatures import sign
 from shared.contract.events.alerts import AlertRaisedV1
 from shared.contract.types import Role
@@ -142,22 +150,7 @@ async def _samples(url: str, metrics: str, alerts: str) -> list[float]:
                         ],
                     )
                 ).raise_for_status()
-                body = json.dumps(
-                    {
-                        "format": "ocean_engine",
-                        "report_time": "2024-06-08T10:00:00Z",
-                        "rows": [
-                            {
-                                "campaign_id": entity,
-                                "stat_datetime": "2024-06-07 00:00:00",
-                                "show_cnt": 100_000,
-                                "click_cnt": 1_200,
-                                "convert_cnt": 60,
-                                "stat_cost": "2000.00",
-                            }
-                        ],
-                    }
-                ).encode()
+                body = low_ctr_day(entity)
                 delivery, stamp = f"bench-latency-{uuid.uuid4()}", int(time.time())
                 # Quiet between samples: latency, not queueing behind the previous one.
                 await asyncio.sleep(0.1)

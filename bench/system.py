@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from bench.common import (
     bearer,
     free_port,
+    low_ctr_day,
     median,
     percentile,
     progress,
@@ -198,22 +199,7 @@ async def _webhook_latency(http: httpx.AsyncClient, watch: AlertWatch) -> dict[s
                 json=[{"entity": entity, "plan_id": str(plan_id), "channel_id": str(channel_id)}],
             )
         ).raise_for_status()
-        body = json.dumps(
-            {
-                "format": "ocean_engine",
-                "report_time": "2024-06-08T10:00:00Z",
-                "rows": [
-                    {
-                        "campaign_id": entity,
-                        "stat_datetime": "2024-06-07 00:00:00",
-                        "show_cnt": 100_000,
-                        "click_cnt": 1_200,
-                        "convert_cnt": 60,
-                        "stat_cost": "2000.00",
-                    }
-                ],
-            }
-        ).encode()
+        body = low_ctr_day(entity)
         delivery, stamp = f"bench-alert-{uuid.uuid4()}", int(time.time())
         started = time.perf_counter()
         (
