@@ -13,9 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from shared.contract.events.approvals import RequestKind
 from shared.contract.types import Money, Role
+from shared.kit.db import create_engine
 from tests.approvals.test_requests import SUPERVISOR, _decide, _waiting
 from tests.conftest import bearer
 from tests.metrics.helpers import MANAGER, canonical, map_entities
@@ -187,6 +189,16 @@ async def _diagnosis_to_reallocation(
     await eventually(metrics_knows_version_two, timeout=patience)
 
 
+async def _embedded_log_size(database_url: str) -> int:
+    """How many records the embedded bus log holds."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(text("SELECT count(*) FROM bus.records")) or 0)
+    finally:
+        await engine.dispose()
+
+
 async def test_a_recommendation_becomes_a_draft_adjustment_the_committee_approves(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
@@ -198,6 +210,8 @@ async def test_a_recommendation_becomes_a_draft_adjustment_the_committee_approve
     kafka_client: httpx.AsyncClient, database_url: str
 ) -> None:
     await _diagnosis_to_reallocation(kafka_client, database_url, patience=KAFKA_PATIENCE)
+    # Every hop between the services went over the broker: the embedded log holds nothing.
+    assert await _embedded_log_size(database_url) == 0
 
 
 async def test_planning_refuses_a_diagnosis_on_anything_but_a_reallocation(
