@@ -13,7 +13,7 @@ from services.approvals.models import bus
 from shared.contract.types import Role
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import Settings
-from tests.approvals.test_requests import sponsorship
+from tests.harness.factories.approvals import sponsorship
 from tests.conftest import bearer
 
 
