@@ -28,7 +28,9 @@ async def test_a_snapshot_event_raises_an_alert_that_a_person_acknowledges(
     async with service_runtime("alerts", settings, database_url) as alerts:
         assert await deliver(alerts, targets(), str(PLAN), times=1) == ["applied"]
         rules: list[dict[str, Any]] = (
-            await alerts_client.get("/alerts/rules", params={"plan_id": str(PLAN)}, headers=SPECIALIST)
+            await alerts_client.get(
+                "/alerts/rules", params={"plan_id": str(PLAN)}, headers=SPECIALIST
+            )
         ).json()["items"]
         assert any(r["metric"] == "ctr" and r["threshold"] == "20.000000" for r in rules)
         assert await deliver(alerts, ctr("0.012"), str(PLAN)) == ["applied", "duplicate"]

@@ -158,7 +158,9 @@ async def test_sponsorship_needs_five_days_notice_and_the_agreement(
     approvals_client: httpx.AsyncClient,
 ) -> None:
     specialist = bearer(Role.SPECIALIST, "amy")
-    early = await approvals_client.post("/approvals/requests", json=sponsorship(4), headers=specialist)
+    early = await approvals_client.post(
+        "/approvals/requests", json=sponsorship(4), headers=specialist
+    )
     assert early.status_code == 422
     assert early.json()["rule"] == "sponsorship-lead-time"
     assert early.json()["field"] == "event_on"
@@ -171,7 +173,9 @@ async def test_sponsorship_needs_five_days_notice_and_the_agreement(
     )
     assert [p["passed"] for p in preview.json()["policies"]] == [True, True]
     assert [s["name"] for s in preview.json()["stages"]] == ["supervisor", "manager"]
-    filed = await approvals_client.post("/approvals/requests", json=sponsorship(6), headers=specialist)
+    filed = await approvals_client.post(
+        "/approvals/requests", json=sponsorship(6), headers=specialist
+    )
     assert filed.status_code == 201, filed.text
     listed = (await approvals_client.get("/approvals/requests", headers=specialist)).json()["items"]
     assert [r["id"] for r in listed] == [filed.json()["id"]]
@@ -199,7 +203,9 @@ async def test_twenty_concurrent_decisions_record_exactly_one(
     statuses = sorted(a.status_code for a in answers)
     assert statuses.count(200) == 1
     assert set(statuses) <= {200, 409}
-    final = (await approvals_client.get(f"/approvals/requests/{request['id']}", headers=SUPERVISOR)).json()
+    final = (
+        await approvals_client.get(f"/approvals/requests/{request['id']}", headers=SUPERVISOR)
+    ).json()
     assert len(final["decisions"]) == 1
     assert final["current_stage"] == 1
     stale = await approvals_client.post(
@@ -221,7 +227,9 @@ async def test_separation_of_duties_and_stage_roles(
     both = bearer(Role.SUPERVISOR, "ms-both")
     both_roles = {"Authorization": bearer(Role.MANAGER, "ms-both")["Authorization"]}
     assert (await _decide(approvals_client, request, both)).status_code == 200
-    second = (await approvals_client.get(f"/approvals/requests/{request['id']}", headers=both)).json()
+    second = (
+        await approvals_client.get(f"/approvals/requests/{request['id']}", headers=both)
+    ).json()
     twice = await _decide(approvals_client, second, both_roles)
     assert twice.status_code == 403
     assert twice.json()["rule"] == "separation-of-duties"
@@ -291,7 +299,9 @@ async def test_concurrent_filings_and_decisions_keep_one_intact_chain(
         )
     )
     assert [f.status_code for f in filed] == [201] * 12
-    decided = await asyncio.gather(*(_decide(approvals_client, f.json(), SUPERVISOR) for f in filed))
+    decided = await asyncio.gather(
+        *(_decide(approvals_client, f.json(), SUPERVISOR) for f in filed)
+    )
     assert [d.status_code for d in decided] == [200] * 12
     trail = (await approvals_client.get("/approvals/audit/verify", headers=FINANCE)).json()
     assert trail["intact"] is True

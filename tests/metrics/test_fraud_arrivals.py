@@ -59,7 +59,9 @@ async def test_a_peer_outlier_school_is_flagged_within_a_minute_and_net_excludes
     metrics_client: httpx.AsyncClient, database_url: str, settings: Settings
 ) -> None:
     plan_id = uuid.uuid4()
-    await announce(metrics_client, database_url, plan_targets(plan_id, objective("registrations", 5000)))
+    await announce(
+        metrics_client, database_url, plan_targets(plan_id, objective("registrations", 5000))
+    )
     source, secret = await register(metrics_client)
     await map_entities(metrics_client, source, plan_id, *(code for code, _ in (*PEERS, NEWCOMER)))
     engine = create_engine(database_url)
@@ -98,9 +100,9 @@ async def test_a_peer_outlier_school_is_flagged_within_a_minute_and_net_excludes
         return D(row["actual_gross"]), D(row["actual_net"]), got.json()["excluded_entity_days"]
 
     assert await registrations() == (D(420), D(420), 0)  # 25 + 30 + 30 + 35 + 300
-    (flag,) = (await metrics_client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)).json()[
-        "items"
-    ]
+    (flag,) = (
+        await metrics_client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
+    ).json()["items"]
     decided = await metrics_client.put(
         f"/metrics/plans/{plan_id}/fraud-flags/{flag['id']}",
         json={"status": "excluded", "note": "sign-ups from one dormitory IP"},

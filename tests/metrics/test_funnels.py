@@ -134,7 +134,9 @@ async def _three_channel_plan(
     assert (await post(metrics_client, source, secret, first)).status_code == 200
     await run_snapshots(engine, settings, NOW)  # the read path meets rollup rows ...
     restated = canonical("2024-06-21T09:00:00Z", ("a-1", "2024-06-12", "clicks", "1200"))
-    assert (await post(metrics_client, source, secret, restated)).status_code == 200  # ... and facts
+    assert (
+        await post(metrics_client, source, secret, restated)
+    ).status_code == 200  # ... and facts
     return plans
 
 
@@ -242,7 +244,9 @@ async def test_kpis_trend_against_the_period_before_and_the_products_earlier_cam
     sessions: Sessions,
 ) -> None:
     plans = await _three_channel_plan(metrics_client, database_url, engine, settings, sessions)
-    answer = await metrics_client.get(f"/metrics/plans/{plans['P']}/trends", params=WINDOW, headers=MANAGER)
+    answer = await metrics_client.get(
+        f"/metrics/plans/{plans['P']}/trends", params=WINDOW, headers=MANAGER
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["product"] == PRODUCT
@@ -310,7 +314,9 @@ async def test_refusals_name_the_field(
 ) -> None:
     plan_id = uuid.uuid4()
     await announce(metrics_client, database_url, plan_targets(plan_id))
-    found = await metrics_client.get(f"/metrics/plans/{plan_id}/trends", params=params, headers=MANAGER)
+    found = await metrics_client.get(
+        f"/metrics/plans/{plan_id}/trends", params=params, headers=MANAGER
+    )
     assert found.status_code == status, found.text
     assert found.headers["content-type"].startswith("application/problem+json")
     assert field in found.text

@@ -295,7 +295,9 @@ async def test_a_redelivery_gets_the_first_answer_and_a_reused_key_409(
     # Restatements as for platforms: a later report revises, an older one changes nothing.
     restated = await send(metrics_client, source, other, USER_BACKEND, key="ub-2")
     assert restated.json()["revised"] == rows
-    late = await send(metrics_client, source, registrations(rows, "2024-06-07T00:00:00Z"), USER_BACKEND)
+    late = await send(
+        metrics_client, source, registrations(rows, "2024-06-07T00:00:00Z"), USER_BACKEND
+    )
     assert late.json()["ignored_stale"] == rows
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.facts") == rows
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.deliveries") == 3
@@ -332,7 +334,9 @@ async def test_a_dropped_connection_then_a_retry_stores_the_batch_once(
         locked = maintenance.transaction()
         await locked.start()
         await maintenance.execute("LOCK TABLE metrics.facts IN ACCESS EXCLUSIVE MODE")
-        first = asyncio.create_task(send(metrics_client, source, batch, USER_BACKEND, key="ub-drop"))
+        first = asyncio.create_task(
+            send(metrics_client, source, batch, USER_BACKEND, key="ub-drop")
+        )
 
         async def waiting() -> bool:
             blocked = await _scalar(

@@ -65,9 +65,13 @@ async def _deliver(
     await _received(engine, delivery, at)
 
 
-async def _plan(metrics_client: httpx.AsyncClient, database_url: str) -> tuple[str, tuple[str, str]]:
+async def _plan(
+    metrics_client: httpx.AsyncClient, database_url: str
+) -> tuple[str, tuple[str, str]]:
     plan_id = uuid.uuid4()
-    await announce(metrics_client, database_url, plan_targets(plan_id, objective("registrations", 5000)))
+    await announce(
+        metrics_client, database_url, plan_targets(plan_id, objective("registrations", 5000))
+    )
     source = await register(metrics_client)
     await map_entities(metrics_client, source[0], plan_id, "school-a")
     return str(plan_id), source
@@ -111,7 +115,9 @@ async def test_a_restated_day_shows_what_was_known_then(
     now = await _kpi(metrics_client, plan_id, as_of="2024-06-30")
     assert (D(now["actual"]), now["known_at"]) == (D(1150), None)
     # Before the first report nothing was known.
-    before = await _kpi(metrics_client, plan_id, known_at="2024-06-10T12:00:00Z", as_of="2024-06-30")
+    before = await _kpi(
+        metrics_client, plan_id, known_at="2024-06-10T12:00:00Z", as_of="2024-06-30"
+    )
     assert before["actual"] is None
 
     # Every grain, json and downloads; a time without an offset is company time (UTC+8).

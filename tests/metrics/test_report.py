@@ -183,7 +183,9 @@ async def test_kpis_and_rollups_download_as_spreadsheets(
     metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
     plan_id = (await seeded(sessions)).plan_id
-    kpis = await metrics_client.get(f"/metrics/plans/{plan_id}/kpis.xlsx", params=AS_OF, headers=MANAGER)
+    kpis = await metrics_client.get(
+        f"/metrics/plans/{plan_id}/kpis.xlsx", params=AS_OF, headers=MANAGER
+    )
     assert kpis.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(kpis.content))["KPIs"]
     rows = {row[0].value: row for row in sheet.iter_rows(min_row=2)}

@@ -36,7 +36,7 @@ async def put(
     return detail
 
 
-def shown(detail: PlanDetail) -> dict[str, Any]:
+def as_json(detail: PlanDetail) -> dict[str, Any]:
     """A plan built by tests/harness/factories/planning.py as GET /planning/plans/{id} shows it."""
     return detail.model_dump(mode="json")
 

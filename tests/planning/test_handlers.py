@@ -22,7 +22,7 @@ from shared.kit.settings import Settings
 from tests.harness.delivery import deliver, service_runtime
 from tests.harness.factories import planning as factories
 from tests.planning import seed
-from tests.planning.helpers import SPECIALIST, approval, recorded, shown
+from tests.planning.helpers import SPECIALIST, approval, as_json, recorded
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -45,7 +45,7 @@ async def _deliver(
 async def test_an_approval_delivered_twice_approves_once_and_publishes_the_targets(
     planning_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan = shown(await factories.seeded_plan(sessions))
+    plan = as_json(await factories.seeded_plan(sessions))
     plan_id = plan["plan"]["id"]
     await planning_client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
     (submitted,) = await recorded(database_url, "planning.plan.submitted")
@@ -58,9 +58,9 @@ async def test_an_approval_delivered_twice_approves_once_and_publishes_the_targe
     ]
 
     assert (await _plan(planning_client, plan_id))["plan"]["status"] == "approved"
-    versions = (await planning_client.get(f"/planning/plans/{plan_id}/versions", headers=SPECIALIST)).json()[
-        "items"
-    ]
+    versions = (
+        await planning_client.get(f"/planning/plans/{plan_id}/versions", headers=SPECIALIST)
+    ).json()["items"]
     assert [v["version"] for v in versions] == [1]
     assert len(await recorded(database_url, "planning.plan.approved")) == 1
     (targets,) = await recorded(database_url, "planning.plan.targets_set")
@@ -73,7 +73,7 @@ async def test_an_approval_delivered_twice_approves_once_and_publishes_the_targe
 async def test_a_rejection_makes_the_plan_editable_again(
     planning_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan = shown(await factories.seeded_plan(sessions))
+    plan = as_json(await factories.seeded_plan(sessions))
     plan_id = plan["plan"]["id"]
     await factories.submit(sessions, uuid.UUID(plan_id))
     rejection = approval(RequestKind.PLAN, plan_id, approved=False)
@@ -94,7 +94,7 @@ async def test_a_rejection_makes_the_plan_editable_again(
 async def test_a_reallocation_approved_by_the_committee_becomes_version_two(
     planning_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan = shown(await factories.approved_plan(sessions))
+    plan = as_json(await factories.approved_plan(sessions))
     plan_id = plan["plan"]["id"]
     lines = {line["name"]: line["id"] for line in plan["budget"]}
     await planning_client.post(f"/planning/plans/{plan_id}/activate", headers=SPECIALIST)
@@ -137,7 +137,9 @@ async def test_a_reallocation_approved_by_the_committee_becomes_version_two(
     assert planned["feed ads"] == Decimal("480000")
     assert detail["plan"]["status"] == "active"
     changes = (
-        await planning_client.get(f"/planning/plans/{plan_id}/versions/2/changes", headers=SPECIALIST)
+        await planning_client.get(
+            f"/planning/plans/{plan_id}/versions/2/changes", headers=SPECIALIST
+        )
     ).json()["changes"]
     changed = {c["path"]: (c["before"], c["after"]) for c in changes}
     assert changed[f"budget[{lines['feed ads']}].planned"] == ("380000.00", "480000.00")
@@ -149,13 +151,13 @@ async def test_a_reallocation_approved_by_the_committee_becomes_version_two(
 async def test_a_draft_cannot_be_adjusted_and_a_move_needs_the_money(
     planning_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    draft = shown(await factories.seeded_plan(sessions))
+    draft = as_json(await factories.seeded_plan(sessions))
     body = {"kind": "strategy", "reason": "x", "strategies": []}
     refused = await planning_client.post(
         f"/planning/plans/{draft['plan']['id']}/adjustments", json=body, headers=SPECIALIST
     )
     assert refused.status_code == 409
-    plan = shown(await factories.approved_plan(sessions))
+    plan = as_json(await factories.approved_plan(sessions))
     lines = {line["name"]: line["id"] for line in plan["budget"]}
     too_much = await planning_client.post(
         f"/planning/plans/{plan['plan']['id']}/adjustments",
@@ -179,7 +181,7 @@ async def test_a_draft_cannot_be_adjusted_and_a_move_needs_the_money(
 async def test_expenses_spend_and_kpis_show_on_the_plan_once_each(
     planning_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan = shown(await factories.approved_plan(sessions))
+    plan = as_json(await factories.approved_plan(sessions))
     plan_id = plan["plan"]["id"]
     koc_line = plan["budget"][0]
     expense = approval(
@@ -230,7 +232,7 @@ async def test_expenses_spend_and_kpis_show_on_the_plan_once_each(
 async def test_a_forecast_above_plan_raises_one_overspend_event(
     planning_client: httpx.AsyncClient, database_url: str, sessions: Sessions
 ) -> None:
-    plan = shown(await factories.approved_plan(sessions))
+    plan = as_json(await factories.approved_plan(sessions))
     line = plan["budget"][1]
     url = f"/planning/plans/{plan['plan']['id']}/budget/{line['id']}"
     for forecast in ("400000.00", "410000.00"):
@@ -244,7 +246,7 @@ async def test_a_forecast_above_plan_raises_one_overspend_event(
 async def test_a_completed_plan_files_a_retrospective_found_by_search(
     planning_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan = shown(await factories.approved_plan(sessions))
+    plan = as_json(await factories.approved_plan(sessions))
     plan_id = plan["plan"]["id"]
     early = await planning_client.put(
         f"/planning/plans/{plan_id}/retrospective", json=seed.RETROSPECTIVE, headers=SPECIALIST

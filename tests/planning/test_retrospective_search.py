@@ -50,9 +50,13 @@ async def test_plurals_phrases_and_chinese_text_are_found(
         f"/planning/plans/{plan_id}/retrospective", json=ROWS, headers=SPECIALIST
     )
     assert filed.status_code == 200, filed.text
-    assert await _search(planning_client, "turnstiles") == ["pop-up event"]  # the row says "turnstile"
+    assert await _search(planning_client, "turnstiles") == [
+        "pop-up event"
+    ]  # the row says "turnstile"
     assert await _search(planning_client, "queue") == ["pop-up event"]  # ... and "queues"
-    assert await _search(planning_client, "visitors counted") == ["pop-up event"]  # words in any order
+    assert await _search(planning_client, "visitors counted") == [
+        "pop-up event"
+    ]  # words in any order
     assert await _search(planning_client, '"counted every visitor"') == ["pop-up event"]
     assert await _search(planning_client, "turnstile -queues") == []  # websearch syntax excludes
     assert await _search(planning_client, "闸机") == ["校园活动"]  # Chinese: as a substring
@@ -60,4 +64,6 @@ async def test_plurals_phrases_and_chinese_text_are_found(
     # What it does not find: Chinese by meaning or other wording (no word segmentation, no
     # synonyms), and English words that share no stem.
     assert await _search(planning_client, "检票口") == []  # another word for a gate
-    assert await _search(planning_client, "gates queuing") == []  # "queuing" does not stem to "queue"
+    assert (
+        await _search(planning_client, "gates queuing") == []
+    )  # "queuing" does not stem to "queue"

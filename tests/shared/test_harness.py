@@ -170,7 +170,9 @@ async def test_facts_built_by_the_factory_read_back_as_facts_posted_to_the_webho
     batch = canonical("2024-06-09T09:00:00Z", *rows)
     by_factory, by_api = uuid.uuid4(), uuid.uuid4()
     for plan_id in (by_factory, by_api):
-        await metrics_factory.known(sessions, plan_targets(plan_id, objective("registrations", 1000)))
+        await metrics_factory.known(
+            sessions, plan_targets(plan_id, objective("registrations", 1000))
+        )
     source, secret = await metrics_factory.source(sessions)
     await metrics_factory.map_entities(sessions, source, by_factory, "c1")
     answer = await metrics_factory.ingest(sessions, source, secret, batch)

@@ -32,7 +32,7 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 async def with_wbs(sessions: Sessions) -> tuple[str, dict[str, dict[str, Any]]]:
-    """A plan tasks knows, holding the §3 WBS; its id and its tasks by code as the API shows them."""
+    """A known plan holding the §3 WBS: its id, and its tasks by code as the API shows them."""
     plan_id, tasks = await factories.with_wbs(sessions)
     return str(plan_id), {code: t.model_dump(mode="json") for code, t in tasks.items()}
 
@@ -67,7 +67,9 @@ async def test_the_wbs_table_round_trips_and_m004_waits_for_m001_and_m003(
         )
         assert created.status_code == 201, created.text
         tasks[row["code"]] = created.json()
-    listed = (await tasks_client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()["items"]
+    listed = (await tasks_client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()[
+        "items"
+    ]
     for row, stored in zip(WBS, listed, strict=True):
         expected = {k: v for k, v in row.items() if k != "prerequisites"}
         assert {k: stored[k] for k in expected} == expected
@@ -95,7 +97,9 @@ async def test_a_cycle_is_refused_with_the_cycle_spelled_out(
     )
     assert refused.status_code == 422
     assert refused.json()["cycle"] == ["M-002", "M-003", "M-004", "M-002"]
-    again = (await tasks_client.get(f"/tasks/tasks/{tasks['M-002']['id']}", headers=SPECIALIST)).json()
+    again = (
+        await tasks_client.get(f"/tasks/tasks/{tasks['M-002']['id']}", headers=SPECIALIST)
+    ).json()
     assert again["prerequisites"] == []
 
 
@@ -116,15 +120,21 @@ async def test_bad_tasks_are_refused_and_nothing_is_saved(
         ({**base, "starts_on": "2024-04-01"}, "starts_on"),
     ]
     for body, field in cases:
-        refused = await tasks_client.post(f"/tasks/plans/{plan_id}/tasks", json=body, headers=SPECIALIST)
+        refused = await tasks_client.post(
+            f"/tasks/plans/{plan_id}/tasks", json=body, headers=SPECIALIST
+        )
         assert refused.status_code in (409, 422), refused.text
         assert refused.headers["content-type"] == "application/problem+json"
         problem = refused.json()
         fields = [problem.get("field")] + [e["field"] for e in problem.get("errors") or []]
         assert field in fields, (field, problem)
-    listed = (await tasks_client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()["items"]
+    listed = (await tasks_client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()[
+        "items"
+    ]
     assert [t["code"] for t in listed] == ["M-001", "M-002", "M-003", "M-004"]
-    unknown = await tasks_client.post(f"/tasks/plans/{uuid.uuid4()}/tasks", json=base, headers=SPECIALIST)
+    unknown = await tasks_client.post(
+        f"/tasks/plans/{uuid.uuid4()}/tasks", json=base, headers=SPECIALIST
+    )
     assert unknown.status_code == 404
 
 
@@ -139,7 +149,9 @@ async def test_only_r2_approves_and_reasons_are_required(
     assert self_approved.status_code == 403
     no_reason = await step(tasks_client, m001, "returned", "supervisor-wang")
     assert no_reason.status_code == 422
-    returned = await step(tasks_client, m001, "returned", "supervisor-wang", reason="quotes missing")
+    returned = await step(
+        tasks_client, m001, "returned", "supervisor-wang", reason="quotes missing"
+    )
     assert returned.json()["status"] == "returned"
     skipped = await step(tasks_client, m001, "done", "supervisor-wang")
     assert skipped.status_code == 409
@@ -161,11 +173,13 @@ async def test_the_progress_log_row_round_trips_and_history_is_kept(
         "status": "in_progress",
     }
     task_id = tasks["M-003"]["id"]
-    logged = await tasks_client.post(f"/tasks/tasks/{task_id}/progress", json=row, headers=SPECIALIST)
+    logged = await tasks_client.post(
+        f"/tasks/tasks/{task_id}/progress", json=row, headers=SPECIALIST
+    )
     assert logged.status_code == 201, logged.text
-    stored = (await tasks_client.get(f"/tasks/tasks/{task_id}/progress", headers=SPECIALIST)).json()[
-        "items"
-    ]
+    stored = (
+        await tasks_client.get(f"/tasks/tasks/{task_id}/progress", headers=SPECIALIST)
+    ).json()["items"]
     assert {k: stored[0][k] for k in row} == row
     assert (await tasks_client.get(f"/tasks/tasks/{task_id}", headers=SPECIALIST)).json()[
         "completion"
@@ -182,9 +196,9 @@ async def test_the_progress_log_row_round_trips_and_history_is_kept(
         headers={**SPECIALIST, "If-Match": f'"{tasks["M-003"]["row_version"] + 1}"'},
     )
     assert moved.status_code == 200, moved.text
-    history = (await tasks_client.get(f"/tasks/tasks/{task_id}/history", headers=SPECIALIST)).json()[
-        "items"
-    ]
+    history = (
+        await tasks_client.get(f"/tasks/tasks/{task_id}/history", headers=SPECIALIST)
+    ).json()["items"]
     assert [(h["field"], h["before"], h["after"]) for h in history] == [
         ("completion", "0", "80"),
         ("ends_on", "2024-05-25", "2024-05-27"),
@@ -205,7 +219,9 @@ async def test_the_schedule_marks_the_critical_path(
     tasks_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
     plan_id, _tasks = await with_wbs(sessions)
-    schedule = (await tasks_client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)).json()
+    schedule = (
+        await tasks_client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)
+    ).json()
     assert schedule["critical_path"] == ["M-002", "M-003", "M-004"]
     slack = {i["code"]: i["slack_days"] for i in schedule["items"]}
     assert slack["M-001"] > 0
@@ -305,9 +321,9 @@ async def test_an_attached_template_is_instantiated_when_the_plan_is_approved(
         outcomes = await deliver(tasks, approved, target, times=2)
     assert outcomes == ["applied", "duplicate"]
 
-    listed = (
-        await tasks_client.get(f"/tasks/plans/{target}/tasks", headers=SPECIALIST)
-    ).json()["items"]
+    listed = (await tasks_client.get(f"/tasks/plans/{target}/tasks", headers=SPECIALIST)).json()[
+        "items"
+    ]
     assert [(t["code"], t["starts_on"]) for t in listed] == [
         ("M-001", "2024-10-08"),
         ("M-002", "2024-10-18"),
@@ -342,13 +358,15 @@ async def test_baseline_variance_and_an_owners_week(
     assert moved.status_code == 200
     variance = {
         v["code"]: v
-        for v in (await tasks_client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)).json()[
-            "items"
-        ]
+        for v in (
+            await tasks_client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)
+        ).json()["items"]
     }
     assert variance["M-003"]["end_variance_days"] == 2  # Sat 25th → Tue 28th: Mon and Tue
     assert variance["M-001"]["end_variance_days"] == 0
-    schedule = (await tasks_client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)).json()
+    schedule = (
+        await tasks_client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)
+    ).json()
     flagged = {i["code"]: i["dependency_violation"] for i in schedule["items"]}
     assert flagged["M-004"] == "starts before M-003 ends"
     await tasks_client.post(

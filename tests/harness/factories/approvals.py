@@ -68,6 +68,4 @@ async def decide(
         {"stage": request.current_stage, "decision": decision, "comment": comment}
     )
     async with sessions() as session, session.begin():
-        return await decisions.decide(
-            session, request.id, data, actor, now or service.utc_now()
-        )
+        return await decisions.decide(session, request.id, data, actor, now or service.utc_now())

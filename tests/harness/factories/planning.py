@@ -89,9 +89,7 @@ async def submit(
         return await lifecycle.submit(session, plan_id, actor, None)
 
 
-async def approved_plan(
-    sessions: async_sessionmaker[AsyncSession], **overrides: Any
-) -> PlanDetail:
+async def approved_plan(sessions: async_sessionmaker[AsyncSession], **overrides: Any) -> PlanDetail:
     """``seeded_plan`` submitted and approved by finance: version 1 frozen, its targets
     announced in the outbox."""
     plan_id = (await seeded_plan(sessions, **overrides)).plan.id
