@@ -5,7 +5,8 @@ test gets its own copy (CREATE DATABASE … TEMPLATE), so tests whose code commi
 
 Apps, fastest first: ``<service>_client`` runs one service with its consumers off (a test about
 its routes); ``client`` runs the all-in-one system with every relay and consumer (a test about
-services talking to each other; the stories in tests/e2e). See tests/harness/.
+services talking to each other; the stories in tests/e2e). See tests/harness/. State a test starts
+from is built on ``sessions`` by tests/harness/factories, through the services' own functions.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contract.types import Role
+from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.embedded_pg import start_server, stop_server
 from shared.kit.settings import BusKind, Settings
 from shared.kit.tokens import mint_token
@@ -81,6 +84,14 @@ def settings(database_url: str) -> Settings:
         jobs_enabled=False,  # tests run jobs themselves with a fixed clock
         migrate_on_start=False,  # the template is migrated; checking again cost ~0.7 s a test
     )
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on this test's database: what a factory (tests/harness/factories) builds with."""
+    engine = create_engine(database_url)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
 
 
 def bearer(role: Role, subject: str | None = None) -> dict[str, str]:

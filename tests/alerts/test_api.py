@@ -1,4 +1,8 @@
-"""Alerts over the bus and REST: rules, an alert from a snapshot event, acknowledgement."""
+"""Alerts over the bus and REST: rules, an alert from a snapshot event, acknowledgement.
+
+The alerts service runs alone; other services' events reach it through its inbox (twice, as a
+redelivery would), not over a running bus.
+"""
 
 from __future__ import annotations
 
@@ -13,57 +17,50 @@ from shared.contract.types import Role
 from shared.kit.settings import Settings
 from tests.alerts.scenario import PLAN, ctr, targets
 from tests.conftest import bearer
-from tests.planning.helpers import publish
-from tests.polling import eventually
+from tests.harness.delivery import deliver, service_runtime
 
 SPECIALIST = bearer(Role.SPECIALIST, "optimiser-he")
 
 
 async def test_a_snapshot_event_raises_an_alert_that_a_person_acknowledges(
-    client: httpx.AsyncClient, database_url: str
+    alerts_client: httpx.AsyncClient, settings: Settings, database_url: str
 ) -> None:
-    await publish(database_url, targets(), str(PLAN))
-
-    async def default_rules() -> list[dict[str, Any]] | None:
+    async with service_runtime("alerts", settings, database_url) as alerts:
+        assert await deliver(alerts, targets(), str(PLAN), times=1) == ["applied"]
         rules: list[dict[str, Any]] = (
-            await client.get("/alerts/rules", params={"plan_id": str(PLAN)}, headers=SPECIALIST)
+            await alerts_client.get(
+                "/alerts/rules", params={"plan_id": str(PLAN)}, headers=SPECIALIST
+            )
         ).json()["items"]
-        return rules or None
+        assert any(r["metric"] == "ctr" and r["threshold"] == "20.000000" for r in rules)
+        assert await deliver(alerts, ctr("0.012"), str(PLAN)) == ["applied", "duplicate"]
 
-    rules = await eventually(default_rules)
-    assert any(r["metric"] == "ctr" and r["threshold"] == "20.000000" for r in rules)
-    await publish(database_url, ctr("0.012"), str(PLAN), times=2)
-
-    async def firing() -> list[dict[str, Any]] | None:
-        found: list[dict[str, Any]] = (
-            await client.get("/alerts/alerts", params={"plan_id": str(PLAN)}, headers=SPECIALIST)
-        ).json()["items"]
-        return found or None
-
-    (alert,) = await eventually(firing)
+    (alert,) = (
+        await alerts_client.get("/alerts/alerts", params={"plan_id": str(PLAN)}, headers=SPECIALIST)
+    ).json()["items"]
     assert alert["state"] == "firing"
     started = alert["started_at"]
     for window, expected in (({"since": started}, 1), ({"until": started}, 0)):
-        listed = await client.get(
+        listed = await alerts_client.get(
             "/alerts/alerts", params={"plan_id": str(PLAN), **window}, headers=SPECIALIST
         )
         assert len(listed.json()["items"]) == expected, window
-    naive = await client.get(
+    naive = await alerts_client.get(
         "/alerts/alerts", params={"since": "2024-06-07T09:00"}, headers=SPECIALIST
     )
     assert naive.status_code == 422  # a moment without its time zone is ambiguous
-    taken = await client.post(
+    taken = await alerts_client.post(
         f"/alerts/alerts/{alert['id']}/acknowledge",
         json={"note": "swapping creatives"},
         headers=SPECIALIST,
     )
     assert taken.status_code == 200
     assert (taken.json()["state"], taken.json()["assignee"]) == ("acknowledged", "optimiser-he")
-    again = await client.post(
+    again = await alerts_client.post(
         f"/alerts/alerts/{alert['id']}/acknowledge", json={}, headers=SPECIALIST
     )
     assert again.status_code == 409
-    closed = await client.post(
+    closed = await alerts_client.post(
         f"/alerts/alerts/{alert['id']}/resolve",
         json={"reason": "new key visual live"},
         headers=SPECIALIST,
@@ -71,14 +68,16 @@ async def test_a_snapshot_event_raises_an_alert_that_a_person_acknowledges(
     assert closed.json()["state"] == "resolved"
 
 
-async def test_rules_refuse_unknown_metrics_and_take_if_match(client: httpx.AsyncClient) -> None:
-    bad = await client.post(
+async def test_rules_refuse_unknown_metrics_and_take_if_match(
+    alerts_client: httpx.AsyncClient,
+) -> None:
+    bad = await alerts_client.post(
         "/alerts/rules",
         json={"name": "x", "kind": "threshold", "metric": "vibes", "threshold": "1"},
         headers=SPECIALIST,
     )
     assert bad.status_code == 422
-    made = await client.post(
+    made = await alerts_client.post(
         "/alerts/rules",
         json={
             "name": "CTR floor",
@@ -93,13 +92,13 @@ async def test_rules_refuse_unknown_metrics_and_take_if_match(client: httpx.Asyn
     )
     assert made.status_code == 201, made.text
     rule = made.json()
-    tuned = await client.patch(
+    tuned = await alerts_client.patch(
         f"/alerts/rules/{rule['id']}",
         json={"threshold": "0.014"},
         headers={**SPECIALIST, "If-Match": '"1"'},
     )
     assert tuned.status_code == 200
-    stale = await client.patch(
+    stale = await alerts_client.patch(
         f"/alerts/rules/{rule['id']}",
         json={"threshold": "0.013"},
         headers={**SPECIALIST, "If-Match": '"1"'},
@@ -145,8 +144,8 @@ def test_repeats_back_off_from_the_setting() -> None:
     assert repeat_due(1, 2, 2)  # configured shorter
 
 
-async def test_an_event_rule_needs_no_thresholds(client: httpx.AsyncClient) -> None:
-    made = await client.post(
+async def test_an_event_rule_needs_no_thresholds(alerts_client: httpx.AsyncClient) -> None:
+    made = await alerts_client.post(
         "/alerts/rules",
         json={
             "name": "overspend",

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from shared.contract.types import Role
-from tests.approvals.test_requests import SUPERVISOR, sponsorship
+from tests.approvals.test_requests import SUPERVISOR
 from tests.conftest import bearer
+from tests.harness.factories.approvals import sponsorship
 
 
 async def test_a_window_that_has_already_ended_is_refused_naming_its_end(

@@ -13,8 +13,8 @@ from services.approvals.models import bus
 from shared.contract.types import Role
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import Settings
-from tests.approvals.test_requests import sponsorship
 from tests.conftest import bearer
+from tests.harness.factories.approvals import sponsorship
 
 
 async def test_an_overdue_stage_escalates_and_is_announced_once(

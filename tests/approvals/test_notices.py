@@ -20,8 +20,8 @@ from services.approvals.jobs import JOBS
 from shared.contract.types import Role
 from shared.kit.db import create_engine, create_sessionmaker
 from shared.kit.settings import Settings
-from tests.approvals.test_requests import sponsorship
 from tests.conftest import bearer
+from tests.harness.factories.approvals import sponsorship
 
 SLA_WATCH, DELIVER = JOBS
 WANG = bearer(Role.SUPERVISOR, "supervisor-wang")

@@ -4,7 +4,7 @@ fetched from the internet. Screenshots stay in build/screenshots/ for a person t
 
 from __future__ import annotations
 
-import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.browser.conftest import OfflinePage
 from tests.metrics.helpers import MANAGER
@@ -20,10 +20,9 @@ SMALLEST_CHART_LABEL = """() => Math.min(...[...document.querySelectorAll('svg t
 
 
 async def test_the_report_reads_in_chinese_and_english_on_screen_and_in_print(
-    live: str, offline: OfflinePage, database_url: str
+    live: str, offline: OfflinePage, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    async with httpx.AsyncClient(base_url=live, timeout=30) as client:
-        plan_id = (await seeded(client, database_url)).plan_id
+    plan_id = (await seeded(sessions)).plan_id
     page = offline.page
     await page.set_extra_http_headers(MANAGER)
     for lang, heading in (("zh-CN", "效果评估"), ("en", "Evaluation")):

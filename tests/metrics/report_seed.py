@@ -9,22 +9,19 @@ from decimal import Decimal
 from typing import NamedTuple
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.contract.events.planning import DecomposedNode, ObjectiveDecomposedV1, PlanTargetsSetV1
 from shared.contract.types import Money, ObjectiveType, TargetKind
+from tests.harness.factories import metrics as factories
 from tests.metrics.helpers import (
     MANAGER,
-    announce,
     canonical,
     channel,
-    map_entities,
     objective,
     plan_targets,
     post,
-    register,
 )
-from tests.planning.helpers import publish
-from tests.polling import eventually
 
 FEED, SEARCH = uuid.uuid4(), uuid.uuid4()
 
@@ -67,14 +64,17 @@ class Seeded(NamedTuple):
     secret: str
 
 
-async def seeded(client: httpx.AsyncClient, database_url: str) -> Seeded:
+async def seeded(sessions: async_sessionmaker[AsyncSession]) -> Seeded:
     """The seed campaign: 180,000 registrations (feed 100,000, search 80,000), GMV 6,200,000
     on a cost of 1,192,307.69 (ROI 1:5.2), brand index 1,000 → 1,450; 120,000 registrations in
-    the 61 days before the campaign."""
+    the 61 days before the campaign. Built through metrics' own functions
+    (tests/harness/factories/metrics.py): no other service needs to run."""
     plan_id, registrations = uuid.uuid4(), uuid.uuid4()
-    await announce(client, database_url, targets(plan_id, registrations, 1))
-    source, secret = await register(client)
-    await map_entities(client, source, plan_id, "all", ("feed", FEED), ("search", SEARCH))
+    await factories.known(sessions, targets(plan_id, registrations, 1))
+    source, secret = await factories.source(sessions)
+    await factories.map_entities(
+        sessions, source, plan_id, "all", ("feed", FEED), ("search", SEARCH)
+    )
     batch = canonical(
         "2024-06-21T09:00:00Z",
         ("all", "2024-04-15", "registrations", "120000"),
@@ -92,16 +92,11 @@ async def seeded(client: httpx.AsyncClient, database_url: str) -> Seeded:
         ("search", "2024-06-07", "impressions", "2000000"),
         ("search", "2024-06-07", "clicks", "100000"),
     )
-    assert (await post(client, source, secret, batch)).status_code == 200
-    await publish(database_url, targets(plan_id, registrations, 2), str(plan_id))
-
-    async def second_version() -> bool:
-        kpis = await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)
-        return bool(kpis.json()["plan_version"] == 2)
-
-    await eventually(second_version)
-    await announce(client, database_url, tree(plan_id, registrations))
-    return Seeded(plan_id, registrations, source, secret)
+    stored = await factories.ingest(sessions, source, secret, batch)
+    assert stored["inserted"] == 14, stored
+    await factories.known(sessions, targets(plan_id, registrations, 2))
+    await factories.known(sessions, tree(plan_id, registrations))
+    return Seeded(plan_id, registrations, str(source), secret)
 
 
 def tree(plan_id: uuid.UUID, registrations: uuid.UUID) -> ObjectiveDecomposedV1:

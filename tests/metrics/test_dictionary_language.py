@@ -8,8 +8,8 @@ import httpx
 from tests.metrics.helpers import MANAGER, TECH
 
 
-async def test_metric_names_in_english_and_in_chinese(client: httpx.AsyncClient) -> None:
-    defined = await client.put(
+async def test_metric_names_in_english_and_in_chinese(metrics_client: httpx.AsyncClient) -> None:
+    defined = await metrics_client.put(
         "/metrics/dictionary/gmv_per_click",
         json={
             "name": "GMV per click",
@@ -20,10 +20,10 @@ async def test_metric_names_in_english_and_in_chinese(client: httpx.AsyncClient)
         headers=TECH,
     )
     assert defined.status_code == 200, defined.text
-    english = await client.get(
+    english = await metrics_client.get(
         "/metrics/dictionary", params={"limit": 200}, headers={**MANAGER, "Accept-Language": "en"}
     )
-    chinese = await client.get(
+    chinese = await metrics_client.get(
         "/metrics/dictionary",
         params={"limit": 200},
         headers={**MANAGER, "Accept-Language": "zh-CN,en;q=0.5"},

@@ -1,4 +1,8 @@
-"""The docs/domain.md §6 evaluation from ingested facts; snapshots published coalesced."""
+"""The docs/domain.md §6 evaluation from ingested facts; snapshots published coalesced.
+
+The metrics service runs alone; the plan, its source and facts are built through metrics' own
+functions (tests/harness/factories/metrics.py).
+"""
 
 from __future__ import annotations
 
@@ -9,29 +13,25 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.metrics.models import bus
 from services.metrics.rollups.snapshots import JOBS
 from shared.contract.events.planning import PlanTargetsSetV1
 from shared.contract.types import ObjectiveType, TargetKind
-from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.db import create_engine
 from shared.kit.settings import Settings
+from tests.harness.factories import metrics as factories
 from tests.metrics.helpers import (
     MANAGER,
-    TECH,
-    announce,
     canonical,
     channel,
-    map_entities,
     objective,
     plan_targets,
-    post,
-    register,
 )
-from tests.planning.helpers import publish
-from tests.polling import eventually
 
 FEED = uuid.uuid4()
+Sessions = async_sessionmaker[AsyncSession]
 
 
 def targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
@@ -54,11 +54,11 @@ def targets(plan_id: uuid.UUID) -> PlanTargetsSetV1:
     )
 
 
-async def _plan_with_facts(client: httpx.AsyncClient, database_url: str) -> uuid.UUID:
+async def _plan_with_facts(sessions: Sessions) -> uuid.UUID:
     plan_id = uuid.uuid4()
-    await announce(client, database_url, targets(plan_id))
-    source, secret = await register(client)
-    await map_entities(client, source, plan_id, "all", ("feed", FEED))
+    await factories.known(sessions, targets(plan_id))
+    source, secret = await factories.source(sessions)
+    await factories.map_entities(sessions, source, plan_id, "all", ("feed", FEED))
     batch = canonical(
         "2024-06-21T09:00:00Z",
         ("all", "2024-06-10", "registrations", "100000"),
@@ -70,16 +70,16 @@ async def _plan_with_facts(client: httpx.AsyncClient, database_url: str) -> uuid
         ("feed", "2024-06-07", "impressions", "100000"),
         ("feed", "2024-06-07", "clicks", "1200"),
     )
-    assert (await post(client, source, secret, batch)).status_code == 200
+    assert (await factories.ingest(sessions, source, secret, batch))["inserted"] == 8
     return plan_id
 
 
 async def test_the_seed_evaluation_table_is_reproduced_from_ingested_facts(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = await _plan_with_facts(client, database_url)
+    plan_id = await _plan_with_facts(sessions)
     report = (
-        await client.get(
+        await metrics_client.get(
             f"/metrics/plans/{plan_id}/evaluation", params={"as_of": "2024-06-30"}, headers=MANAGER
         )
     ).json()
@@ -93,7 +93,7 @@ async def test_the_seed_evaluation_table_is_reproduced_from_ingested_facts(
     feed = next(c for c in report["channels"] if c["name"] == "Douyin feed ads")
     assert Decimal(feed["ctr"]) == Decimal("0.012")
     row = report["rows"][0]
-    noted = await client.put(
+    noted = await metrics_client.put(
         f"/metrics/plans/{plan_id}/evaluation/{row['objective_id']}",
         json={
             "data_source": "user back end",
@@ -103,7 +103,7 @@ async def test_the_seed_evaluation_table_is_reproduced_from_ingested_facts(
         headers=MANAGER,
     )
     assert noted.status_code == 204
-    page = await client.get(
+    page = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.html", params={"as_of": "2024-06-30"}, headers=MANAGER
     )
     assert page.headers["content-type"].startswith("text/html")
@@ -112,11 +112,10 @@ async def test_the_seed_evaluation_table_is_reproduced_from_ingested_facts(
 
 
 async def test_snapshots_are_published_once_per_change(
-    client: httpx.AsyncClient, database_url: str, settings: Settings
+    database_url: str, settings: Settings, sessions: Sessions
 ) -> None:
-    plan_id = await _plan_with_facts(client, database_url)
+    plan_id = await _plan_with_facts(sessions)
     engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
     (job,) = JOBS
     now = datetime(2024, 6, 21, 9, 5, tzinfo=UTC)
     await job.run_once(sessions, settings, now)
@@ -140,21 +139,21 @@ async def test_snapshots_are_published_once_per_change(
 
 
 async def test_figures_inside_the_settlement_window_are_provisional_until_it_passes(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = await _plan_with_facts(client, database_url)  # data up to 2024-06-20, 28-day window
+    plan_id = await _plan_with_facts(sessions)  # data up to 2024-06-20, 28-day window
     url = f"/metrics/plans/{plan_id}/kpis"
-    early = (await client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)).json()
+    early = (await metrics_client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)).json()
     assert (early["final_through"], early["provisional"]) == ("2024-05-24", True)
-    late = (await client.get(url, params={"as_of": "2024-07-19"}, headers=MANAGER)).json()
+    late = (await metrics_client.get(url, params={"as_of": "2024-07-19"}, headers=MANAGER)).json()
     assert (late["final_through"], late["provisional"]) == ("2024-06-21", False)
 
 
 async def test_the_evaluation_shows_the_targets_earlier_versions_aimed_at(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = await _plan_with_facts(client, database_url)
-    kept = (await client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)).json()
+    plan_id = await _plan_with_facts(sessions)
+    kept = (await metrics_client.get(f"/metrics/plans/{plan_id}/kpis", headers=MANAGER)).json()
     ids = {o["metric"]: o["objective_id"] for o in kept["objectives"]}
     first = targets(plan_id)  # the same objectives under the ids version 1 gave them
     raised = [
@@ -166,18 +165,13 @@ async def test_the_evaluation_shows_the_targets_earlier_versions_aimed_at(
         )
         for o in first.objectives
     ]
-    await publish(
-        database_url, first.model_copy(update={"version": 2, "objectives": raised}), str(plan_id)
-    )
+    await factories.known(sessions, first.model_copy(update={"version": 2, "objectives": raised}))
     url = f"/metrics/plans/{plan_id}/evaluation"
 
-    async def second_version() -> dict[str, Any] | None:
-        shown: dict[str, Any] = (
-            await client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)
-        ).json()
-        return shown if shown["plan_version"] == 2 else None
-
-    report = await eventually(second_version)
+    report: dict[str, Any] = (
+        await metrics_client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)
+    ).json()
+    assert report["plan_version"] == 2
     rows = {r["metric"]: r for r in report["rows"]}
     gmv = next(r for name, r in rows.items() if "GMV" in name or "gmv" in name.lower())
     assert (gmv["target"], gmv["achievement"]) == ("5,500,000", "113%")
@@ -187,23 +181,19 @@ async def test_the_evaluation_shows_the_targets_earlier_versions_aimed_at(
 
 
 async def test_the_campaign_counts_from_its_first_day_and_is_compared_with_the_period_before(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = await _plan_with_facts(client, database_url)  # 180,000 registrations in May-June
-    source, secret = await register(client)
-    await client.put(
-        f"/metrics/sources/{source}/mappings",
-        json=[{"entity": "before", "plan_id": str(plan_id)}],
-        headers=TECH,
-    )
+    plan_id = await _plan_with_facts(sessions)  # 180,000 registrations in May-June
+    source, secret = await factories.source(sessions)
+    await factories.map_entities(sessions, source, plan_id, "before")
     earlier = canonical(
         "2024-06-21T09:00:00Z",
         ("before", "2024-04-15", "registrations", "150000"),  # inside 10 March - 30 April
         ("before", "2024-03-01", "registrations", "99999"),  # before even that
     )
-    assert (await post(client, source, secret, earlier)).status_code == 200
+    assert (await factories.ingest(sessions, source, secret, earlier))["inserted"] == 2
     url = f"/metrics/plans/{plan_id}/evaluation"
-    report = (await client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)).json()
+    report = (await metrics_client.get(url, params={"as_of": "2024-06-21"}, headers=MANAGER)).json()
     (row,) = [r for r in report["rows"] if r["actual"] == "180,000"]
     assert (row["target"], row["achievement"]) == ("200,000", "90%")  # April is not counted
     assert row["previous_period"] == {

@@ -56,12 +56,14 @@ def test_the_peer_outlier_needs_ten_times_the_median_and_a_high_robust_z() -> No
 
 
 async def test_a_peer_outlier_school_is_flagged_within_a_minute_and_net_excludes_it_once_confirmed(
-    client: httpx.AsyncClient, database_url: str, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, settings: Settings
 ) -> None:
     plan_id = uuid.uuid4()
-    await announce(client, database_url, plan_targets(plan_id, objective("registrations", 5000)))
-    source, secret = await register(client)
-    await map_entities(client, source, plan_id, *(code for code, _ in (*PEERS, NEWCOMER)))
+    await announce(
+        metrics_client, database_url, plan_targets(plan_id, objective("registrations", 5000))
+    )
+    source, secret = await register(metrics_client)
+    await map_entities(metrics_client, source, plan_id, *(code for code, _ in (*PEERS, NEWCOMER)))
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
     (job,) = ARRIVALS
@@ -69,7 +71,7 @@ async def test_a_peer_outlier_school_is_flagged_within_a_minute_and_net_excludes
     await job.run_once(sessions, settings, NOW)  # the run before the batch arrives
 
     rows = [(code, DAY, "registrations", str(n)) for code, n in (*PEERS, NEWCOMER)]
-    stored = await post(client, source, secret, canonical("2024-06-16T03:59:00Z", *rows))
+    stored = await post(metrics_client, source, secret, canonical("2024-06-16T03:59:00Z", *rows))
     assert stored.status_code == 200, stored.text
     # Another replica's run, ten seconds on, saw a newer batch's revision ids while this one was
     # still committing (its ids are lower): the next run reads back past that mark.
@@ -90,7 +92,7 @@ async def test_a_peer_outlier_school_is_flagged_within_a_minute_and_net_excludes
     assert len(await _outbox(database_url, FRAUD_EVENT)) == 1
 
     async def registrations() -> tuple[D, D, int]:
-        got = await client.get(
+        got = await metrics_client.get(
             f"/metrics/plans/{plan_id}/kpis", params={"as_of": DAY}, headers=MANAGER
         )
         assert got.status_code == 200, got.text
@@ -98,10 +100,10 @@ async def test_a_peer_outlier_school_is_flagged_within_a_minute_and_net_excludes
         return D(row["actual_gross"]), D(row["actual_net"]), got.json()["excluded_entity_days"]
 
     assert await registrations() == (D(420), D(420), 0)  # 25 + 30 + 30 + 35 + 300
-    (flag,) = (await client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)).json()[
-        "items"
-    ]
-    decided = await client.put(
+    (flag,) = (
+        await metrics_client.get(f"/metrics/plans/{plan_id}/fraud-flags", headers=MANAGER)
+    ).json()["items"]
+    decided = await metrics_client.put(
         f"/metrics/plans/{plan_id}/fraud-flags/{flag['id']}",
         json={"status": "excluded", "note": "sign-ups from one dormitory IP"},
         headers=MANAGER,

@@ -5,31 +5,31 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-import httpx
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.metrics.models import bus
 from services.metrics.sources.freshness import JOBS
-from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.db import create_engine
 from shared.kit.settings import Settings
-from tests.metrics.helpers import canonical, map_entities, post, register
+from tests.harness.factories import metrics as factories
+from tests.metrics.helpers import canonical
 
 BEFORE_CUTOFF = datetime(2024, 6, 8, 8, 59, tzinfo=UTC)  # 16:59 in Shanghai
 AFTER_CUTOFF = datetime(2024, 6, 8, 9, 1, tzinfo=UTC)
 
 
 async def test_a_silent_source_is_late_once_and_a_reporting_one_is_not(
-    client: httpx.AsyncClient, database_url: str, settings: Settings
+    database_url: str, settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     plan = uuid.uuid4()
-    silent, _secret = await register(client)
-    talking, secret = await register(client)
+    silent, _secret = await factories.source(sessions)
+    talking, secret = await factories.source(sessions)
     for source in (silent, talking):
-        await map_entities(client, source, plan, "c1")
+        await factories.map_entities(sessions, source, plan, "c1")
     batch = canonical("2024-06-08T02:00:00Z", ("c1", "2024-06-07", "clicks", "10"))
-    assert (await post(client, talking, secret, batch)).status_code == 200
+    assert (await factories.ingest(sessions, talking, secret, batch))["inserted"] == 1
     engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
     (job,) = JOBS
     await job.run_once(sessions, settings, BEFORE_CUTOFF)
     for _ in range(2):
@@ -45,5 +45,5 @@ async def test_a_silent_source_is_late_once_and_a_reporting_one_is_not(
     await engine.dispose()
     assert [
         (e.envelope["data"]["source_id"], e.envelope["data"]["business_day"]) for e in late
-    ] == [(silent, "2024-06-07")]
+    ] == [(str(silent), "2024-06-07")]
     assert late[0].envelope["data"]["plan_id"] == str(plan)

@@ -21,10 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shared.contract.events.planning import PlanCreatedV1
 from shared.kit.settings import Settings
+from tests.harness.factories import metrics as factories
 from tests.metrics.helpers import (
     MANAGER,
     announce,
@@ -37,14 +38,13 @@ from tests.metrics.helpers import (
     register,
     run_snapshots,
 )
-from tests.planning.helpers import publish
-from tests.polling import eventually
 
 NOW = datetime(2024, 6, 21, 9, 0, tzinfo=UTC)
 JUNE_6 = datetime(2024, 6, 6, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 A, B, C = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 PRODUCT = "Glow serum"
 WINDOW = {"from": "2024-06-11", "to": "2024-06-20"}
+Sessions = async_sessionmaker[AsyncSession]
 
 
 def _day(entity: str, day: str, *counts: int) -> list[tuple[str, str, str, str]]:
@@ -53,7 +53,7 @@ def _day(entity: str, day: str, *counts: int) -> list[tuple[str, str, str, str]]
     return [(entity, day, m, str(v)) for m, v in zip(steps, counts, strict=False)]
 
 
-async def _created(database_url: str, plan_id: uuid.UUID, product: str, starts: date) -> None:
+async def _created(sessions: Sessions, plan_id: uuid.UUID, product: str, starts: date) -> None:
     event = PlanCreatedV1(
         plan_id=plan_id,
         name=f"{product} {starts:%B}",
@@ -63,11 +63,15 @@ async def _created(database_url: str, plan_id: uuid.UUID, product: str, starts: 
         ends_on=starts.replace(day=28),
         currency="CNY",
     )
-    await publish(database_url, event, str(plan_id), times=2)
+    await factories.known(sessions, event)
 
 
 async def _three_channel_plan(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient,
+    database_url: str,
+    engine: AsyncEngine,
+    settings: Settings,
+    sessions: Sessions,
 ) -> dict[str, uuid.UUID]:
     """Plan P (June) with channels A, B, C; Q (March, same product), R (February, another
     product) and S (September, same product, later): only Q is P's earlier campaign."""
@@ -82,10 +86,10 @@ async def _three_channel_plan(
             channels=[channel(A, "Douyin feed"), channel(B, "Xiaohongshu"), channel(C, "Campus")],
             version=version,
         )
-        await publish(database_url, targets, str(plans["P"]), time=approved)
+        await factories.known(sessions, targets, time=approved)
     for name, starts in (("Q", date(2024, 3, 1)), ("R", date(2024, 2, 1)), ("S", date(2024, 9, 1))):
         await announce(
-            client,
+            metrics_client,
             database_url,
             plan_targets(
                 plans[name], starts_on=starts, ends_on=starts.replace(day=28), name=f"plan {name}"
@@ -97,29 +101,19 @@ async def _three_channel_plan(
         ("R", "Other cream", date(2024, 2, 1)),
         ("S", PRODUCT, date(2024, 9, 1)),
     ):
-        await _created(database_url, plans[name], product, starts)
+        await _created(sessions, plans[name], product, starts)
 
-    async def products_known() -> bool:
-        for plan_id in plans.values():
-            found = await client.get(f"/metrics/plans/{plan_id}/trends", headers=MANAGER)
-            if found.status_code != 200 or found.json()["product"] is None:
-                return False
-        p = (await client.get(f"/metrics/plans/{plans['P']}/trends", headers=MANAGER)).json()
-        return bool(p["kpis"]) and bool(p["kpis"][0]["earlier_versions"])
-
-    await eventually(products_known)
-
-    source, secret = await register(client, "internal")
+    source, secret = await register(metrics_client, "internal")
     await map_entities(
-        client,
+        metrics_client,
         source,
         plans["P"],
         ("a-1", A),
         ("b-1", B),
         ("c-1", C),
     )
-    await map_entities(client, source, plans["Q"], "q-1")
-    await map_entities(client, source, plans["R"], "r-1")
+    await map_entities(metrics_client, source, plans["Q"], "q-1")
+    await map_entities(metrics_client, source, plans["R"], "r-1")
     first = canonical(
         "2024-06-20T09:00:00Z",
         # A's June 12 clicks first come in as 900, and are restated to 1,200 below.
@@ -137,10 +131,12 @@ async def _three_channel_plan(
         ("q-1", "2024-03-25", "registrations", "999"),  # day 25: outside the aligned days
         ("r-1", "2024-02-15", "registrations", "7"),
     )
-    assert (await post(client, source, secret, first)).status_code == 200
+    assert (await post(metrics_client, source, secret, first)).status_code == 200
     await run_snapshots(engine, settings, NOW)  # the read path meets rollup rows ...
     restated = canonical("2024-06-21T09:00:00Z", ("a-1", "2024-06-12", "clicks", "1200"))
-    assert (await post(client, source, secret, restated)).status_code == 200  # ... and facts
+    assert (
+        await post(metrics_client, source, secret, restated)
+    ).status_code == 200  # ... and facts
     return plans
 
 
@@ -153,10 +149,14 @@ def _number(value: str | None) -> float | None:
 
 
 async def test_three_channels_give_the_hand_computed_funnels_and_bottlenecks(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient,
+    database_url: str,
+    engine: AsyncEngine,
+    settings: Settings,
+    sessions: Sessions,
 ) -> None:
-    plans = await _three_channel_plan(client, database_url, engine, settings)
-    answer = await client.get(
+    plans = await _three_channel_plan(metrics_client, database_url, engine, settings, sessions)
+    answer = await metrics_client.get(
         f"/metrics/plans/{plans['P']}/funnels", params={**WINDOW, "lang": "en"}, headers=MANAGER
     )
     assert answer.status_code == 200, answer.text
@@ -223,7 +223,7 @@ async def test_three_channels_give_the_hand_computed_funnels_and_bottlenecks(
     assert _number(whole["bottleneck"]["shortfall"]) == 0.090909
 
     # The same answer for a Chinese reader, as the report chooses its language.
-    chinese = await client.get(
+    chinese = await metrics_client.get(
         f"/metrics/plans/{plans['P']}/funnels",
         params=WINDOW,
         headers={**MANAGER, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"},
@@ -237,10 +237,16 @@ async def test_three_channels_give_the_hand_computed_funnels_and_bottlenecks(
 
 
 async def test_kpis_trend_against_the_period_before_and_the_products_earlier_campaign(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient,
+    database_url: str,
+    engine: AsyncEngine,
+    settings: Settings,
+    sessions: Sessions,
 ) -> None:
-    plans = await _three_channel_plan(client, database_url, engine, settings)
-    answer = await client.get(f"/metrics/plans/{plans['P']}/trends", params=WINDOW, headers=MANAGER)
+    plans = await _three_channel_plan(metrics_client, database_url, engine, settings, sessions)
+    answer = await metrics_client.get(
+        f"/metrics/plans/{plans['P']}/trends", params=WINDOW, headers=MANAGER
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["product"] == PRODUCT
@@ -300,21 +306,23 @@ async def test_kpis_trend_against_the_period_before_and_the_products_earlier_cam
     ],
 )
 async def test_refusals_name_the_field(
-    client: httpx.AsyncClient,
+    metrics_client: httpx.AsyncClient,
     database_url: str,
     params: dict[str, str],
     status: int,
     field: str,
 ) -> None:
     plan_id = uuid.uuid4()
-    await announce(client, database_url, plan_targets(plan_id))
-    found = await client.get(f"/metrics/plans/{plan_id}/trends", params=params, headers=MANAGER)
+    await announce(metrics_client, database_url, plan_targets(plan_id))
+    found = await metrics_client.get(
+        f"/metrics/plans/{plan_id}/trends", params=params, headers=MANAGER
+    )
     assert found.status_code == status, found.text
     assert found.headers["content-type"].startswith("application/problem+json")
     assert field in found.text
 
 
-async def test_an_unknown_plan_is_not_found(client: httpx.AsyncClient) -> None:
+async def test_an_unknown_plan_is_not_found(metrics_client: httpx.AsyncClient) -> None:
     for route in ("funnels", "trends"):
-        found = await client.get(f"/metrics/plans/{uuid.uuid4()}/{route}", headers=MANAGER)
+        found = await metrics_client.get(f"/metrics/plans/{uuid.uuid4()}/{route}", headers=MANAGER)
         assert found.status_code == 404, found.text

@@ -103,25 +103,25 @@ def registrations(rows: int, report_time: str = "2024-06-08T02:00:00Z") -> dict[
 
 
 async def test_an_internal_source_is_registered_without_secrets(
-    client: httpx.AsyncClient,
+    metrics_client: httpx.AsyncClient,
 ) -> None:
-    source = await register_internal(client, "ecommerce", "ecommerce-orders")
+    source = await register_internal(metrics_client, "ecommerce", "ecommerce-orders")
     assert (source["kind"], source["system"], source["token_subjects"], source["secrets"]) == (
         "internal",
         "ecommerce",
         ["ecommerce-orders"],
         [],
     )
-    listed = (await client.get("/metrics/sources", headers=TECH)).json()["items"]
+    listed = (await metrics_client.get("/metrics/sources", headers=TECH)).json()["items"]
     assert [s["kind"] for s in listed] == ["internal"]
-    rotated = await client.post(f"/metrics/sources/{source['id']}/secrets", headers=TECH)
+    rotated = await metrics_client.post(f"/metrics/sources/{source['id']}/secrets", headers=TECH)
     assert rotated.status_code == 422
     assert rotated.json()["rule"] == "internal-source-has-no-secrets"
-    platform, _secret = await register(client, "meta")
+    platform, _secret = await register(metrics_client, "meta")
     assert (
         next(
             s
-            for s in (await client.get("/metrics/sources", headers=TECH)).json()["items"]
+            for s in (await metrics_client.get("/metrics/sources", headers=TECH)).json()["items"]
             if s["id"] == platform
         )["kind"]
         == "platform"
@@ -146,32 +146,32 @@ async def test_an_internal_source_is_registered_without_secrets(
     ],
 )
 async def test_a_source_with_the_wrong_way_to_authenticate_is_refused(
-    client: httpx.AsyncClient, body: dict[str, Any]
+    metrics_client: httpx.AsyncClient, body: dict[str, Any]
 ) -> None:
-    got = await client.post(
+    got = await metrics_client.post(
         "/metrics/sources", json={"name": "x", "account_id": "prod", **body}, headers=TECH
     )
     assert got.status_code == 422, got.text
     assert got.headers["content-type"] == "application/problem+json"
-    assert (await client.get("/metrics/sources", headers=TECH)).json()["items"] == []
+    assert (await metrics_client.get("/metrics/sources", headers=TECH)).json()["items"] == []
 
 
 async def test_the_user_back_end_posts_registrations_with_its_token_and_the_kpi_counts_them(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
     plan_id = uuid.uuid4()
     targets = plan_targets(plan_id, objective("registrations", 1000), name="campus sign-up drive")
-    await announce(client, database_url, targets)
+    await announce(metrics_client, database_url, targets)
     kpis = f"/metrics/plans/{plan_id}/kpis"
-    source = (await register_internal(client))["id"]
-    await map_entities(client, source, plan_id, "campus-app")
+    source = (await register_internal(metrics_client))["id"]
+    await map_entities(metrics_client, source, plan_id, "campus-app")
     batch = canonical(
         "2024-06-11T02:00:00Z",
         ("campus-app", "2024-06-09", "registrations", "180"),
         ("campus-app", "2024-06-10", "registrations", "220"),
         ("campus-app", "2024-06-10", "first_orders", "35"),
     )
-    posted = await send(client, source, batch, USER_BACKEND, key="ub-2024-06-10")
+    posted = await send(metrics_client, source, batch, USER_BACKEND, key="ub-2024-06-10")
     assert posted.status_code == 200, posted.text
     assert posted.json() == {
         "delivery_id": "ub-2024-06-10",
@@ -181,14 +181,14 @@ async def test_the_user_back_end_posts_registrations_with_its_token_and_the_kpi_
         "revised": 0,
         "ignored_stale": 0,
     }
-    got = (await client.get(kpis, params={"as_of": "2024-06-15"}, headers=MANAGER)).json()
+    got = (await metrics_client.get(kpis, params={"as_of": "2024-06-15"}, headers=MANAGER)).json()
     (registrations,) = got["objectives"]
     assert Decimal(registrations["actual"]) == Decimal(400)
     assert Decimal(registrations["achievement"]) == Decimal("0.4")
 
 
 async def test_every_internal_metric_is_stored_as_reported(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
     reported = {
         ("user_backend", "user-backend"): [("registrations", "412"), ("first_orders", "57")],
@@ -199,11 +199,11 @@ async def test_every_internal_metric_is_stored_as_reported(
         ("retention", "retention-job"): [("next_day_retention", "0.4235")],
     }
     for (system, subject), metrics in reported.items():
-        source = (await register_internal(client, system, subject))["id"]
+        source = (await register_internal(metrics_client, system, subject))["id"]
         batch = canonical(
             "2024-06-11T02:00:00Z", *((system, "2024-06-10", m, v) for m, v in metrics)
         )
-        got = await send(client, source, batch, bearer(Role.SERVICE, subject))
+        got = await send(metrics_client, source, batch, bearer(Role.SERVICE, subject))
         assert got.status_code == 200, got.text
     conn = await asyncpg.connect(_libpq(database_url))
     try:
@@ -218,13 +218,13 @@ async def test_every_internal_metric_is_stored_as_reported(
 
 @SIZES
 async def test_only_the_bound_service_token_opens_an_internal_source(
-    client: httpx.AsyncClient, database_url: str, rows: int
+    metrics_client: httpx.AsyncClient, database_url: str, rows: int
 ) -> None:
-    source = (await register_internal(client))["id"]
+    source = (await register_internal(metrics_client))["id"]
     batch = registrations(rows)
 
     async def refused(headers: dict[str, str], status: int, problem: str) -> None:
-        got = await send(client, source, batch, headers)
+        got = await send(metrics_client, source, batch, headers)
         assert got.status_code == status, got.text
         assert got.headers["content-type"] == "application/problem+json"
         assert got.json()["type"] == f"/problems/{problem}"
@@ -236,24 +236,24 @@ async def test_only_the_bound_service_token_opens_an_internal_source(
     await refused({"authorization": "Bearer not.a.jwt"}, 401, "unauthenticated")
     await refused({"authorization": "Basic dXNlci1iYWNrZW5kOg=="}, 401, "unauthenticated")
     # A signature alone does not stand in for the token (the source has no secret to check).
-    signed_only = await post(client, source, new_secret(), batch)
+    signed_only = await post(metrics_client, source, new_secret(), batch)
     assert signed_only.status_code == 401, signed_only.text
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.deliveries") == 0
-    assert (await send(client, source, batch, USER_BACKEND)).status_code == 200
+    assert (await send(metrics_client, source, batch, USER_BACKEND)).status_code == 200
 
 
 @SIZES
 async def test_a_platform_source_still_wants_its_signature(
-    client: httpx.AsyncClient, database_url: str, rows: int
+    metrics_client: httpx.AsyncClient, database_url: str, rows: int
 ) -> None:
-    source, secret = await register(client, "meta")
+    source, secret = await register(metrics_client, "meta")
     batch = registrations(rows)
     for token in (USER_BACKEND, bearer(Role.ADMIN, "admin-root")):
-        bearer_only = await send(client, source, batch, token)
+        bearer_only = await send(metrics_client, source, batch, token)
         assert bearer_only.status_code == 401, bearer_only.text
         assert bearer_only.json()["type"] == "/problems/invalid-signature"
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.deliveries") == 0
-    assert (await post(client, source, secret, batch)).status_code == 200
+    assert (await post(metrics_client, source, secret, batch)).status_code == 200
 
 
 async def test_a_service_token_opens_no_other_route(client: httpx.AsyncClient) -> None:
@@ -272,30 +272,32 @@ async def test_a_service_token_opens_no_other_route(client: httpx.AsyncClient) -
 
 @SIZES
 async def test_a_redelivery_gets_the_first_answer_and_a_reused_key_409(
-    client: httpx.AsyncClient, database_url: str, rows: int
+    metrics_client: httpx.AsyncClient, database_url: str, rows: int
 ) -> None:
-    source = (await register_internal(client))["id"]
+    source = (await register_internal(metrics_client))["id"]
     first = registrations(rows)
-    stored = await send(client, source, first, USER_BACKEND, key="ub-1")
+    stored = await send(metrics_client, source, first, USER_BACKEND, key="ub-1")
     assert stored.status_code == 200, stored.text
     assert stored.json()["inserted"] == rows
-    again = await send(client, source, first, USER_BACKEND, key="ub-1")
+    again = await send(metrics_client, source, first, USER_BACKEND, key="ub-1")
     assert (again.status_code, again.json()) == (200, stored.json())
     # webhook-id names the same delivery as Idempotency-Key does.
-    as_webhook_id = await client.post(
+    as_webhook_id = await metrics_client.post(
         f"/metrics/webhooks/{source}",
         content=json.dumps(first).encode(),
         headers={"content-type": "application/json", "webhook-id": "ub-1", **USER_BACKEND},
     )
     assert as_webhook_id.json() == stored.json()
     other = registrations(rows, "2024-06-09T02:00:00Z")
-    reused = await send(client, source, other, USER_BACKEND, key="ub-1")
+    reused = await send(metrics_client, source, other, USER_BACKEND, key="ub-1")
     assert reused.status_code == 409
     assert reused.json()["rule"] == "delivery-id"
     # Restatements as for platforms: a later report revises, an older one changes nothing.
-    restated = await send(client, source, other, USER_BACKEND, key="ub-2")
+    restated = await send(metrics_client, source, other, USER_BACKEND, key="ub-2")
     assert restated.json()["revised"] == rows
-    late = await send(client, source, registrations(rows, "2024-06-07T00:00:00Z"), USER_BACKEND)
+    late = await send(
+        metrics_client, source, registrations(rows, "2024-06-07T00:00:00Z"), USER_BACKEND
+    )
     assert late.json()["ignored_stale"] == rows
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.facts") == rows
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.deliveries") == 3
@@ -303,15 +305,15 @@ async def test_a_redelivery_gets_the_first_answer_and_a_reused_key_409(
 
 @SIZES
 async def test_a_batch_with_a_bad_row_or_no_delivery_id_stores_nothing(
-    client: httpx.AsyncClient, database_url: str, rows: int
+    metrics_client: httpx.AsyncClient, database_url: str, rows: int
 ) -> None:
-    source = (await register_internal(client))["id"]
+    source = (await register_internal(metrics_client))["id"]
     batch = registrations(rows)
     batch["rows"][-1]["value"] = "-1"
-    refused = await send(client, source, batch, USER_BACKEND)
+    refused = await send(metrics_client, source, batch, USER_BACKEND)
     assert refused.status_code == 422
     assert "canonical.rows" in refused.json()["errors"][0]["field"]
-    keyless = await client.post(
+    keyless = await metrics_client.post(
         f"/metrics/webhooks/{source}",
         content=json.dumps(registrations(rows)).encode(),
         headers={"content-type": "application/json", **USER_BACKEND},
@@ -323,16 +325,18 @@ async def test_a_batch_with_a_bad_row_or_no_delivery_id_stores_nothing(
 
 @SIZES
 async def test_a_dropped_connection_then_a_retry_stores_the_batch_once(
-    client: httpx.AsyncClient, database_url: str, rows: int
+    metrics_client: httpx.AsyncClient, database_url: str, rows: int
 ) -> None:
-    source = (await register_internal(client))["id"]
+    source = (await register_internal(metrics_client))["id"]
     batch = registrations(rows)
     maintenance = await asyncpg.connect(_libpq(database_url))
     try:
         locked = maintenance.transaction()
         await locked.start()
         await maintenance.execute("LOCK TABLE metrics.facts IN ACCESS EXCLUSIVE MODE")
-        first = asyncio.create_task(send(client, source, batch, USER_BACKEND, key="ub-drop"))
+        first = asyncio.create_task(
+            send(metrics_client, source, batch, USER_BACKEND, key="ub-drop")
+        )
 
         async def waiting() -> bool:
             blocked = await _scalar(
@@ -348,10 +352,10 @@ async def test_a_dropped_connection_then_a_retry_stores_the_batch_once(
             await first
         await locked.rollback()
 
-        retried = await send(client, source, batch, USER_BACKEND, key="ub-drop")
+        retried = await send(metrics_client, source, batch, USER_BACKEND, key="ub-drop")
         assert retried.status_code == 200, retried.text
         assert retried.json()["inserted"] == rows
-        again = await send(client, source, batch, USER_BACKEND, key="ub-drop")
+        again = await send(metrics_client, source, batch, USER_BACKEND, key="ub-drop")
         assert again.json() == retried.json()
         assert await maintenance.fetchval("SELECT count(*) FROM metrics.facts") == rows
         assert await maintenance.fetchval("SELECT count(*) FROM metrics.fact_revisions") == rows

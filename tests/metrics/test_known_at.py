@@ -51,7 +51,7 @@ async def _received(engine: AsyncEngine, delivery_id: str, at: datetime) -> None
 
 
 async def _deliver(
-    client: httpx.AsyncClient,
+    metrics_client: httpx.AsyncClient,
     engine: AsyncEngine,
     source: tuple[str, str],
     at: datetime,
@@ -60,16 +60,20 @@ async def _deliver(
     """A canonical batch reported and received at ``at``."""
     delivery = f"msg_{uuid.uuid4().hex}"
     batch = {"format": "canonical", "report_time": at.isoformat(), "rows": rows}
-    stored = await post(client, *source, batch, delivery_id=delivery)
+    stored = await post(metrics_client, *source, batch, delivery_id=delivery)
     assert stored.status_code == 200, stored.text
     await _received(engine, delivery, at)
 
 
-async def _plan(client: httpx.AsyncClient, database_url: str) -> tuple[str, tuple[str, str]]:
+async def _plan(
+    metrics_client: httpx.AsyncClient, database_url: str
+) -> tuple[str, tuple[str, str]]:
     plan_id = uuid.uuid4()
-    await announce(client, database_url, plan_targets(plan_id, objective("registrations", 5000)))
-    source = await register(client)
-    await map_entities(client, source[0], plan_id, "school-a")
+    await announce(
+        metrics_client, database_url, plan_targets(plan_id, objective("registrations", 5000))
+    )
+    source = await register(metrics_client)
+    await map_entities(metrics_client, source[0], plan_id, "school-a")
     return str(plan_id), source
 
 
@@ -79,16 +83,16 @@ def _row(value: str, hour: int | None = None) -> dict[str, Any]:
 
 
 async def _restated_plan(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
 ) -> tuple[str, str]:
-    plan_id, source = await _plan(client, database_url)
-    await _deliver(client, engine, source, POSTED, [_row("1000")])
-    await _deliver(client, engine, source, RESTATED, [_row("1150")])
+    plan_id, source = await _plan(metrics_client, database_url)
+    await _deliver(metrics_client, engine, source, POSTED, [_row("1000")])
+    await _deliver(metrics_client, engine, source, RESTATED, [_row("1150")])
     return plan_id, source[0]
 
 
-async def _kpi(client: httpx.AsyncClient, plan_id: str, **params: str) -> dict[str, Any]:
-    got = await client.get(f"/metrics/plans/{plan_id}/kpis", params=params, headers=MANAGER)
+async def _kpi(metrics_client: httpx.AsyncClient, plan_id: str, **params: str) -> dict[str, Any]:
+    got = await metrics_client.get(f"/metrics/plans/{plan_id}/kpis", params=params, headers=MANAGER)
     assert got.status_code == 200, got.text
     body: dict[str, Any] = got.json()
     (row,) = body["objectives"]
@@ -96,28 +100,30 @@ async def _kpi(client: httpx.AsyncClient, plan_id: str, **params: str) -> dict[s
 
 
 async def test_a_restated_day_shows_what_was_known_then(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine, settings: Settings
 ) -> None:
-    plan_id, _source = await _restated_plan(client, database_url, engine)
+    plan_id, _source = await _restated_plan(metrics_client, database_url, engine)
     # Rollups are built from today's facts: the as-of answer must not come from them.
     await run_snapshots(engine, settings, RESTATED + timedelta(minutes=5))
 
-    then = await _kpi(client, plan_id, known_at=DAY_AFTER)
+    then = await _kpi(metrics_client, plan_id, known_at=DAY_AFTER)
     assert (D(then["actual"]), D(then["actual_gross"])) == (D(1000), D(1000))
     assert then["as_of"] == "2024-06-12"  # the company day of known_at, when as_of is not given
     assert then["known_at"] == "2024-06-12T00:00:00Z"
-    later = await _kpi(client, plan_id, known_at=AFTER_RESTATEMENT)
+    later = await _kpi(metrics_client, plan_id, known_at=AFTER_RESTATEMENT)
     assert D(later["actual"]) == D(1150)
-    now = await _kpi(client, plan_id, as_of="2024-06-30")
+    now = await _kpi(metrics_client, plan_id, as_of="2024-06-30")
     assert (D(now["actual"]), now["known_at"]) == (D(1150), None)
     # Before the first report nothing was known.
-    before = await _kpi(client, plan_id, known_at="2024-06-10T12:00:00Z", as_of="2024-06-30")
+    before = await _kpi(
+        metrics_client, plan_id, known_at="2024-06-10T12:00:00Z", as_of="2024-06-30"
+    )
     assert before["actual"] is None
 
     # Every grain, json and downloads; a time without an offset is company time (UTC+8).
     day = {"metric": "registrations", "from": DAY, "to": DAY}
     for grain in ("day", "week", "month"):
-        rolled = await client.get(
+        rolled = await metrics_client.get(
             f"/metrics/plans/{plan_id}/rollups",
             params={**day, "grain": grain, "known_at": "2024-06-12T08:00:00"},
             headers=MANAGER,
@@ -125,7 +131,7 @@ async def test_a_restated_day_shows_what_was_known_then(
         assert rolled.status_code == 200, rolled.text
         (period,) = rolled.json()["periods"]
         assert D(period["values"]["registrations"]) == D(1000), grain
-    export = await client.get(
+    export = await metrics_client.get(
         f"/metrics/plans/{plan_id}/rollups.csv",
         params={**day, "known_at": DAY_AFTER},
         headers=MANAGER,
@@ -135,7 +141,7 @@ async def test_a_restated_day_shows_what_was_known_then(
     assert "1000" in cells
     assert "1150" not in cells
 
-    evaluation = await client.get(
+    evaluation = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation",
         params={"known_at": DAY_AFTER, "as_of": "2024-06-30"},
         headers=MANAGER,
@@ -143,7 +149,7 @@ async def test_a_restated_day_shows_what_was_known_then(
     assert evaluation.status_code == 200, evaluation.text
     assert evaluation.json()["rows"][0]["actual"] == "1,000"
     for form in ("html", "csv", "xlsx"):
-        report = await client.get(
+        report = await metrics_client.get(
             f"/metrics/plans/{plan_id}/evaluation.{form}",
             params={"known_at": DAY_AFTER, "as_of": "2024-06-30", "lang": "en"},
             headers=MANAGER,
@@ -151,7 +157,7 @@ async def test_a_restated_day_shows_what_was_known_then(
         assert report.status_code == 200, (form, report.text)
         if form == "html":
             assert "Figures as the system knew them at 2024-06-12T00:00+00:00" in report.text
-    report_csv = await client.get(
+    report_csv = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.csv",
         params={"known_at": DAY_AFTER, "as_of": "2024-06-30", "lang": "en"},
         headers=MANAGER,
@@ -162,9 +168,9 @@ async def test_a_restated_day_shows_what_was_known_then(
 
 
 async def test_the_decomposition_tree_is_measured_as_known_then(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
 ) -> None:
-    plan_id, _source = await _restated_plan(client, database_url, engine)
+    plan_id, _source = await _restated_plan(metrics_client, database_url, engine)
     objective_id = uuid.uuid4()
     company = DecomposedNode(
         node_id=uuid.uuid4(), name="company", level="company", target=D(2000), entities=[]
@@ -178,7 +184,7 @@ async def test_the_decomposition_tree_is_measured_as_known_then(
         entities=["school-a"],
     )
     await announce(
-        client,
+        metrics_client,
         database_url,
         ObjectiveDecomposedV1(
             plan_id=uuid.UUID(plan_id),
@@ -192,7 +198,7 @@ async def test_the_decomposition_tree_is_measured_as_known_then(
     )
     url = f"/metrics/plans/{plan_id}/objectives/{objective_id}/decomposition"
     for known_at, actual in ((DAY_AFTER, 1000), (AFTER_RESTATEMENT, 1150)):
-        got = await client.get(
+        got = await metrics_client.get(
             url, params={"as_of": "2024-06-30", "known_at": known_at}, headers=MANAGER
         )
         assert got.status_code == 200, got.text
@@ -201,17 +207,17 @@ async def test_the_decomposition_tree_is_measured_as_known_then(
 
 
 async def test_hours_known_then_count_until_the_whole_day_arrives(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
 ) -> None:
     """Hours 10 and 11 come first (400 + 600), hour 10 is restated to 450 and the settled
     whole-day figure 1,100 comes last: each time sees its own day and hours."""
-    plan_id, source = await _plan(client, database_url)
-    await _deliver(client, engine, source, POSTED, [_row("400", 10), _row("600", 11)])
-    await _deliver(client, engine, source, POSTED + timedelta(hours=5), [_row("450", 10)])
-    await _deliver(client, engine, source, RESTATED, [_row("1100")])
+    plan_id, source = await _plan(metrics_client, database_url)
+    await _deliver(metrics_client, engine, source, POSTED, [_row("400", 10), _row("600", 11)])
+    await _deliver(metrics_client, engine, source, POSTED + timedelta(hours=5), [_row("450", 10)])
+    await _deliver(metrics_client, engine, source, RESTATED, [_row("1100")])
 
     async def figures(known_at: str, grain: str) -> list[Decimal]:
-        got = await client.get(
+        got = await metrics_client.get(
             f"/metrics/plans/{plan_id}/rollups",
             params={
                 "metric": "registrations",
@@ -235,12 +241,12 @@ async def test_hours_known_then_count_until_the_whole_day_arrives(
 
 
 async def test_a_future_known_at_is_refused_naming_the_field(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
 ) -> None:
-    plan_id, _source = await _restated_plan(client, database_url, engine)
+    plan_id, _source = await _restated_plan(metrics_client, database_url, engine)
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     for path in ("kpis", "rollups", "evaluation", "evaluation.csv"):
-        got = await client.get(
+        got = await metrics_client.get(
             f"/metrics/plans/{plan_id}/{path}",
             params={"known_at": future, "metric": "registrations"},
             headers=MANAGER,
@@ -251,10 +257,10 @@ async def test_a_future_known_at_is_refused_naming_the_field(
 
 
 async def test_an_exclusion_decided_after_known_at_does_not_apply_then(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
 ) -> None:
-    plan_id, source = await _restated_plan(client, database_url, engine)
-    flagged = await client.post(
+    plan_id, source = await _restated_plan(metrics_client, database_url, engine)
+    flagged = await metrics_client.post(
         f"/metrics/plans/{plan_id}/fraud-flags",
         json={
             "source_id": source,
@@ -267,28 +273,28 @@ async def test_an_exclusion_decided_after_known_at_does_not_apply_then(
     )
     assert flagged.status_code in (200, 201), flagged.text
     # Decided now (after 2024): as known on the 14th of June the day still counted in net.
-    then = await _kpi(client, plan_id, known_at=AFTER_RESTATEMENT)
+    then = await _kpi(metrics_client, plan_id, known_at=AFTER_RESTATEMENT)
     assert (D(then["actual_net"]), D(then["actual_gross"])) == (D(1150), D(1150))
-    now = await _kpi(client, plan_id, as_of="2024-06-30")
+    now = await _kpi(metrics_client, plan_id, as_of="2024-06-30")
     # Today the only entity-day is excluded: net has no figure left (null, as before this).
     assert (now["actual_net"], D(now["actual_gross"])) == (None, D(1150))
 
 
 async def test_the_as_of_read_and_the_restatement_rule_agree(
-    client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
+    metrics_client: httpx.AsyncClient, database_url: str, engine: AsyncEngine
 ) -> None:
     """A report made at INCOMING arrives after one made at each STORED time (or alone): read as
     known after both, a key holds what restatement.restates says and what the upsert left."""
     plan_id = uuid.uuid4()
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     entities = [f"e-{n}" for n in range(len(STORED))]
-    await map_entities(client, source, plan_id, *entities)
+    await map_entities(metrics_client, source, plan_id, *entities)
     for entity, stored in zip(entities, STORED, strict=True):
         if stored is not None:
             first = canonical(stored.isoformat(), (entity, DAY, "clicks", "1"))
-            assert (await post(client, source, secret, first)).status_code == 200
+            assert (await post(metrics_client, source, secret, first)).status_code == 200
         second = canonical(INCOMING.isoformat(), (entity, DAY, "clicks", "2"))
-        assert (await post(client, source, secret, second)).status_code == 200
+        assert (await post(metrics_client, source, secret, second)).status_code == 200
     params = {
         "plans": [plan_id],
         "days": [datetime.fromisoformat(DAY).date()],

@@ -11,18 +11,20 @@ from datetime import date
 import httpx
 import openpyxl
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.metrics.helpers import MANAGER, canonical, post
 from tests.metrics.report_seed import customers_and_experiments, seeded
 
 AS_OF = {"as_of": "2024-06-30"}
+Sessions = async_sessionmaker[AsyncSession]
 
 
 async def test_the_report_in_chinese_fills_every_column_from_the_facts(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = (await seeded(client, database_url)).plan_id
-    page = await client.get(
+    plan_id = (await seeded(sessions)).plan_id
+    page = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params={**AS_OF, "lang": "zh-CN"},
         headers=MANAGER,
@@ -59,10 +61,10 @@ async def test_the_report_in_chinese_fills_every_column_from_the_facts(
 
 
 async def test_the_report_in_english_by_accept_language(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = (await seeded(client, database_url)).plan_id
-    page = await client.get(
+    plan_id = (await seeded(sessions)).plan_id
+    page = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params=AS_OF,
         headers={**MANAGER, "Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"},
@@ -84,16 +86,16 @@ async def test_the_report_in_english_by_accept_language(
 
 
 async def test_without_a_language_the_company_language_is_used(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = (await seeded(client, database_url)).plan_id
-    page = await client.get(
+    plan_id = (await seeded(sessions)).plan_id
+    page = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params=AS_OF,
         headers={**MANAGER, "Accept-Language": ""},
     )
     assert page.headers["content-language"] == "zh-CN"
-    bad = await client.get(
+    bad = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params={**AS_OF, "lang": "<script>"},
         headers=MANAGER,
@@ -102,17 +104,17 @@ async def test_without_a_language_the_company_language_is_used(
 
 
 async def test_what_a_person_typed_wins_over_the_generated_suggestion(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id, registrations, *_ = await seeded(client, database_url)
-    noted = await client.put(
+    plan_id, registrations, *_ = await seeded(sessions)
+    noted = await metrics_client.put(
         f"/metrics/plans/{plan_id}/evaluation/{registrations}",
         json={"suggestion": "widen age band to 18-35"},
         headers=MANAGER,
     )
     assert noted.status_code == 204
     text = (
-        await client.get(
+        await metrics_client.get(
             f"/metrics/plans/{plan_id}/evaluation.html",
             params={**AS_OF, "lang": "en"},
             headers=MANAGER,
@@ -124,10 +126,10 @@ async def test_what_a_person_typed_wins_over_the_generated_suggestion(
 
 
 async def test_the_xlsx_holds_numbers_with_money_formats(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = (await seeded(client, database_url)).plan_id
-    answer = await client.get(
+    plan_id = (await seeded(sessions)).plan_id
+    answer = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.xlsx",
         params={**AS_OF, "lang": "en"},
         headers=MANAGER,
@@ -159,10 +161,10 @@ async def test_the_xlsx_holds_numbers_with_money_formats(
 
 
 async def test_the_csv_has_every_section_with_plain_numbers(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = (await seeded(client, database_url)).plan_id
-    answer = await client.get(
+    plan_id = (await seeded(sessions)).plan_id
+    answer = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.csv",
         params={**AS_OF, "lang": "zh-CN"},
         headers=MANAGER,
@@ -178,10 +180,12 @@ async def test_the_csv_has_every_section_with_plain_numbers(
 
 
 async def test_kpis_and_rollups_download_as_spreadsheets(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id = (await seeded(client, database_url)).plan_id
-    kpis = await client.get(f"/metrics/plans/{plan_id}/kpis.xlsx", params=AS_OF, headers=MANAGER)
+    plan_id = (await seeded(sessions)).plan_id
+    kpis = await metrics_client.get(
+        f"/metrics/plans/{plan_id}/kpis.xlsx", params=AS_OF, headers=MANAGER
+    )
     assert kpis.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(kpis.content))["KPIs"]
     rows = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
@@ -190,7 +194,7 @@ async def test_kpis_and_rollups_download_as_spreadsheets(
     assert rows["gmv"][4].value == 6200000
     assert "¥" in rows["gmv"][4].number_format
 
-    weekly = await client.get(
+    weekly = await metrics_client.get(
         f"/metrics/plans/{plan_id}/rollups.csv",
         params={
             "metric": ["cost", "registrations"],
@@ -205,16 +209,16 @@ async def test_kpis_and_rollups_download_as_spreadsheets(
     # June: cost 692,307.69 + 500,000; registrations 100,000 + 80,000
     assert lines[2] == ["2024-06-01", "2024-06-30", "1192307.69", "180000"]
 
-    wrong = await client.get(f"/metrics/plans/{plan_id}/kpis.pdf", headers=MANAGER)
+    wrong = await metrics_client.get(f"/metrics/plans/{plan_id}/kpis.pdf", headers=MANAGER)
     assert wrong.status_code == 422
 
 
 async def test_fraud_exclusions_and_unsettled_days_are_marked_where_they_change_a_number(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id, _, source, secret = await seeded(client, database_url)
+    plan_id, _, source, secret = await seeded(sessions)
     # the feed's 100,000 registrations of 10 June excluded as fake
-    flagged = await client.post(
+    flagged = await metrics_client.post(
         f"/metrics/plans/{plan_id}/fraud-flags",
         json={
             "source_id": source,
@@ -229,9 +233,9 @@ async def test_fraud_exclusions_and_unsettled_days_are_marked_where_they_change_
     # as of 31 July the internal source's 28-day window leaves days after 3 July unsettled:
     # a registration on 10 July is one, the GMV of 18 June is final
     late = canonical("2024-07-11T09:00:00Z", ("search", "2024-07-10", "registrations", "5"))
-    assert (await post(client, source, secret, late)).status_code == 200
+    assert (await post(metrics_client, source, secret, late)).status_code == 200
     text = (
-        await client.get(
+        await metrics_client.get(
             f"/metrics/plans/{plan_id}/evaluation.html",
             params={"as_of": "2024-07-31", "lang": "en"},
             headers=MANAGER,
@@ -249,11 +253,11 @@ async def test_fraud_exclusions_and_unsettled_days_are_marked_where_they_change_
 
 
 async def test_channels_show_cltv_and_the_ineffective_mark_funnels_their_bottleneck(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id, _, source, secret = await seeded(client, database_url)
-    await customers_and_experiments(client, str(plan_id), source, secret)
-    page = await client.get(
+    plan_id, _, source, secret = await seeded(sessions)
+    await customers_and_experiments(metrics_client, str(plan_id), source, secret)
+    page = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params={**AS_OF, "lang": "en"},
         headers=MANAGER,
@@ -298,7 +302,7 @@ async def test_channels_show_cltv_and_the_ineffective_mark_funnels_their_bottlen
     assert "not enough data: each arm needs 100,000,000 Impressions" in experiments
     # as the system knew it before any fact arrived, channels are judged on the figures the
     # page shows then (none), not on today's
-    earlier = await client.get(
+    earlier = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params={**AS_OF, "lang": "en", "known_at": "2024-06-21T12:00:00Z"},
         headers=MANAGER,
@@ -310,11 +314,11 @@ async def test_channels_show_cltv_and_the_ineffective_mark_funnels_their_bottlen
 
 
 async def test_the_diagnosis_reads_in_chinese_and_exports_its_columns(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id, _, source, secret = await seeded(client, database_url)
-    await customers_and_experiments(client, str(plan_id), source, secret)
-    page = await client.get(
+    plan_id, _, source, secret = await seeded(sessions)
+    await customers_and_experiments(metrics_client, str(plan_id), source, secret)
+    page = await metrics_client.get(
         f"/metrics/plans/{plan_id}/evaluation.html",
         params={**AS_OF, "lang": "zh-CN"},
         headers=MANAGER,
@@ -332,7 +336,7 @@ async def test_the_diagnosis_reads_in_chinese_and_exports_its_columns(
     book = openpyxl.load_workbook(
         io.BytesIO(
             (
-                await client.get(
+                await metrics_client.get(
                     f"/metrics/plans/{plan_id}/evaluation.xlsx",
                     params={**AS_OF, "lang": "en"},
                     headers=MANAGER,
@@ -363,7 +367,7 @@ async def test_the_diagnosis_reads_in_chinese_and_exports_its_columns(
         csv.reader(
             io.StringIO(
                 (
-                    await client.get(
+                    await metrics_client.get(
                         f"/metrics/plans/{plan_id}/evaluation.csv",
                         params={**AS_OF, "lang": "zh-CN"},
                         headers=MANAGER,

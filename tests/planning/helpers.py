@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from services.planning.schemas import PlanDetail
 from shared.contract.envelope import Envelope, EventPayload
 from shared.contract.events.approvals import ApprovalApprovedV1, ApprovalRejectedV1, RequestKind
 from shared.contract.types import Role
@@ -33,6 +34,11 @@ async def put(
     assert response.status_code == 200, response.text
     detail: dict[str, Any] = response.json()
     return detail
+
+
+def as_json(detail: PlanDetail) -> dict[str, Any]:
+    """A plan built by tests/harness/factories/planning.py as GET /planning/plans/{id} shows it."""
+    return detail.model_dump(mode="json")
 
 
 async def seeded_plan(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Planning reacts to other services' events exactly once: approvals, expenses, spend, KPIs."""
+"""Planning reacts to other services' events exactly once: approvals, expenses, spend, KPIs.
+
+The planning service runs alone: plans are built by tests/harness/factories/planning.py and each
+event is handed to planning's inbox as its consumer would (twice where a redelivery is the point).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +12,19 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.contract.envelope import EventPayload
 from shared.contract.events.approvals import RequestKind
 from shared.contract.events.metrics import KpiSnapshotV1, ObjectiveAchievement, SpendRecordedV1
 from shared.contract.types import Money
+from shared.kit.settings import Settings
+from tests.harness.delivery import deliver, service_runtime
+from tests.harness.factories import planning as factories
 from tests.planning import seed
-from tests.planning.helpers import (
-    SPECIALIST,
-    approval,
-    approved_plan,
-    publish,
-    recorded,
-    seeded_plan,
-)
-from tests.polling import eventually
+from tests.planning.helpers import SPECIALIST, approval, as_json, recorded
+
+Sessions = async_sessionmaker[AsyncSession]
 
 
 async def _plan(client: httpx.AsyncClient, plan_id: str) -> dict[str, Any]:
@@ -31,25 +34,33 @@ async def _plan(client: httpx.AsyncClient, plan_id: str) -> dict[str, Any]:
     return detail
 
 
+async def _deliver(
+    settings: Settings, database_url: str, payload: EventPayload, plan_id: str, *, times: int
+) -> list[str]:
+    """Hand one envelope of another service's event to planning's inbox ``times`` times."""
+    async with service_runtime("planning", settings, database_url) as planning:
+        return await deliver(planning, payload, plan_id, times=times)
+
+
 async def test_an_approval_delivered_twice_approves_once_and_publishes_the_targets(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan = await seeded_plan(client)
+    plan = as_json(await factories.seeded_plan(sessions))
     plan_id = plan["plan"]["id"]
-    await client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
+    await planning_client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
     (submitted,) = await recorded(database_url, "planning.plan.submitted")
     assert submitted["data"]["total_budget"] == {"amount": "1120000.00", "currency": "CNY"}
 
-    await publish(database_url, approval(RequestKind.PLAN, plan_id), plan_id, times=2)
-
-    async def approved() -> dict[str, Any] | None:
-        detail = await _plan(client, plan_id)
-        return detail if detail["plan"]["status"] == "approved" else None
-
-    await eventually(approved)
-    versions = (await client.get(f"/planning/plans/{plan_id}/versions", headers=SPECIALIST)).json()[
-        "items"
+    outcome = approval(RequestKind.PLAN, plan_id)
+    assert await _deliver(settings, database_url, outcome, plan_id, times=2) == [
+        "applied",
+        "duplicate",
     ]
+
+    assert (await _plan(planning_client, plan_id))["plan"]["status"] == "approved"
+    versions = (
+        await planning_client.get(f"/planning/plans/{plan_id}/versions", headers=SPECIALIST)
+    ).json()["items"]
     assert [v["version"] for v in versions] == [1]
     assert len(await recorded(database_url, "planning.plan.approved")) == 1
     (targets,) = await recorded(database_url, "planning.plan.targets_set")
@@ -60,36 +71,34 @@ async def test_an_approval_delivered_twice_approves_once_and_publishes_the_targe
 
 
 async def test_a_rejection_makes_the_plan_editable_again(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan = await seeded_plan(client)
+    plan = as_json(await factories.seeded_plan(sessions))
     plan_id = plan["plan"]["id"]
-    await client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
-    await publish(database_url, approval(RequestKind.PLAN, plan_id, approved=False), plan_id)
+    await factories.submit(sessions, uuid.UUID(plan_id))
+    rejection = approval(RequestKind.PLAN, plan_id, approved=False)
+    assert await _deliver(settings, database_url, rejection, plan_id, times=1) == ["applied"]
 
-    async def rejected() -> dict[str, Any] | None:
-        detail = await _plan(client, plan_id)
-        return detail if detail["plan"]["status"] == "rejected" else None
-
-    detail = await eventually(rejected)
-    edited = await client.patch(
+    detail = await _plan(planning_client, plan_id)
+    assert detail["plan"]["status"] == "rejected"
+    edited = await planning_client.patch(
         f"/planning/plans/{plan_id}",
         json={"contingency_reserve": "150000.00"},
         headers={**SPECIALIST, "If-Match": f'"{detail["plan"]["revision"]}"'},
     )
     assert edited.status_code == 200
-    again = await client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
+    again = await planning_client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
     assert again.json()["plan"]["status"] == "submitted"
 
 
 async def test_a_reallocation_approved_by_the_committee_becomes_version_two(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan = await approved_plan(client, database_url)
+    plan = as_json(await factories.approved_plan(sessions))
     plan_id = plan["plan"]["id"]
     lines = {line["name"]: line["id"] for line in plan["budget"]}
-    await client.post(f"/planning/plans/{plan_id}/activate", headers=SPECIALIST)
-    requested = await client.post(
+    await planning_client.post(f"/planning/plans/{plan_id}/activate", headers=SPECIALIST)
+    requested = await planning_client.post(
         f"/planning/plans/{plan_id}/adjustments",
         json={
             "kind": "budget_reallocation",
@@ -108,27 +117,29 @@ async def test_a_reallocation_approved_by_the_committee_becomes_version_two(
     adjustment = requested.json()
     location = f"/planning/plans/{plan_id}/adjustments/{adjustment['id']}"
     assert requested.headers["location"] == location
-    shown = await client.get(location, headers=SPECIALIST)
+    shown = await planning_client.get(location, headers=SPECIALIST)
     assert (shown.status_code, shown.json()) == (200, adjustment)
-    listed = await client.get(f"/planning/plans/{plan_id}/adjustments", headers=SPECIALIST)
+    listed = await planning_client.get(f"/planning/plans/{plan_id}/adjustments", headers=SPECIALIST)
     assert listed.json() == {"items": [adjustment], "next_cursor": None}
     (event,) = await recorded(database_url, "planning.adjustment.requested")
     assert event["data"]["amount"] == {"amount": "100000.00", "currency": "CNY"}
 
     decision = approval(RequestKind.ADJUSTMENT, adjustment["id"], plan_id=plan_id)
-    await publish(database_url, decision, plan_id, times=2)
+    assert await _deliver(settings, database_url, decision, plan_id, times=2) == [
+        "applied",
+        "duplicate",
+    ]
 
-    async def version_two() -> dict[str, Any] | None:
-        detail = await _plan(client, plan_id)
-        return detail if detail["plan"]["version"] == 2 else None
-
-    detail = await eventually(version_two)
+    detail = await _plan(planning_client, plan_id)
+    assert detail["plan"]["version"] == 2
     planned = {line["name"]: Decimal(line["planned"]) for line in detail["budget"]}
     assert planned["offline events"] == Decimal("200000")
     assert planned["feed ads"] == Decimal("480000")
     assert detail["plan"]["status"] == "active"
     changes = (
-        await client.get(f"/planning/plans/{plan_id}/versions/2/changes", headers=SPECIALIST)
+        await planning_client.get(
+            f"/planning/plans/{plan_id}/versions/2/changes", headers=SPECIALIST
+        )
     ).json()["changes"]
     changed = {c["path"]: (c["before"], c["after"]) for c in changes}
     assert changed[f"budget[{lines['feed ads']}].planned"] == ("380000.00", "480000.00")
@@ -138,17 +149,17 @@ async def test_a_reallocation_approved_by_the_committee_becomes_version_two(
 
 
 async def test_a_draft_cannot_be_adjusted_and_a_move_needs_the_money(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    draft = await seeded_plan(client)
+    draft = as_json(await factories.seeded_plan(sessions))
     body = {"kind": "strategy", "reason": "x", "strategies": []}
-    refused = await client.post(
+    refused = await planning_client.post(
         f"/planning/plans/{draft['plan']['id']}/adjustments", json=body, headers=SPECIALIST
     )
     assert refused.status_code == 409
-    plan = await approved_plan(client, database_url)
+    plan = as_json(await factories.approved_plan(sessions))
     lines = {line["name"]: line["id"] for line in plan["budget"]}
-    too_much = await client.post(
+    too_much = await planning_client.post(
         f"/planning/plans/{plan['plan']['id']}/adjustments",
         json={
             "kind": "budget_reallocation",
@@ -168,9 +179,9 @@ async def test_a_draft_cannot_be_adjusted_and_a_move_needs_the_money(
 
 
 async def test_expenses_spend_and_kpis_show_on_the_plan_once_each(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan = await approved_plan(client, database_url)
+    plan = as_json(await factories.approved_plan(sessions))
     plan_id = plan["plan"]["id"]
     koc_line = plan["budget"][0]
     expense = approval(
@@ -180,14 +191,17 @@ async def test_expenses_spend_and_kpis_show_on_the_plan_once_each(
         budget_line_id=uuid.UUID(koc_line["id"]),
         amount=Money(amount=Decimal("45000.00")),
     )
-    await publish(database_url, expense, plan_id, times=2)
+    assert await _deliver(settings, database_url, expense, plan_id, times=2) == [
+        "applied",
+        "duplicate",
+    ]
     spend = SpendRecordedV1(
         plan_id=uuid.UUID(plan_id),
         channel_id=uuid.UUID(koc_line["channel_id"]),
         through_day=date(2024, 6, 7),
         spend_to_date=Money(amount=Decimal("38000.50")),
     )
-    await publish(database_url, spend, plan_id)
+    assert await _deliver(settings, database_url, spend, plan_id, times=1) == ["applied"]
     registrations = plan["objectives"][0]
     snapshot = KpiSnapshotV1(
         plan_id=uuid.UUID(plan_id),
@@ -203,15 +217,12 @@ async def test_expenses_spend_and_kpis_show_on_the_plan_once_each(
             )
         ],
     )
-    await publish(database_url, snapshot, plan_id, times=2)
+    assert await _deliver(settings, database_url, snapshot, plan_id, times=2) == [
+        "applied",
+        "duplicate",
+    ]
 
-    async def shown() -> dict[str, Any] | None:
-        detail = await _plan(client, plan_id)
-        line, objective = detail["budget"][0], detail["objectives"][0]
-        done = line["actual"] != "0.00" and objective["achievement"] and line["committed"] != "0.00"
-        return detail if done else None
-
-    detail = await eventually(shown)
+    detail = await _plan(planning_client, plan_id)
     assert detail["budget"][0]["committed"] == "45000.00"
     assert detail["budget"][0]["actual"] == "38000.50"
     assert detail["objectives"][0]["actual_value"] == "180000"
@@ -219,13 +230,13 @@ async def test_expenses_spend_and_kpis_show_on_the_plan_once_each(
 
 
 async def test_a_forecast_above_plan_raises_one_overspend_event(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, database_url: str, sessions: Sessions
 ) -> None:
-    plan = await approved_plan(client, database_url)
+    plan = as_json(await factories.approved_plan(sessions))
     line = plan["budget"][1]
     url = f"/planning/plans/{plan['plan']['id']}/budget/{line['id']}"
     for forecast in ("400000.00", "410000.00"):
-        response = await client.patch(url, json={"forecast": forecast}, headers=SPECIALIST)
+        response = await planning_client.patch(url, json={"forecast": forecast}, headers=SPECIALIST)
         assert response.status_code == 200, response.text
     (overspent,) = await recorded(database_url, "planning.plan.budget_line_overspent")
     assert overspent["data"]["planned"]["amount"] == "380000.00"
@@ -233,28 +244,28 @@ async def test_a_forecast_above_plan_raises_one_overspend_event(
 
 
 async def test_a_completed_plan_files_a_retrospective_found_by_search(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan = await approved_plan(client, database_url)
+    plan = as_json(await factories.approved_plan(sessions))
     plan_id = plan["plan"]["id"]
-    early = await client.put(
+    early = await planning_client.put(
         f"/planning/plans/{plan_id}/retrospective", json=seed.RETROSPECTIVE, headers=SPECIALIST
     )
     assert early.status_code == 409
     for step in ("activate", "complete"):
-        moved = await client.post(f"/planning/plans/{plan_id}/{step}", headers=SPECIALIST)
+        moved = await planning_client.post(f"/planning/plans/{plan_id}/{step}", headers=SPECIALIST)
         assert moved.status_code == 200, moved.text
-    filed = await client.put(
+    filed = await planning_client.put(
         f"/planning/plans/{plan_id}/retrospective", json=seed.RETROSPECTIVE, headers=SPECIALIST
     )
     assert filed.status_code == 200, filed.text
     row = filed.json()["retrospective"][0]
     assert {k: row[k] for k in seed.RETROSPECTIVE[0]} == seed.RETROSPECTIVE[0]
-    found = await client.get(
+    found = await planning_client.get(
         "/planning/retrospectives", params={"q": "FOOTFALL"}, headers=SPECIALIST
     )
     assert [r["plan_id"] for r in found.json()["items"]] == [plan_id]
-    missing = await client.get(
+    missing = await planning_client.get(
         "/planning/retrospectives", params={"q": "drone"}, headers=SPECIALIST
     )
     assert missing.json()["items"] == []

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.kit.wording import a_or_an
-from tests.planning.helpers import SPECIALIST, approved_plan, seeded_plan
+from tests.harness.factories.planning import approved_plan, seeded_plan
+from tests.planning.helpers import SPECIALIST
 
 
 async def test_an_approved_plan_is_refused_with_an_not_a(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    plan = await approved_plan(client, database_url)
-    refused = await client.patch(
-        f"/planning/plans/{plan['plan']['id']}", json={"name": "x"}, headers=SPECIALIST
+    plan = await approved_plan(sessions)
+    refused = await planning_client.patch(
+        f"/planning/plans/{plan.plan.id}", json={"name": "x"}, headers=SPECIALIST
     )
     assert refused.status_code == 409
     assert refused.json()["detail"] == "an approved plan changes only through an adjustment"
-    submitted = await seeded_plan(client)
-    await client.post(f"/planning/plans/{submitted['plan']['id']}/submit", headers=SPECIALIST)
-    frozen = await client.patch(
-        f"/planning/plans/{submitted['plan']['id']}", json={"name": "x"}, headers=SPECIALIST
+    submitted = await seeded_plan(sessions)
+    await planning_client.post(f"/planning/plans/{submitted.plan.id}/submit", headers=SPECIALIST)
+    frozen = await planning_client.patch(
+        f"/planning/plans/{submitted.plan.id}", json={"name": "x"}, headers=SPECIALIST
     )
     assert frozen.json()["detail"] == "a submitted plan changes only through an adjustment"
 

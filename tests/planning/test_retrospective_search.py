@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.planning.helpers import SPECIALIST, approved_plan
+from tests.harness.factories.planning import approved_plan
+from tests.planning.helpers import SPECIALIST
 
 ROWS: list[dict[str, Any]] = [
     {
@@ -37,26 +39,31 @@ async def _search(client: httpx.AsyncClient, q: str) -> list[str]:
 
 
 async def test_plurals_phrases_and_chinese_text_are_found(
-    client: httpx.AsyncClient, database_url: str
+    planning_client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    plan = await approved_plan(client, database_url)
-    plan_id = plan["plan"]["id"]
+    plan_id = (await approved_plan(sessions)).plan.id
     for step in ("activate", "complete"):
         assert (
-            await client.post(f"/planning/plans/{plan_id}/{step}", headers=SPECIALIST)
+            await planning_client.post(f"/planning/plans/{plan_id}/{step}", headers=SPECIALIST)
         ).is_success
-    filed = await client.put(
+    filed = await planning_client.put(
         f"/planning/plans/{plan_id}/retrospective", json=ROWS, headers=SPECIALIST
     )
     assert filed.status_code == 200, filed.text
-    assert await _search(client, "turnstiles") == ["pop-up event"]  # the row says "turnstile"
-    assert await _search(client, "queue") == ["pop-up event"]  # ... and "queues"
-    assert await _search(client, "visitors counted") == ["pop-up event"]  # words in any order
-    assert await _search(client, '"counted every visitor"') == ["pop-up event"]
-    assert await _search(client, "turnstile -queues") == []  # websearch syntax excludes
-    assert await _search(client, "闸机") == ["校园活动"]  # Chinese: as a substring
-    assert await _search(client, "排队") == ["校园活动"]
+    assert await _search(planning_client, "turnstiles") == [
+        "pop-up event"
+    ]  # the row says "turnstile"
+    assert await _search(planning_client, "queue") == ["pop-up event"]  # ... and "queues"
+    assert await _search(planning_client, "visitors counted") == [
+        "pop-up event"
+    ]  # words in any order
+    assert await _search(planning_client, '"counted every visitor"') == ["pop-up event"]
+    assert await _search(planning_client, "turnstile -queues") == []  # websearch syntax excludes
+    assert await _search(planning_client, "闸机") == ["校园活动"]  # Chinese: as a substring
+    assert await _search(planning_client, "排队") == ["校园活动"]
     # What it does not find: Chinese by meaning or other wording (no word segmentation, no
     # synonyms), and English words that share no stem.
-    assert await _search(client, "检票口") == []  # another word for a gate
-    assert await _search(client, "gates queuing") == []  # "queuing" does not stem to "queue"
+    assert await _search(planning_client, "检票口") == []  # another word for a gate
+    assert (
+        await _search(planning_client, "gates queuing") == []
+    )  # "queuing" does not stem to "queue"

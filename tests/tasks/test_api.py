@@ -1,4 +1,8 @@
-"""The tasks API with docs/domain.md §3's M-001…M-004 and §5's progress log."""
+"""The tasks API with docs/domain.md §3's M-001…M-004 and §5's progress log.
+
+The tasks service runs alone: plans and WBS are built by tests/harness/factories/tasks.py, and
+other services' events are delivered twice through tasks' inbox, as a redelivery would.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from demo.seed import OWNERS, WBS
 from services.tasks.jobs import JOBS
@@ -16,43 +21,20 @@ from services.tasks.models import Task, bus
 from shared.contract.events.alerts import AlertRaisedV1, FollowUpTask
 from shared.contract.events.planning import PlanApprovedV1
 from shared.contract.types import Role, Severity
-from shared.kit.db import create_engine, create_sessionmaker
+from shared.kit.db import create_engine
 from shared.kit.settings import Settings
 from tests.conftest import bearer
-from tests.planning.helpers import publish
-from tests.polling import eventually
+from tests.harness.delivery import deliver, service_runtime
+from tests.harness.factories import tasks as factories
 
 SPECIALIST = bearer(Role.SPECIALIST, "specialist-amy")
+Sessions = async_sessionmaker[AsyncSession]
 
 
-async def known_plan(client: httpx.AsyncClient, **overrides: str) -> str:
-    """A plan created in planning and learnt by tasks from the event."""
-    body = {
-        "name": "618 KOC seeding",
-        "product": "serum",
-        "starts_on": "2024-05-01",
-        "ends_on": "2024-06-30",
-        **overrides,
-    }
-    plan_id: str = (await client.post("/planning/plans", json=body, headers=SPECIALIST)).json()[
-        "plan"
-    ]["id"]
-
-    async def known() -> bool:
-        return (await client.get(f"/tasks/plans/{plan_id}", headers=SPECIALIST)).status_code == 200
-
-    await eventually(known)
-    return plan_id
-
-
-async def with_wbs(client: httpx.AsyncClient) -> tuple[str, dict[str, dict[str, Any]]]:
-    plan_id = await known_plan(client)
-    tasks = {}
-    for row in WBS:
-        created = await client.post(f"/tasks/plans/{plan_id}/tasks", json=row, headers=SPECIALIST)
-        assert created.status_code == 201, created.text
-        tasks[row["code"]] = created.json()
-    return plan_id, tasks
+async def with_wbs(sessions: Sessions) -> tuple[str, dict[str, dict[str, Any]]]:
+    """A known plan holding the §3 WBS: its id, and its tasks by code as the API shows them."""
+    plan_id, tasks = await factories.with_wbs(sessions)
+    return str(plan_id), {code: t.model_dump(mode="json") for code, t in tasks.items()}
 
 
 async def step(
@@ -75,10 +57,19 @@ async def finish(client: httpx.AsyncClient, task: dict[str, Any]) -> None:
 
 
 async def test_the_wbs_table_round_trips_and_m004_waits_for_m001_and_m003(
-    client: httpx.AsyncClient,
+    tasks_client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
-    plan_id, tasks = await with_wbs(client)
-    listed = (await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()["items"]
+    plan_id = await factories.known_plan(sessions)
+    tasks = {}
+    for row in WBS:
+        created = await tasks_client.post(
+            f"/tasks/plans/{plan_id}/tasks", json=row, headers=SPECIALIST
+        )
+        assert created.status_code == 201, created.text
+        tasks[row["code"]] = created.json()
+    listed = (await tasks_client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()[
+        "items"
+    ]
     for row, stored in zip(WBS, listed, strict=True):
         expected = {k: v for k, v in row.items() if k != "prerequisites"}
         assert {k: stored[k] for k in expected} == expected
@@ -86,34 +77,38 @@ async def test_the_wbs_table_round_trips_and_m004_waits_for_m001_and_m003(
             p["code"] for p in row.get("prerequisites", [])
         ]
     m004 = tasks["M-004"]
-    early = await step(client, m004, "in_progress", OWNERS["specialist"])
+    early = await step(tasks_client, m004, "in_progress", OWNERS["specialist"])
     assert early.status_code == 422
     assert early.json()["waiting_for"] == ["M-001", "M-003"]
     for code in ("M-001", "M-002", "M-003"):
-        await finish(client, tasks[code])
-    started = await step(client, m004, "in_progress", OWNERS["specialist"])
+        await finish(tasks_client, tasks[code])
+    started = await step(tasks_client, m004, "in_progress", OWNERS["specialist"])
     assert started.status_code == 200, started.text
 
 
-async def test_a_cycle_is_refused_with_the_cycle_spelled_out(client: httpx.AsyncClient) -> None:
-    _plan, tasks = await with_wbs(client)
-    refused = await client.post(
+async def test_a_cycle_is_refused_with_the_cycle_spelled_out(
+    tasks_client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    _plan, tasks = await with_wbs(sessions)
+    refused = await tasks_client.post(
         f"/tasks/tasks/{tasks['M-002']['id']}/prerequisites",
         json={"code": "M-004"},
         headers=SPECIALIST,
     )
     assert refused.status_code == 422
     assert refused.json()["cycle"] == ["M-002", "M-003", "M-004", "M-002"]
-    again = (await client.get(f"/tasks/tasks/{tasks['M-002']['id']}", headers=SPECIALIST)).json()
+    again = (
+        await tasks_client.get(f"/tasks/tasks/{tasks['M-002']['id']}", headers=SPECIALIST)
+    ).json()
     assert again["prerequisites"] == []
 
 
-async def test_bad_tasks_are_refused_and_nothing_is_saved(client: httpx.AsyncClient) -> None:
-    plan_id, _tasks = await with_wbs(client)
-    other_plan = await known_plan(client, name="other")
-    await client.post(
-        f"/tasks/plans/{other_plan}/tasks", json={**WBS[0], "code": "X-001"}, headers=SPECIALIST
-    )
+async def test_bad_tasks_are_refused_and_nothing_is_saved(
+    tasks_client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    plan_id, _tasks = await with_wbs(sessions)
+    other_plan = await factories.known_plan(sessions, name="other")
+    await factories.create_task(sessions, other_plan, {**WBS[0], "code": "X-001"})
     base = {**WBS[0], "code": "M-005", "prerequisites": []}
     cases: list[tuple[dict[str, Any], str]] = [
         ({**base, "prerequisites": [{"code": "M-999"}]}, "prerequisites.0.code"),
@@ -125,37 +120,47 @@ async def test_bad_tasks_are_refused_and_nothing_is_saved(client: httpx.AsyncCli
         ({**base, "starts_on": "2024-04-01"}, "starts_on"),
     ]
     for body, field in cases:
-        refused = await client.post(f"/tasks/plans/{plan_id}/tasks", json=body, headers=SPECIALIST)
+        refused = await tasks_client.post(
+            f"/tasks/plans/{plan_id}/tasks", json=body, headers=SPECIALIST
+        )
         assert refused.status_code in (409, 422), refused.text
         assert refused.headers["content-type"] == "application/problem+json"
         problem = refused.json()
         fields = [problem.get("field")] + [e["field"] for e in problem.get("errors") or []]
         assert field in fields, (field, problem)
-    listed = (await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()["items"]
+    listed = (await tasks_client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)).json()[
+        "items"
+    ]
     assert [t["code"] for t in listed] == ["M-001", "M-002", "M-003", "M-004"]
-    unknown = await client.post(f"/tasks/plans/{uuid.uuid4()}/tasks", json=base, headers=SPECIALIST)
+    unknown = await tasks_client.post(
+        f"/tasks/plans/{uuid.uuid4()}/tasks", json=base, headers=SPECIALIST
+    )
     assert unknown.status_code == 404
 
 
-async def test_only_r2_approves_and_reasons_are_required(client: httpx.AsyncClient) -> None:
-    _plan, tasks = await with_wbs(client)
+async def test_only_r2_approves_and_reasons_are_required(
+    tasks_client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    _plan, tasks = await with_wbs(sessions)
     m001 = tasks["M-001"]
-    await step(client, m001, "in_progress", OWNERS["specialist"])
-    await step(client, m001, "submitted", OWNERS["specialist"])
-    self_approved = await step(client, m001, "done", OWNERS["specialist"])
+    await step(tasks_client, m001, "in_progress", OWNERS["specialist"])
+    await step(tasks_client, m001, "submitted", OWNERS["specialist"])
+    self_approved = await step(tasks_client, m001, "done", OWNERS["specialist"])
     assert self_approved.status_code == 403
-    no_reason = await step(client, m001, "returned", "supervisor-wang")
+    no_reason = await step(tasks_client, m001, "returned", "supervisor-wang")
     assert no_reason.status_code == 422
-    returned = await step(client, m001, "returned", "supervisor-wang", reason="quotes missing")
+    returned = await step(
+        tasks_client, m001, "returned", "supervisor-wang", reason="quotes missing"
+    )
     assert returned.json()["status"] == "returned"
-    skipped = await step(client, m001, "done", "supervisor-wang")
+    skipped = await step(tasks_client, m001, "done", "supervisor-wang")
     assert skipped.status_code == 409
 
 
 async def test_the_progress_log_row_round_trips_and_history_is_kept(
-    client: httpx.AsyncClient, database_url: str
+    tasks_client: httpx.AsyncClient, database_url: str, sessions: Sessions
 ) -> None:
-    _plan, tasks = await with_wbs(client)
+    _plan, tasks = await with_wbs(sessions)
     row = {
         "logged_on": "2024-05-20",
         "progress": "8 KOC posts done, 2 being revised",
@@ -168,35 +173,37 @@ async def test_the_progress_log_row_round_trips_and_history_is_kept(
         "status": "in_progress",
     }
     task_id = tasks["M-003"]["id"]
-    logged = await client.post(f"/tasks/tasks/{task_id}/progress", json=row, headers=SPECIALIST)
+    logged = await tasks_client.post(
+        f"/tasks/tasks/{task_id}/progress", json=row, headers=SPECIALIST
+    )
     assert logged.status_code == 201, logged.text
-    stored = (await client.get(f"/tasks/tasks/{task_id}/progress", headers=SPECIALIST)).json()[
-        "items"
-    ]
+    stored = (
+        await tasks_client.get(f"/tasks/tasks/{task_id}/progress", headers=SPECIALIST)
+    ).json()["items"]
     assert {k: stored[0][k] for k in row} == row
-    assert (await client.get(f"/tasks/tasks/{task_id}", headers=SPECIALIST)).json()[
+    assert (await tasks_client.get(f"/tasks/tasks/{task_id}", headers=SPECIALIST)).json()[
         "completion"
     ] == 80
-    handled = await client.patch(
+    handled = await tasks_client.patch(
         f"/tasks/tasks/{task_id}/progress/{stored[0]['id']}",
         json={"status": "handled"},
         headers=SPECIALIST,
     )
     assert handled.json()["status"] == "handled"
-    moved = await client.patch(
+    moved = await tasks_client.patch(
         f"/tasks/tasks/{task_id}",
         json={"ends_on": "2024-05-27", "reason": "claims rewritten"},
         headers={**SPECIALIST, "If-Match": f'"{tasks["M-003"]["row_version"] + 1}"'},
     )
     assert moved.status_code == 200, moved.text
-    history = (await client.get(f"/tasks/tasks/{task_id}/history", headers=SPECIALIST)).json()[
-        "items"
-    ]
+    history = (
+        await tasks_client.get(f"/tasks/tasks/{task_id}/history", headers=SPECIALIST)
+    ).json()["items"]
     assert [(h["field"], h["before"], h["after"]) for h in history] == [
         ("completion", "0", "80"),
         ("ends_on", "2024-05-25", "2024-05-27"),
     ]
-    stale = await client.patch(
+    stale = await tasks_client.patch(
         f"/tasks/tasks/{task_id}", json={"name": "x"}, headers={**SPECIALIST, "If-Match": '"1"'}
     )
     assert stale.status_code == 412
@@ -208,9 +215,13 @@ async def test_the_progress_log_row_round_trips_and_history_is_kept(
     assert kinds.count("tasks.task.issue_resolved") == 1
 
 
-async def test_the_schedule_marks_the_critical_path(client: httpx.AsyncClient) -> None:
-    plan_id, _tasks = await with_wbs(client)
-    schedule = (await client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)).json()
+async def test_the_schedule_marks_the_critical_path(
+    tasks_client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    plan_id, _tasks = await with_wbs(sessions)
+    schedule = (
+        await tasks_client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)
+    ).json()
     assert schedule["critical_path"] == ["M-002", "M-003", "M-004"]
     slack = {i["code"]: i["slack_days"] for i in schedule["items"]}
     assert slack["M-001"] > 0
@@ -218,11 +229,10 @@ async def test_the_schedule_marks_the_critical_path(client: httpx.AsyncClient) -
 
 
 async def test_reminders_fire_once_per_task_and_day_under_two_schedulers(
-    client: httpx.AsyncClient, database_url: str, settings: Settings
+    database_url: str, settings: Settings, sessions: Sessions
 ) -> None:
-    await with_wbs(client)
+    await with_wbs(sessions)
     engine = create_engine(database_url)
-    sessions = create_sessionmaker(engine)
     (job,) = JOBS
     monday = datetime(2024, 5, 27, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
     await asyncio.gather(
@@ -247,9 +257,9 @@ async def test_reminders_fire_once_per_task_and_day_under_two_schedulers(
 
 
 async def test_an_alert_follow_up_creates_one_rapid_response_task(
-    client: httpx.AsyncClient, database_url: str
+    tasks_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    plan_id = await known_plan(client)
+    plan_id = str(await factories.known_plan(sessions))
     alert = AlertRaisedV1(
         alert_id=uuid.uuid4(),
         rule_id=uuid.uuid4(),
@@ -266,15 +276,12 @@ async def test_an_alert_follow_up_creates_one_rapid_response_task(
             due_on=date(2024, 6, 8),
         ),
     )
-    await publish(database_url, alert, str(alert.alert_id), times=2)
+    async with service_runtime("tasks", settings, database_url) as tasks:
+        outcomes = await deliver(tasks, alert, str(alert.alert_id), times=2)
+    assert outcomes == ["applied", "duplicate"]
 
-    async def created() -> list[dict[str, Any]] | None:
-        listed: list[dict[str, Any]] = (
-            await client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)
-        ).json()["items"]
-        return listed or None
-
-    (task,) = await eventually(created)
+    listed = await tasks_client.get(f"/tasks/plans/{plan_id}/tasks", headers=SPECIALIST)
+    (task,) = listed.json()["items"]
     assert task["alert_id"] == str(alert.alert_id)
     assert (task["owner_id"], task["ends_on"], task["priority"]) == (
         "optimiser-he",
@@ -284,19 +291,21 @@ async def test_an_alert_follow_up_creates_one_rapid_response_task(
 
 
 async def test_an_attached_template_is_instantiated_when_the_plan_is_approved(
-    client: httpx.AsyncClient, database_url: str
+    tasks_client: httpx.AsyncClient, settings: Settings, database_url: str, sessions: Sessions
 ) -> None:
-    source, _tasks = await with_wbs(client)
-    saved = await client.post(
+    source, _tasks = await with_wbs(sessions)
+    saved = await tasks_client.post(
         "/tasks/templates",
         json={"name": "Xiaohongshu KOC seeding", "from_plan_id": source},
         headers=SPECIALIST,
     )
     assert saved.status_code == 201, saved.text
-    target = await known_plan(
-        client, name="double 11", starts_on="2024-10-01", ends_on="2024-11-30"
+    target = str(
+        await factories.known_plan(
+            sessions, name="double 11", starts_on=date(2024, 10, 1), ends_on=date(2024, 11, 30)
+        )
     )
-    attached = await client.post(
+    attached = await tasks_client.post(
         f"/tasks/plans/{target}/templates",
         json={
             "template_id": saved.json()["id"],
@@ -308,15 +317,13 @@ async def test_an_attached_template_is_instantiated_when_the_plan_is_approved(
     )
     assert attached.status_code == 200, attached.text
     approved = PlanApprovedV1(plan_id=uuid.UUID(target), version=1, by="finance-zhao")
-    await publish(database_url, approved, target, times=2)
+    async with service_runtime("tasks", settings, database_url) as tasks:
+        outcomes = await deliver(tasks, approved, target, times=2)
+    assert outcomes == ["applied", "duplicate"]
 
-    async def instantiated() -> list[dict[str, Any]] | None:
-        listed: list[dict[str, Any]] = (
-            await client.get(f"/tasks/plans/{target}/tasks", headers=SPECIALIST)
-        ).json()["items"]
-        return listed or None
-
-    listed = await eventually(instantiated)
+    listed = (await tasks_client.get(f"/tasks/plans/{target}/tasks", headers=SPECIALIST)).json()[
+        "items"
+    ]
     assert [(t["code"], t["starts_on"]) for t in listed] == [
         ("M-001", "2024-10-08"),
         ("M-002", "2024-10-18"),
@@ -333,15 +340,17 @@ async def test_an_attached_template_is_instantiated_when_the_plan_is_approved(
     assert count == 4
 
 
-async def test_baseline_variance_and_an_owners_week(client: httpx.AsyncClient) -> None:
-    plan_id, tasks = await with_wbs(client)
-    none_yet = await client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)
+async def test_baseline_variance_and_an_owners_week(
+    tasks_client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    plan_id, tasks = await with_wbs(sessions)
+    none_yet = await tasks_client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)
     assert none_yet.status_code == 404
     assert (
-        await client.post(f"/tasks/plans/{plan_id}/baselines", headers=SPECIALIST)
+        await tasks_client.post(f"/tasks/plans/{plan_id}/baselines", headers=SPECIALIST)
     ).status_code == 201
     m003 = tasks["M-003"]
-    moved = await client.patch(
+    moved = await tasks_client.patch(
         f"/tasks/tasks/{m003['id']}",
         json={"ends_on": "2024-05-28", "reason": "claims rewritten"},
         headers=SPECIALIST,
@@ -349,16 +358,18 @@ async def test_baseline_variance_and_an_owners_week(client: httpx.AsyncClient) -
     assert moved.status_code == 200
     variance = {
         v["code"]: v
-        for v in (await client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)).json()[
-            "items"
-        ]
+        for v in (
+            await tasks_client.get(f"/tasks/plans/{plan_id}/variance", headers=SPECIALIST)
+        ).json()["items"]
     }
     assert variance["M-003"]["end_variance_days"] == 2  # Sat 25th → Tue 28th: Mon and Tue
     assert variance["M-001"]["end_variance_days"] == 0
-    schedule = (await client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)).json()
+    schedule = (
+        await tasks_client.get(f"/tasks/plans/{plan_id}/schedule", headers=SPECIALIST)
+    ).json()
     flagged = {i["code"]: i["dependency_violation"] for i in schedule["items"]}
     assert flagged["M-004"] == "starts before M-003 ends"
-    await client.post(
+    await tasks_client.post(
         f"/tasks/tasks/{tasks['M-001']['id']}/progress",
         json={
             "logged_on": "2024-05-08",
@@ -371,7 +382,7 @@ async def test_baseline_variance_and_an_owners_week(client: httpx.AsyncClient) -
         headers=SPECIALIST,
     )
     week = (
-        await client.get(f"/tasks/owners/{OWNERS['specialist']}/week", headers=SPECIALIST)
+        await tasks_client.get(f"/tasks/owners/{OWNERS['specialist']}/week", headers=SPECIALIST)
     ).json()
     assert [t["code"] for t in week["overdue"]] == [
         "M-001",
