@@ -9,8 +9,6 @@ from fastapi import FastAPI
 
 from services.metrics import SERVICE
 from services.metrics.api import router
-from services.metrics.diagnosis.channels_api import router as channels_router
-from services.metrics.diagnosis.funnels_api import router as funnels_router
 from services.metrics.fraud.arrivals import JOBS as FRAUD_ARRIVALS
 from services.metrics.fraud.review import JOBS as FRAUD_JOBS
 from services.metrics.handlers import SUBSCRIBERS
@@ -25,7 +23,7 @@ DEFINITION = ServiceDefinition(
     metadata=Base.metadata,
     bus=bus,
     migrations_dir=Path(__file__).parent / "migrations",
-    routers=[router, funnels_router, channels_router],
+    routers=[router],
     subscribers=SUBSCRIBERS,
     jobs=[*JOBS, *FRESHNESS, *FRAUD_JOBS, *FRAUD_ARRIVALS],
     description="Signed webhook ingestion, metric dictionary, rollups, KPIs, fraud, evaluation.",
