@@ -51,4 +51,4 @@ class KnownMetrics:
     async def kinds(self, session: AsyncSession) -> dict[str, str]:
         """The derived metrics known so far: key → kind."""
         rows = await session.execute(select(self.table.c.key, self.table.c.kind))
-        return dict(rows.tuples().all())
+        return dict(rows.all())
