@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 
 from tests.approvals.test_requests import FINANCE, MANAGER, SALES, SUPERVISOR, _decide
-from tests.planning.helpers import SPECIALIST, approved_plan, seeded_plan
+from tests.e2e.plans import approved_plan
+from tests.planning.helpers import SPECIALIST, seeded_plan
 from tests.polling import eventually
 
 
