@@ -18,14 +18,15 @@ from sqlalchemy import text
 from shared.contract.events.approvals import RequestKind
 from shared.contract.types import Money, Role
 from shared.kit.db import create_engine
-from tests.approvals.test_requests import SUPERVISOR, _decide, _waiting
+from tests.approvals.test_requests import SUPERVISOR, _decide
 from tests.conftest import bearer
+from tests.e2e.plans import approved_plan
+from tests.e2e.test_plan_approval_stories import _waiting
 from tests.metrics.helpers import MANAGER, canonical, map_entities
 from tests.metrics.test_internal_sources import USER_BACKEND, register_internal, send
 from tests.planning.helpers import (
     SPECIALIST,
     approval,
-    approved_plan,
     publish,
     recorded,
     seeded_plan,

@@ -25,7 +25,6 @@ from tests.metrics.helpers import (
     post,
 )
 from tests.metrics.test_internal_sources import register_internal, send
-from tests.polling import eventually
 
 FINANCE = bearer(Role.FINANCE, "finance-zhao")
 USER_BACKEND = bearer(Role.SERVICE, "user-backend")
@@ -146,24 +145,24 @@ async def _efficiency(
 
 
 async def test_three_channels_give_the_hand_computed_cac_cltv_and_marks(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
     plan_id = uuid.uuid4()
-    await announce(client, database_url, _targets(plan_id, 1, 12000))
-    await _report(client, plan_id)
-    await _cohorts(client, plan_id)
-    before = await _efficiency(client, plan_id)
+    await announce(metrics_client, database_url, _targets(plan_id, 1, 12000))
+    await _report(metrics_client, plan_id)
+    await _cohorts(metrics_client, plan_id)
+    before = await _efficiency(metrics_client, plan_id)
     # No parameters yet: the cohort revenue is taken whole (75,000 / 100), no classical CLTV.
     assert D(before["Douyin feed"]["cltv"]["value"]) == D(750)
     assert before["Xiaohongshu KOC"]["code"] == "cltv-unknown"
     params = {"gross_margin": "0.4", "purchase_frequency": "2", "lifespan_years": "1.5"}
     url = f"/metrics/plans/{plan_id}/channels/parameters"
-    assert (await client.put(url, json=params, headers=TECH)).status_code == 403
-    stored = await client.put(url, json=params, headers=FINANCE)
+    assert (await metrics_client.put(url, json=params, headers=TECH)).status_code == 403
+    stored = await metrics_client.put(url, json=params, headers=FINANCE)
     assert stored.status_code == 200, stored.text
     assert D(stored.json()["cltv_cac_floor"]) == 1
 
-    got = await _efficiency(client, plan_id)
+    got = await _efficiency(metrics_client, plan_id)
     feed, koc, campus = got["Douyin feed"], got["Xiaohongshu KOC"], got["Campus ambassadors"]
     # Feed: 10,000 / 100 = 100 CAC; 30,000 / 150 = 200 AOV; CLTV by cohort 0.4 × 750 = 300
     # (classical 200 × 2 × 0.4 × 1.5 = 240); 300 / 100 = 3.
@@ -195,7 +194,7 @@ async def test_three_channels_give_the_hand_computed_cac_cltv_and_marks(
         "CLTV/CAC is 0.9600 (CLTV 144.00 over CAC 150.00), below the floor 1: each new "
         "customer costs more than the value expected from them"
     )
-    chinese = await _efficiency(client, plan_id, "zh-CN")
+    chinese = await _efficiency(metrics_client, plan_id, "zh-CN")
     assert chinese["Campus ambassadors"]["reason"] == "已花费 4000.00，未获得任何新客户"
     # Campus: 4,000 spent, 200 registrations, none ordered: no new customer, ineffective.
     assert (D(campus["spend"]), campus["cac"], campus["ineffective"], campus["code"]) == (
@@ -207,27 +206,29 @@ async def test_three_channels_give_the_hand_computed_cac_cltv_and_marks(
 
 
 async def test_no_recommendation_while_the_reserve_breaks_the_rule_then_one_when_it_holds(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
     plan_id = uuid.uuid4()
     # 5,000 / 105,000 = 4.76 % reserve: under the 10 % floor.
-    await announce(client, database_url, _targets(plan_id, 1, 5000))
-    await _report(client, plan_id)
+    await announce(metrics_client, database_url, _targets(plan_id, 1, 5000))
+    await _report(metrics_client, plan_id)
     url = f"/metrics/plans/{plan_id}/channels/recommendation"
     params = {"as_of": "2024-06-10", "days": "10"}
 
-    async def answer(code: str | None) -> dict[str, Any] | None:
-        got = await client.get(url, params=params, headers=MANAGER)
+    async def answer() -> dict[str, Any]:
+        got = await metrics_client.get(url, params=params, headers=MANAGER)
         assert got.status_code == 200, got.text
         body: dict[str, Any] = got.json()
-        return body if body["code"] == code else None
+        return body
 
-    withheld = await eventually(lambda: answer("reserve-rule"))
+    withheld = await answer()
+    assert withheld["code"] == "reserve-rule"
     assert (withheld["offered"], withheld["move"], withheld["adjustment"]) == (False, None, None)
     assert D(withheld["reserve_share"]) == D("0.0476")
     # Version 2 puts 12,000 aside: 12,000 / 112,000 = 10.71 %.
-    await announce(client, database_url, _targets(plan_id, 2, 12000), times=2)
-    offered = await eventually(lambda: answer(None))
+    await announce(metrics_client, database_url, _targets(plan_id, 2, 12000), times=2)
+    offered = await answer()
+    assert offered["code"] is None
     move = offered["move"]
     # Campus spent 4,000 for no new customer; feed's CAC 100 beats KOC's 150. Half of what
     # campus has left (20,000 − 4,000) moves: 8,000, at feed's CAC 80 more customers at most.

@@ -13,10 +13,11 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from allinone.app import create_allinone_app
 from services.metrics.facts import coalesce
 from services.metrics.facts.signatures import new_secret
+from shared.kit.app import create_service_app
 from shared.kit.settings import Settings
+from tests.harness.apps import BY_NAME, one_service
 from tests.metrics.helpers import canonical, post, register
 
 DELIVERIES = 200
@@ -51,12 +52,12 @@ def _report(n: int) -> dict[str, object]:
 
 
 async def test_two_hundred_concurrent_single_row_deliveries_share_few_transactions(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     answers = await asyncio.gather(
         *(
-            post(client, source, secret, _report(n), delivery_id=f"msg_{n}")
+            post(metrics_client, source, secret, _report(n), delivery_id=f"msg_{n}")
             for n in range(DELIVERIES)
         )
     )
@@ -102,21 +103,21 @@ async def test_two_hundred_concurrent_single_row_deliveries_share_few_transactio
     assert transactions <= DELIVERIES // 10, transactions
     assert len({e["tx"] for e in events}) == transactions
 
-    again = await post(client, source, secret, _report(7), delivery_id="msg_7")
+    again = await post(metrics_client, source, secret, _report(7), delivery_id="msg_7")
     assert (again.status_code, again.json()) == (200, bodies[7])
-    reused = await post(client, source, secret, _report(8), delivery_id="msg_7")
+    reused = await post(metrics_client, source, secret, _report(8), delivery_id="msg_7")
     assert reused.status_code == 409
 
 
 async def test_duplicates_inside_one_group_get_one_answer_or_409(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     first = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "120"))
     other = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "999"))
     payloads = [first] * 5 + [other] + [first] * 4
     answers = await asyncio.gather(
-        *(post(client, source, secret, p, delivery_id="msg_dup") for p in payloads)
+        *(post(metrics_client, source, secret, p, delivery_id="msg_dup") for p in payloads)
     )
     by_body: dict[int, set[int]] = {}
     for p, a in zip(payloads, answers, strict=True):
@@ -133,29 +134,29 @@ async def test_duplicates_inside_one_group_get_one_answer_or_409(
 
 
 async def test_a_delivery_the_database_refuses_does_not_sink_its_group(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     good = [
         canonical("2024-06-08T09:00:00Z", (f"c{n}", "2024-06-07", "clicks", "1")) for n in range(10)
     ]
     bad = canonical("2024-06-08T09:00:00Z", ("nul\u0000here", "2024-06-07", "clicks", "1"))
-    answers = await asyncio.gather(*(post(client, source, secret, p) for p in [*good, bad]))
+    answers = await asyncio.gather(*(post(metrics_client, source, secret, p) for p in [*good, bad]))
     assert [a.status_code for a in answers] == [200] * 10 + [422], answers[-1].text
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.facts") == 10
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.deliveries") == 10
 
 
 async def test_unsigned_and_unknown_source_deliveries_are_refused_in_their_group(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     batch = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "1"))
     answers = await asyncio.gather(
-        post(client, source, secret, batch),
-        post(client, source, new_secret(), batch),
-        post(client, source, secret, batch, tamper=True),
-        post(client, "00000000-0000-0000-0000-000000000001", secret, batch),
+        post(metrics_client, source, secret, batch),
+        post(metrics_client, source, new_secret(), batch),
+        post(metrics_client, source, secret, batch, tamper=True),
+        post(metrics_client, "00000000-0000-0000-0000-000000000001", secret, batch),
     )
     assert [a.status_code for a in answers] == [200, 401, 401, 404]
     assert await _scalar(database_url, "SELECT count(*) FROM metrics.deliveries") == 1
@@ -163,13 +164,10 @@ async def test_unsigned_and_unknown_source_deliveries_are_refused_in_their_group
 
 @pytest.fixture
 async def impatient(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The all-in-one app whose statements give up after 300 ms."""
+    """The metrics service whose statements give up after 300 ms."""
     quick = settings.model_copy(update={"db_statement_timeout_ms": 300})
-    app, root = create_allinone_app(quick, database_url=database_url)
-    async with root.router.lifespan_context(root):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with one_service("metrics", quick, database_url) as (_app, http):
+        yield http
 
 
 async def test_a_failed_group_answers_503_to_every_delivery_and_stores_nothing(
@@ -212,11 +210,12 @@ async def test_deliveries_waiting_at_shutdown_are_stored_before_the_app_stops(
     settings: Settings, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(coalesce, "FLUSH_SECONDS", 60.0)  # only the shutdown flushes
-    app, root = create_allinone_app(settings, database_url=database_url)
-    metrics_app = app.services["metrics"]
-    transport = httpx.ASGITransport(app=app)
+    metrics_app = create_service_app(
+        BY_NAME["metrics"], settings=settings, database_url=database_url, consumers=False
+    )
+    transport = httpx.ASGITransport(app=metrics_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        async with root.router.lifespan_context(root):
+        async with metrics_app.router.lifespan_context(metrics_app):
             source, secret = await register(http)
             batch = canonical("2024-06-08T09:00:00Z", ("c1", "2024-06-07", "clicks", "5"))
             pending = [asyncio.create_task(post(http, source, secret, batch)) for _ in range(5)]

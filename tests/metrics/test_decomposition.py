@@ -14,17 +14,8 @@ from typing import Any
 import httpx
 
 from services.metrics.kpis import decomposition
-from shared.contract.events.approvals import RequestKind
 from shared.contract.events.planning import DecomposedNode, ObjectiveDecomposedV1
 from tests.metrics.helpers import MANAGER, announce, canonical, map_entities, post, register
-from tests.planning.helpers import (
-    SPECIALIST,
-    approval,
-    publish,
-    recorded,
-    seeded_plan,
-)
-from tests.polling import eventually
 
 D = Decimal
 DECOMPOSED = "planning.objective.decomposed"
@@ -188,21 +179,23 @@ async def _standing(
 
 
 async def test_metrics_measures_each_node_from_its_codes_facts_net_of_excluded_fraud(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
     plan_id, objective_id = uuid.uuid4(), uuid.uuid4()
     tree = _tree()
     url = f"/metrics/plans/{plan_id}/objectives/{objective_id}/decomposition"
-    unknown = await client.get(url, headers=MANAGER)
+    unknown = await metrics_client.get(url, headers=MANAGER)
     assert unknown.status_code == 404
     # Delivered twice: the inbox keeps one effect.
-    await announce(client, database_url, _decomposed(plan_id, objective_id, tree, 3), times=2)
-    source, secret = await register(client)
-    await map_entities(client, source, plan_id, *sorted({f[0] for f in FACTS}))
-    stored = await post(client, source, secret, canonical("2024-06-21T02:00:00Z", *FACTS))
+    await announce(
+        metrics_client, database_url, _decomposed(plan_id, objective_id, tree, 3), times=2
+    )
+    source, secret = await register(metrics_client)
+    await map_entities(metrics_client, source, plan_id, *sorted({f[0] for f in FACTS}))
+    stored = await post(metrics_client, source, secret, canonical("2024-06-21T02:00:00Z", *FACTS))
     assert stored.status_code == 200, stored.text
 
-    body = await _standing(client, plan_id, objective_id)
+    body = await _standing(metrics_client, plan_id, objective_id)
     assert (body["metric"], body["as_of"]) == ("registrations", "2024-06-15")
     assert D(body["payout_cap"]) == D(2)
     nodes = _by_name(body["root"])
@@ -224,7 +217,7 @@ async def test_metrics_measures_each_node_from_its_codes_facts_net_of_excluded_f
     assert nodes["Fudan"]["entities"] == ["SH-FD-01", "SH-FD-02"]
 
     # A reviewer excludes a suspicious ZJU day: it leaves the school, its city and the company.
-    excluded = await client.post(
+    excluded = await metrics_client.post(
         f"/metrics/plans/{plan_id}/fraud-flags",
         json={
             "source_id": source,
@@ -236,7 +229,7 @@ async def test_metrics_measures_each_node_from_its_codes_facts_net_of_excluded_f
         headers=MANAGER,
     )
     assert excluded.status_code == 201, excluded.text
-    nodes = _by_name((await _standing(client, plan_id, objective_id))["root"])
+    nodes = _by_name((await _standing(metrics_client, plan_id, objective_id))["root"])
     assert [D(nodes[n]["actual"]) for n in ("Zhejiang U", "Hangzhou", "company")] == [
         D(70),
         D(70),
@@ -246,114 +239,13 @@ async def test_metrics_measures_each_node_from_its_codes_facts_net_of_excluded_f
 
     # An older tree arriving late changes nothing; a newer one replaces it.
     older = [n.model_copy(update={"target": D(1)}) if n.parent_id else n for n in tree]
-    await publish(database_url, _decomposed(plan_id, objective_id, older, 2), str(plan_id))
+    await announce(metrics_client, database_url, _decomposed(plan_id, objective_id, older, 2))
     newer = [n.model_copy(update={"entities": []}) if n.name == "Tongji" else n for n in tree]
-    await publish(database_url, _decomposed(plan_id, objective_id, newer, 4), str(plan_id))
+    await announce(metrics_client, database_url, _decomposed(plan_id, objective_id, newer, 4))
 
-    async def replaced() -> dict[str, Any] | None:
-        body = await _standing(client, plan_id, objective_id)
-        return body if body["plan_revision"] == 4 else None
-
-    nodes = _by_name((await eventually(replaced))["root"])
+    replaced = await _standing(metrics_client, plan_id, objective_id)
+    assert replaced["plan_revision"] == 4
+    nodes = _by_name(replaced["root"])
     assert D(nodes["Fudan"]["target"]) == D(300)
     assert nodes["Tongji"]["actual"] is None  # no codes any more: not measured
     assert D(nodes["Shanghai"]["actual"]) == D(750)
-
-
-# --- planning names the codes and publishes the tree -------------------------------------------
-
-
-def _school_tree(target: str, fudan: list[str], tongji: list[str]) -> dict[str, Any]:
-    return {
-        "name": "company",
-        "level": "company",
-        "target": target,
-        "children": [
-            {
-                "name": "Shanghai",
-                "level": "city",
-                "target": "120000",
-                "owner_id": "city-lead",
-                "children": [
-                    {"name": "Fudan", "level": "school", "target": "70000", "entities": fudan},
-                    {"name": "Tongji", "level": "school", "target": "50000", "entities": tongji},
-                ],
-            },
-            {"name": "Hangzhou", "level": "city", "target": "70000"},
-        ],
-    }
-
-
-async def test_planning_refuses_a_code_owned_twice_and_publishes_the_tree_to_metrics(
-    client: httpx.AsyncClient, database_url: str
-) -> None:
-    plan = await seeded_plan(client)
-    plan_id, objective = plan["plan"]["id"], plan["objectives"][0]
-    url = f"/planning/plans/{plan_id}/objectives/{objective['id']}/decomposition"
-    target = objective["target_value"]
-
-    twice = await client.put(
-        url, json=_school_tree(target, ["SH-FD"], ["SH-TJ", "SH-FD"]), headers=SPECIALIST
-    )
-    assert twice.status_code == 422
-    assert (twice.json()["field"], twice.json()["rule"]) == ("entities", "unique-entity")
-    assert "SH-FD" in twice.json()["detail"]
-    on_parent = _school_tree(target, ["SH-FD"], ["SH-TJ"])
-    on_parent["children"][0]["entities"] = ["SH-ALL"]
-    refused = await client.put(url, json=on_parent, headers=SPECIALIST)
-    assert refused.status_code == 422
-    assert (refused.json()["field"], refused.json()["rule"]) == ("entities", "leaf-entities")
-    assert await recorded(database_url, DECOMPOSED) == []
-
-    stored = await client.put(
-        url, json=_school_tree(target, ["SH-FD-01", "SH-FD-02"], ["SH-TJ"]), headers=SPECIALIST
-    )
-    assert stored.status_code == 200, stored.text
-    assert stored.json()["children"][0]["children"][0]["entities"] == ["SH-FD-01", "SH-FD-02"]
-    (event,) = await recorded(database_url, DECOMPOSED)
-    assert event["subject"] == plan_id
-    data = event["data"]
-    assert (data["objective_id"], data["metric"]) == (objective["id"], "registrations")
-    assert [(n["name"], n["entities"]) for n in data["nodes"]] == [
-        ("company", []),
-        ("Shanghai", []),
-        ("Fudan", ["SH-FD-01", "SH-FD-02"]),
-        ("Tongji", ["SH-TJ"]),
-        ("Hangzhou", []),
-    ]
-    ids = {n["name"]: n["node_id"] for n in data["nodes"]}
-    assert {n["name"]: n["parent_id"] for n in data["nodes"]} == {
-        "company": None,
-        "Shanghai": ids["company"],
-        "Fudan": ids["Shanghai"],
-        "Tongji": ids["Shanghai"],
-        "Hangzhou": ids["company"],
-    }
-
-    # Metrics consumes it: every node with its target, schools with codes measured (no facts yet).
-    metrics_url = f"/metrics/plans/{plan_id}/objectives/{objective['id']}/decomposition"
-
-    async def measured() -> dict[str, Any] | None:
-        got = await client.get(metrics_url, params={"as_of": "2024-05-31"}, headers=MANAGER)
-        return got.json() if got.status_code == 200 else None
-
-    nodes = _by_name((await eventually(measured))["root"])
-    assert D(nodes["company"]["target"]) == D(target)
-    pace = (D(target) * 31 / 61).quantize(D("0.0001"))  # May 1 – 31 of May 1 – June 30
-    assert D(nodes["company"]["expected_to_date"]) == pace
-    assert (D(nodes["Fudan"]["actual"]), D(nodes["Fudan"]["payout_rate"])) == (D(0), D(0))
-    assert nodes["Hangzhou"]["actual"] is None
-    assert D(nodes["company"]["unassigned"]) == D(target) - D(190000)
-
-    # Approval re-sends the targets, and the tree with them at the plan's newer revision.
-    submitted = await client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
-    assert submitted.status_code == 200, submitted.text
-    await publish(database_url, approval(RequestKind.PLAN, plan_id), plan_id)
-
-    async def resent() -> list[dict[str, Any]] | None:
-        events = await recorded(database_url, DECOMPOSED)
-        return events if len(events) == 2 else None
-
-    first, again = await eventually(resent)
-    assert again["data"]["plan_revision"] > first["data"]["plan_revision"]
-    assert again["data"]["nodes"] == first["data"]["nodes"]

@@ -1,10 +1,9 @@
-"""Derived metrics: defined over the API by a safe formula, computed as ratios of sums, and
-accepted by planning and alerts once the definition event reached them."""
+"""Derived metrics: defined over the API by a safe formula and computed as ratios of sums (how
+planning and alerts come to accept them is a story in tests/e2e/test_derived_metric_stories.py)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,8 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from services.metrics.dictionary.expressions import ExpressionRefused, parse
-from shared.contract.events.metrics import MetricDefinedV1
-from shared.contract.metric_dictionary import SUMMABLE_METRICS, MetricKind
+from shared.contract.metric_dictionary import SUMMABLE_METRICS
 from shared.contract.types import ObjectiveType
 from shared.kit.db import create_engine
 from tests.metrics.helpers import (
@@ -29,9 +27,7 @@ from tests.metrics.helpers import (
     post,
     register,
 )
-from tests.planning import seed
-from tests.planning.helpers import SPECIALIST, publish, seeded_plan
-from tests.polling import eventually
+from tests.planning.helpers import SPECIALIST
 
 D = Decimal
 ROAS = {
@@ -89,10 +85,10 @@ async def _plan_measuring(client: httpx.AsyncClient, database_url: str, metric: 
 
 
 async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    assert (await _define(client, "roas", ROAS)).status_code == 200
-    defined = await _define(client, "cost_per_mille", CPM)
+    assert (await _define(metrics_client, "roas", ROAS)).status_code == 200
+    defined = await _define(metrics_client, "cost_per_mille", CPM)
     assert defined.status_code == 200, defined.text
     assert defined.json() | {"defined_at": None} == {
         "key": "cost_per_mille",
@@ -108,14 +104,14 @@ async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
         "defined_by": "data-ops",
         "defined_at": None,
     }
-    dictionary = (await client.get("/metrics/dictionary", headers=MANAGER)).json()["items"]
+    dictionary = (await metrics_client.get("/metrics/dictionary", headers=MANAGER)).json()["items"]
     keys = [m["key"] for m in dictionary]
     assert keys[-2:] == ["cost_per_mille", "roas"]
     assert {"ctr", "roi", "cost"} <= set(keys)
 
-    plan_id = await _plan_measuring(client, database_url, "roas")
+    plan_id = await _plan_measuring(metrics_client, database_url, "roas")
     kpis = (
-        await client.get(
+        await metrics_client.get(
             f"/metrics/plans/{plan_id}/kpis", params={"as_of": "2024-06-03"}, headers=MANAGER
         )
     ).json()
@@ -125,7 +121,7 @@ async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
     assert D(objective["achievement"]) == D("0.625")
     assert objective["expected_to_date"] == objective["target"]  # a ratio is not pro-rated
 
-    rollups = await client.get(
+    rollups = await metrics_client.get(
         f"/metrics/plans/{plan_id}/rollups",
         params={
             "grain": "day",
@@ -144,7 +140,7 @@ async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
     assert D(days["2024-06-02"]["cost_per_mille"]) == 90
     assert D(days["2024-06-01"]["ctr"]) == D("0.01")  # built-in ratios work as before
 
-    months = await client.get(
+    months = await metrics_client.get(
         f"/metrics/plans/{plan_id}/rollups",
         params={
             "grain": "month",
@@ -159,7 +155,7 @@ async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
     assert D(month["values"]["cost_per_mille"]) == 20  # 100 / 5000 * 1000, not (2.5 + 90) / 2
 
     evaluation = (
-        await client.get(
+        await metrics_client.get(
             f"/metrics/plans/{plan_id}/evaluation",
             params={"as_of": "2024-06-03"},
             headers=MANAGER,
@@ -183,43 +179,43 @@ async def test_derived_metrics_are_ratios_of_sums_in_kpis_and_rollups(
     ],
 )
 async def test_unsafe_or_unknown_formulas_are_refused_naming_the_rule(
-    client: httpx.AsyncClient, expression: str, rule: str
+    metrics_client: httpx.AsyncClient, expression: str, rule: str
 ) -> None:
-    refused = await _define(client, "bad", {**ROAS, "expression": expression})
+    refused = await _define(metrics_client, "bad", {**ROAS, "expression": expression})
     assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["field"] == "expression"
     assert refused.json()["rule"] == rule
-    dictionary = (await client.get("/metrics/dictionary", headers=MANAGER)).json()["items"]
+    dictionary = (await metrics_client.get("/metrics/dictionary", headers=MANAGER)).json()["items"]
     assert "bad" not in {m["key"] for m in dictionary}
 
 
 async def test_built_in_keys_and_non_additive_counters_are_refused(
-    client: httpx.AsyncClient,
+    metrics_client: httpx.AsyncClient,
 ) -> None:
-    overwrite = await _define(client, "ctr", {**ROAS, "expression": "clicks / cost"})
+    overwrite = await _define(metrics_client, "ctr", {**ROAS, "expression": "clicks / cost"})
     assert overwrite.status_code == 422
     assert (overwrite.json()["field"], overwrite.json()["rule"]) == ("key", "built-in-metric")
-    counter = await _define(client, "roas", {**ROAS, "kind": "money"})
+    counter = await _define(metrics_client, "roas", {**ROAS, "kind": "money"})
     assert counter.status_code == 422
     assert (counter.json()["field"], counter.json()["rule"]) == ("kind", "additive-kind")
     margin = await _define(
-        client,
+        metrics_client,
         "margin",
         {"name": "Margin", "definition": "GMV less spend", "expression": "gmv - cost"}
         | {"kind": "money"},
     )
     assert margin.status_code == 200, margin.text
-    specialist = await client.put("/metrics/dictionary/roas", json=ROAS, headers=SPECIALIST)
+    specialist = await metrics_client.put("/metrics/dictionary/roas", json=ROAS, headers=SPECIALIST)
     assert specialist.status_code == 403
 
 
 async def test_a_redefinition_bumps_the_version_and_the_same_one_changes_nothing(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
-    assert (await _define(client, "roas", ROAS)).json()["version"] == 1
-    assert (await _define(client, "roas", ROAS)).json()["version"] == 1
-    redefined = await _define(client, "roas", {**ROAS, "expression": "gmv / cost"})
+    assert (await _define(metrics_client, "roas", ROAS)).json()["version"] == 1
+    assert (await _define(metrics_client, "roas", ROAS)).json()["version"] == 1
+    redefined = await _define(metrics_client, "roas", {**ROAS, "expression": "gmv / cost"})
     assert (redefined.json()["version"], redefined.json()["expression"]) == (2, "gmv / cost")
     engine = create_engine(database_url)
     try:
@@ -233,107 +229,6 @@ async def test_a_redefinition_bumps_the_version_and_the_same_one_changes_nothing
             assert sent.all() == ["1", "2"]
     finally:
         await engine.dispose()
-
-
-async def test_a_planning_objective_on_a_derived_metric_waits_for_its_definition(
-    client: httpx.AsyncClient,
-) -> None:
-    plan = await seeded_plan(client)
-    url = f"/planning/plans/{plan['plan']['id']}/objectives"
-    on_roas = [{**seed.OBJECTIVES[0], "metric": "roas"}]
-    before = await client.put(url, json=on_roas, headers=SPECIALIST)
-    assert before.status_code == 422
-    assert (before.json()["field"], before.json()["rule"]) == (
-        "objectives.0.metric",
-        "measurable-metric",
-    )
-    assert (await _define(client, "roas", ROAS)).status_code == 200
-
-    async def accepted() -> dict[str, Any] | None:
-        put = await client.put(url, json=on_roas, headers=SPECIALIST)
-        return put.json() if put.status_code == 200 else None
-
-    detail = await eventually(accepted)
-    assert detail["objectives"][0]["metric"] == "roas"
-    still_unknown = await client.put(
-        url, json=[{**seed.OBJECTIVES[0], "metric": "vibes"}], headers=SPECIALIST
-    )
-    assert still_unknown.status_code == 422
-
-
-def _unnamed(problem: dict[str, Any], metric: str) -> dict[str, Any]:
-    errors = [{**e, "message": e["message"].replace(repr(metric), "?")} for e in problem["errors"]]
-    return {**problem, "errors": errors, "correlation_id": None}
-
-
-async def test_an_alert_rule_on_a_derived_metric_waits_for_its_definition(
-    client: httpx.AsyncClient,
-) -> None:
-    def rule(metric: str) -> dict[str, Any]:
-        return {"name": "ROAS floor", "kind": "threshold", "metric": metric, "threshold": "2"}
-
-    before = await client.post("/alerts/rules", json=rule("roas"), headers=SPECIALIST)
-    assert before.status_code == 422
-    # Refused exactly as an unknown metric always was, whether the key could name a derived
-    # metric (checked by the service) or not (checked by the schema).
-    malformed = await client.post("/alerts/rules", json=rule("Roas!"), headers=SPECIALIST)
-    assert malformed.status_code == 422
-    assert _unnamed(before.json(), "roas") == _unnamed(malformed.json(), "Roas!")
-    assert before.json()["errors"][0]["message"] == (
-        "Value error, metric must be a key of the metric dictionary, not 'roas'"
-    )
-    assert (await _define(client, "roas", ROAS)).status_code == 200
-
-    async def accepted() -> dict[str, Any] | None:
-        made = await client.post("/alerts/rules", json=rule("roas"), headers=SPECIALIST)
-        return made.json() if made.status_code == 201 else None
-
-    assert (await eventually(accepted))["metric"] == "roas"
-
-
-async def test_definitions_are_kept_once_and_an_older_version_changes_nothing(
-    client: httpx.AsyncClient, database_url: str
-) -> None:
-    def defined(version: int, kind: MetricKind) -> MetricDefinedV1:
-        return MetricDefinedV1(
-            key="margin",
-            name="Margin",
-            definition="GMV less spend",
-            kind=kind,
-            expression="gmv - cost",
-            version=version,
-            defined_by="data-ops",
-            defined_at=datetime(2024, 6, 1, tzinfo=UTC),
-        )
-
-    await publish(database_url, defined(2, MetricKind.MONEY), "margin", times=2)
-    await publish(database_url, defined(1, MetricKind.RATIO), "margin")
-    engine = create_engine(database_url)
-    try:
-
-        async def handled() -> bool:
-            async with engine.connect() as conn:
-                count = await conn.scalar(
-                    text(
-                        "SELECT (SELECT count(*) FROM planning.inbox WHERE event_type = :t)"
-                        " + (SELECT count(*) FROM alerts.inbox WHERE event_type = :t)"
-                    ),
-                    {"t": "metrics.metric.defined"},
-                )
-            return int(count or 0) == 4  # two envelopes, each handled once by each service
-
-        await eventually(handled)
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                text(
-                    "SELECT 'planning', key, kind, version FROM planning.derived_metrics "
-                    "UNION ALL SELECT 'alerts', key, kind, version FROM alerts.derived_metrics"
-                )
-            )
-            kept = sorted(tuple(row) for row in rows.all())
-    finally:
-        await engine.dispose()
-    assert kept == [("alerts", "margin", "money", 2), ("planning", "margin", "money", 2)]
 
 
 def test_formulas_compute_in_decimal_from_the_literal_text() -> None:

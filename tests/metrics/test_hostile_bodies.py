@@ -12,15 +12,15 @@ DEPTH = 1000
 
 
 async def test_deeply_nested_json_in_a_signed_webhook_is_a_422(
-    client: httpx.AsyncClient,
+    metrics_client: httpx.AsyncClient,
 ) -> None:
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     for body in (
         b"[" * DEPTH + b"]" * DEPTH,
         b'{"rows": ' + b"[" * DEPTH + b"]" * DEPTH + b"}",
         b'{"rows": [' + b'{"a": ' * DEPTH + b"1" + b"}" * DEPTH + b"]}",
     ):
-        refused = await post(client, source, secret, body)
+        refused = await post(metrics_client, source, secret, body)
         assert refused.status_code == 422, refused.text
         problem = refused.json()
         assert problem["rule"] == "valid-batch"
@@ -28,10 +28,10 @@ async def test_deeply_nested_json_in_a_signed_webhook_is_a_422(
 
 
 async def test_deeply_nested_json_on_a_json_route_is_a_4xx_naming_the_body(
-    client: httpx.AsyncClient,
+    planning_client: httpx.AsyncClient,
 ) -> None:
     nested = b'{"name": ' + b"[" * DEPTH + b"]" * DEPTH + b"}"
-    refused = await client.post(
+    refused = await planning_client.post(
         "/planning/plans",
         content=nested,
         headers={**bearer(Role.SPECIALIST), "content-type": "application/json"},

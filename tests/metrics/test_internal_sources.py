@@ -17,12 +17,12 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from allinone.app import create_allinone_app
 from services.metrics.facts import coalesce
 from services.metrics.facts.signatures import new_secret
 from shared.contract.types import Role
 from shared.kit.settings import Settings
 from tests.conftest import bearer
+from tests.harness.apps import one_service
 from tests.metrics.helpers import (
     MANAGER,
     TECH,
@@ -256,14 +256,18 @@ async def test_a_platform_source_still_wants_its_signature(
     assert (await post(metrics_client, source, secret, batch)).status_code == 200
 
 
-async def test_a_service_token_opens_no_other_route(client: httpx.AsyncClient) -> None:
-    source = (await register_internal(client))["id"]
-    for method, url in (
-        ("GET", "/metrics/dictionary"),
-        ("GET", "/metrics/sources"),
-        ("PUT", f"/metrics/sources/{source}/mappings"),
-        ("GET", "/planning/plans"),
-        ("GET", "/approvals/inbox"),
+async def test_a_service_token_opens_no_other_route(
+    metrics_client: httpx.AsyncClient,
+    planning_client: httpx.AsyncClient,
+    approvals_client: httpx.AsyncClient,
+) -> None:
+    source = (await register_internal(metrics_client))["id"]
+    for client, method, url in (
+        (metrics_client, "GET", "/metrics/dictionary"),
+        (metrics_client, "GET", "/metrics/sources"),
+        (metrics_client, "PUT", f"/metrics/sources/{source}/mappings"),
+        (planning_client, "GET", "/planning/plans"),
+        (approvals_client, "GET", "/approvals/inbox"),
     ):
         got = await client.request(method, url, headers=USER_BACKEND, json=[])
         assert got.status_code == 403, f"{method} {url}: {got.status_code}"
@@ -366,13 +370,10 @@ async def test_a_dropped_connection_then_a_retry_stores_the_batch_once(
 
 @pytest.fixture
 async def limited(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The all-in-one app taking three deliveries a minute per source."""
+    """The metrics service taking three deliveries a minute per source."""
     strict = settings.model_copy(update={"rate_limit_webhooks": "3/minute"})
-    app, root = create_allinone_app(strict, database_url=database_url)
-    async with root.router.lifespan_context(root):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with one_service("metrics", strict, database_url) as (_app, http):
+        yield http
 
 
 async def test_internal_sources_are_rate_limited_each_on_its_own(

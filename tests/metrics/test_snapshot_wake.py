@@ -11,7 +11,6 @@ import httpx
 
 from services.metrics.rollups.snapshots import DIRTY_CHANNEL, JOBS
 from tests.metrics.helpers import canonical, map_entities, post, register
-from tests.polling import eventually
 
 
 def _libpq(database_url: str) -> str:
@@ -19,25 +18,25 @@ def _libpq(database_url: str) -> str:
 
 
 async def test_a_mapped_report_notifies_the_snapshot_job_when_it_commits(
-    client: httpx.AsyncClient, database_url: str
+    metrics_client: httpx.AsyncClient, database_url: str
 ) -> None:
     (job,) = JOBS
     assert job.wake_channel == DIRTY_CHANNEL
-    source, secret = await register(client)
+    source, secret = await register(metrics_client)
     plan_id = uuid.uuid4()
-    await map_entities(client, source, plan_id, "cmp-1")
-    heard: list[str] = []
+    await map_entities(metrics_client, source, plan_id, "cmp-1")
+    notified = asyncio.Event()
+
+    def hear(*_args: object) -> None:
+        notified.set()
+
     listener = await asyncpg.connect(_libpq(database_url))
     try:
-        await listener.add_listener(DIRTY_CHANNEL, lambda *args: heard.append(args[1]))
+        await listener.add_listener(DIRTY_CHANNEL, hear)
         report = canonical("2024-06-08T09:00:00Z", ("cmp-1", "2024-06-07", "clicks", "5"))
-        stored = await post(client, source, secret, report)
+        stored = await post(metrics_client, source, secret, report)
         assert stored.status_code == 200, stored.text
-
-        async def notified() -> bool:
-            await asyncio.sleep(0)
-            return bool(heard)
-
-        await eventually(notified)
+        # The notification arrives on the listener's own connection: wait for it, not a tick.
+        await asyncio.wait_for(notified.wait(), timeout=10)
     finally:
         await listener.close()

@@ -10,20 +10,17 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from allinone.app import create_allinone_app
 from shared.kit.settings import Settings
+from tests.harness.apps import one_service
 from tests.metrics.helpers import canonical, post, register
 
 
 @pytest.fixture
 async def impatient(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The all-in-one app whose statements give up after 300 ms."""
+    """The metrics service whose statements give up after 300 ms."""
     quick = settings.model_copy(update={"db_statement_timeout_ms": 300})
-    app, root = create_allinone_app(quick, database_url=database_url)
-    async with root.router.lifespan_context(root):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+    async with one_service("metrics", quick, database_url) as (_app, http):
+        yield http
 
 
 async def test_a_locked_fact_table_gets_503_and_the_redelivery_stores_the_batch_once(

@@ -123,22 +123,3 @@ async def recorded(database_url: str, event_type: str) -> list[dict[str, Any]]:
             return [row.envelope for row in rows]
     finally:
         await engine.dispose()
-
-
-async def approved_plan(client: httpx.AsyncClient, database_url: str) -> dict[str, Any]:
-    """A seeded plan taken through submission and an approval outcome event."""
-    from tests.polling import eventually
-
-    plan = await seeded_plan(client)
-    plan_id = plan["plan"]["id"]
-    submitted = await client.post(f"/planning/plans/{plan_id}/submit", headers=SPECIALIST)
-    assert submitted.status_code == 200, submitted.text
-    await publish(database_url, approval(RequestKind.PLAN, plan_id), plan_id)
-
-    async def approved() -> dict[str, Any] | None:
-        detail: dict[str, Any] = (
-            await client.get(f"/planning/plans/{plan_id}", headers=SPECIALIST)
-        ).json()
-        return detail if detail["plan"]["status"] == "approved" else None
-
-    return await eventually(approved)

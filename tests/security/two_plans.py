@@ -11,7 +11,8 @@ import httpx
 
 from shared.contract.types import Role
 from tests.conftest import bearer
-from tests.planning.helpers import SPECIALIST, approved_plan, seeded_plan
+from tests.e2e.plans import approved_plan
+from tests.planning.helpers import SPECIALIST, seeded_plan
 from tests.polling import eventually
 from tests.security.conftest import Stack
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from shared.contract.types import Role
 from tests.conftest import bearer
+from tests.e2e.plans import approved_plan
 from tests.planning import seed
-from tests.planning.helpers import approved_plan, seeded_plan
+from tests.planning.helpers import seeded_plan
 from tests.polling import eventually
 from tests.security.conftest import Stack
 
