@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from services.metrics.facts.signatures import sign
 from shared.contract.types import Role
 from shared.kit.settings import Settings
 from shared.kit.tokens import mint_token
@@ -138,6 +139,17 @@ async def run_load(spec: dict[str, Any], *logs: str) -> dict[str, Any]:
         where = " or ".join(str(log_path(name)) for name in logs)
         raise RuntimeError(f"load run had errors: {result['statuses']}; server output in {where}")
     return result
+
+
+def signed_headers(secret: str, delivery: str, body: bytes) -> dict[str, str]:
+    """The headers of a Standard Webhooks delivery of ``body``, signed now."""
+    stamp = int(time.time())
+    return {
+        "content-type": "application/json",
+        "webhook-id": delivery,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign(secret, delivery, stamp, body),
+    }
 
 
 def low_ctr_day(entity: str) -> bytes:

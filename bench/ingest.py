@@ -34,9 +34,8 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from bench.common import RUNS, add_source, free_port, progress, size
+from bench.common import RUNS, add_source, free_port, progress, signed_headers, size
 from bench.profiling import profiled
-from services.metrics.facts.signatures import sign
 from services.metrics.facts.sql import ANSWERED_AND_RECORDED, CLAIM, UPSERT_WHOLE_DAYS
 from shared.kit import migrations
 from shared.kit.bus.embedded import EmbeddedTransport
@@ -144,16 +143,6 @@ async def _prepare(url: str) -> tuple[uuid.UUID, str, asyncpg.Pool]:
     return source_id, secret, pool
 
 
-def _signed(secret: str, delivery: str, body: bytes) -> dict[str, str]:
-    stamp = int(time.time())
-    return {
-        "content-type": "application/json",
-        "webhook-id": delivery,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": sign(secret, delivery, stamp, body),
-    }
-
-
 def _body(rows: list[tuple[str, date, str, str]]) -> bytes:
     return json.dumps(
         {
@@ -193,7 +182,7 @@ def _endpoint(
             answer = await client.post(
                 f"/metrics/webhooks/{source_id}",
                 content=body,
-                headers=_signed(secret, delivery, body),
+                headers=signed_headers(secret, delivery, body),
             )
             answer.raise_for_status()
 

@@ -29,11 +29,11 @@ from bench.common import (
     low_ctr_day,
     percentile,
     progress,
+    signed_headers,
     size,
     start_process,
     stop_process,
 )
-from services.metrics.facts.signatures import sign
 from shared.contract.events.alerts import AlertRaisedV1
 from shared.contract.types import Role
 from shared.kit.secrets import new_key
@@ -151,7 +151,7 @@ async def _samples(url: str, metrics: str, alerts: str) -> list[float]:
                     )
                 ).raise_for_status()
                 body = low_ctr_day(entity)
-                delivery, stamp = f"bench-latency-{uuid.uuid4()}", int(time.time())
+                delivery = f"bench-latency-{uuid.uuid4()}"
                 # Quiet between samples: latency, not queueing behind the previous one.
                 await asyncio.sleep(0.1)
                 started = time.perf_counter()
@@ -159,12 +159,7 @@ async def _samples(url: str, metrics: str, alerts: str) -> list[float]:
                     await metrics_http.post(
                         f"/metrics/webhooks/{source['id']}",
                         content=body,
-                        headers={
-                            "content-type": "application/json",
-                            "webhook-id": delivery,
-                            "webhook-timestamp": str(stamp),
-                            "webhook-signature": sign(secret, delivery, stamp, body),
-                        },
+                        headers=signed_headers(secret, delivery, body),
                     )
                 ).raise_for_status()
                 # The first samples also wait for consumer groups to settle on a broker.

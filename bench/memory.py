@@ -13,15 +13,13 @@ import asyncio
 import json
 import resource
 import sys
-import time
 import uuid
 from datetime import date, timedelta
 
 import httpx
 
-from bench.common import add_source
+from bench.common import add_source, signed_headers
 from services.metrics.app import DEFINITION as METRICS
-from services.metrics.facts.signatures import sign
 from shared.kit.app import create_service_app
 from shared.kit.settings import BusKind, Settings
 
@@ -62,16 +60,11 @@ async def main(url: str, rows: int) -> dict[str, int]:
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 
             async def post(body: bytes) -> None:
-                delivery, stamp = f"bench-mem-{uuid.uuid4()}", int(time.time())
+                delivery = f"bench-mem-{uuid.uuid4()}"
                 answer = await client.post(
                     f"/metrics/webhooks/{source_id}",
                     content=body,
-                    headers={
-                        "content-type": "application/json",
-                        "webhook-id": delivery,
-                        "webhook-timestamp": str(stamp),
-                        "webhook-signature": sign(secret, delivery, stamp, body),
-                    },
+                    headers=signed_headers(secret, delivery, body),
                 )
                 answer.raise_for_status()
 

@@ -35,11 +35,11 @@ from bench.common import (
     percentile,
     progress,
     rss_kib,
+    signed_headers,
     size,
     start_process,
     stop_process,
 )
-from services.metrics.facts.signatures import sign
 from services.metrics.models import bus as metrics_bus
 from shared.contract.events.alerts import AlertRaisedV1
 from shared.contract.events.metrics import MetricsUpdatedV1, MetricValue
@@ -200,18 +200,13 @@ async def _webhook_latency(http: httpx.AsyncClient, watch: AlertWatch) -> dict[s
             )
         ).raise_for_status()
         body = low_ctr_day(entity)
-        delivery, stamp = f"bench-alert-{uuid.uuid4()}", int(time.time())
+        delivery = f"bench-alert-{uuid.uuid4()}"
         started = time.perf_counter()
         (
             await http.post(
                 f"/metrics/webhooks/{source['id']}",
                 content=body,
-                headers={
-                    "content-type": "application/json",
-                    "webhook-id": delivery,
-                    "webhook-timestamp": str(stamp),
-                    "webhook-signature": sign(secret, delivery, stamp, body),
-                },
+                headers=signed_headers(secret, delivery, body),
             )
         ).raise_for_status()
         latencies.append((await watch.until_raised(plan_id) - started) * 1000)
